@@ -1,0 +1,1 @@
+//! JavaScript exports of the contact model.

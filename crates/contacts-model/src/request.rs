@@ -1,0 +1,262 @@
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::MAX_CONTACTS;
+use crate::contact::{Contact, ContactDraft, ContactType, check_contact, check_type};
+use crate::error::{ErrorCode, ValidationError, ValidationErrors};
+use crate::text::Text;
+use crate::tracking_id::TrackingId;
+use crate::valid::Valid;
+
+/// The body of `POST /api/v1/customers/{eZpayID}/contacts` as received, not
+/// yet validated. It reads any JSON object.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RequestDraft {
+    /// The tracking id, where the client put it in the body.
+    #[serde(default, skip_serializing_if = "Text::is_absent")]
+    pub request_tracking_id: Text,
+    /// The contacts.
+    #[serde(default)]
+    pub contacts: Contacts,
+    /// Fields the contract does not define; validation rejects them.
+    #[serde(flatten, skip_serializing)]
+    pub unknown: BTreeMap<String, IgnoredAny>,
+}
+
+impl RequestDraft {
+    /// A request draft carrying these contacts and no tracking id.
+    pub fn from_contacts(contacts: impl IntoIterator<Item = ContactDraft>) -> Self {
+        Self {
+            contacts: Contacts::List(contacts.into_iter().map(ContactEntry::Object).collect()),
+            ..Self::default()
+        }
+    }
+}
+
+/// The `contacts` member of a request as received.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Contacts {
+    /// Missing or `null`.
+    #[default]
+    Absent,
+    /// An array.
+    List(Vec<ContactEntry>),
+    /// Another kind of JSON value, named here.
+    WrongType(&'static str),
+}
+
+/// One item of `contacts` as received.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContactEntry {
+    /// An object, read as a contact.
+    Object(ContactDraft),
+    /// Another kind of JSON value, named here.
+    WrongType(&'static str),
+}
+
+/// The validated body of the request, serialised exactly as the contract sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactsRequest {
+    /// The tracking id carried in the body, if any (the header is preferred).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_tracking_id: Option<TrackingId>,
+    /// One or two contacts, at most one of each type.
+    pub contacts: Vec<Contact>,
+}
+
+impl ContactsRequest {
+    /// The contact of the given type, if the request carries one.
+    pub fn contact(&self, contact_type: ContactType) -> Option<&Contact> {
+        self.contacts
+            .iter()
+            .find(|c| c.contact_type == contact_type)
+    }
+}
+
+/// Validates and normalises a request body.
+///
+/// Checks every contact (paths keyed by type), at least one contact, at most
+/// one of each type, and no unknown field. Returns every failure found.
+pub fn validate_request(draft: &RequestDraft) -> Result<Valid<ContactsRequest>, ValidationErrors> {
+    let mut errors = Vec::new();
+    for key in draft.unknown.keys() {
+        let shown: String = key.chars().take(64).collect();
+        errors.push(ValidationError::new(
+            shown.clone(),
+            ErrorCode::UnknownField,
+            format!("Remove the field '{shown}': the request does not have it."),
+        ));
+    }
+    let request_tracking_id = match &draft.request_tracking_id {
+        Text::Absent => None,
+        Text::Given(id) => TrackingId::parse(id).map_err(|e| errors.push(e)).ok(),
+        Text::WrongType(kind) => {
+            errors.push(ValidationError::new(
+                "request_tracking_id",
+                ErrorCode::NotText,
+                format!("request_tracking_id must be text, not a {kind}."),
+            ));
+            None
+        }
+    };
+    let contacts = check_contacts(&draft.contacts, &mut errors);
+    ValidationErrors::check(errors)?;
+    Ok(Valid::new_unchecked(ContactsRequest {
+        request_tracking_id,
+        contacts,
+    }))
+}
+
+fn check_contacts(contacts: &Contacts, errors: &mut Vec<ValidationError>) -> Vec<Contact> {
+    let fail = |code, message: String| ValidationError::new("contacts", code, message);
+    let entries = match contacts {
+        Contacts::Absent => {
+            errors.push(fail(
+                ErrorCode::ContactsRequired,
+                "Send the contacts to update in 'contacts'.".into(),
+            ));
+            return Vec::new();
+        }
+        Contacts::WrongType(kind) => {
+            errors.push(fail(
+                ErrorCode::ContactsNotAList,
+                format!("'contacts' must be an array of contacts, not a {kind}."),
+            ));
+            return Vec::new();
+        }
+        Contacts::List(entries) => entries,
+    };
+    if entries.is_empty() {
+        errors.push(fail(
+            ErrorCode::ContactsEmpty,
+            "Send at least one contact.".into(),
+        ));
+        return Vec::new();
+    }
+    if entries.len() > MAX_CONTACTS {
+        errors.push(fail(
+            ErrorCode::ContactsTooMany,
+            format!(
+                "Send at most {MAX_CONTACTS} contacts, one billing and one service; this request has {}.",
+                entries.len()
+            ),
+        ));
+        return Vec::new();
+    }
+    let mut seen = Vec::new();
+    let mut valid = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let draft = match entry {
+            ContactEntry::Object(draft) => draft,
+            ContactEntry::WrongType(kind) => {
+                errors.push(ValidationError::new(
+                    format!("contacts[{index}]"),
+                    ErrorCode::ContactNotAnObject,
+                    format!("Each contact must be an object, not a {kind}."),
+                ));
+                continue;
+            }
+        };
+        let prefix = match check_type(&draft.contact_type) {
+            Ok(t) if seen.contains(&t) => {
+                errors.push(ValidationError::new(
+                    format!("contacts[{index}].type"),
+                    ErrorCode::TypeDuplicate,
+                    format!("Send one {t} contact only; this request has two."),
+                ));
+                format!("contacts[{index}]")
+            }
+            Ok(t) => {
+                seen.push(t);
+                t.path()
+            }
+            Err(_) => format!("contacts[{index}]"),
+        };
+        valid.extend(check_contact(draft, &prefix, errors));
+    }
+    valid
+}
+
+impl Serialize for Contacts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Contacts::List(entries) => {
+                serializer.collect_seq(entries.iter().filter_map(|e| match e {
+                    ContactEntry::Object(draft) => Some(draft),
+                    ContactEntry::WrongType(_) => None,
+                }))
+            }
+            Contacts::Absent | Contacts::WrongType(_) => serializer.serialize_none(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Contacts {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ContactsVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for ContactEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(EntryVisitor)
+    }
+}
+
+/// Reads `contacts` whatever JSON it holds.
+struct ContactsVisitor;
+
+impl<'de> Visitor<'de> for ContactsVisitor {
+    type Value = Contacts;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Contacts, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = seq.next_element()? {
+            entries.push(entry);
+        }
+        Ok(Contacts::List(entries))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Contacts, E> {
+        Ok(Contacts::Absent)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Contacts, E> {
+        Ok(Contacts::Absent)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Contacts, D::Error> {
+        deserializer.deserialize_any(ContactsVisitor)
+    }
+
+    reject_json_kinds!(Contacts::WrongType => boolean, number, string, object);
+}
+
+/// Reads one item of `contacts` whatever JSON it holds.
+struct EntryVisitor;
+
+impl<'de> Visitor<'de> for EntryVisitor {
+    type Value = ContactEntry;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ContactEntry, A::Error> {
+        ContactDraft::deserialize(de::value::MapAccessDeserializer::new(map))
+            .map(ContactEntry::Object)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<ContactEntry, D::Error> {
+        deserializer.deserialize_any(EntryVisitor)
+    }
+
+    reject_json_kinds!(ContactEntry::WrongType => null, boolean, number, string, array);
+}

@@ -1,1 +1,65 @@
-fn main() {}
+//! `cargo xtask`: the project's own tasks.
+//!
+//! Every task first installs what it needs and is missing (idempotently), so
+//! that `cargo xtask run` and `cargo xtask test` work on a fresh machine.
+
+mod bench;
+mod cmd;
+mod dist;
+mod paths;
+mod run;
+mod test;
+mod tools;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  run      install what is missing, build the editor, start the reference API
+           with demo data at http://127.0.0.1:8080/
+  test     the whole test suite (formatting, lints, host, wasm, browser,
+           Node and end-to-end tests)
+  dist     release artefacts: dist/ (the editor) and pkg/ (the JS package)
+  bench    print benchmark figures (API throughput and latency, editor
+           size and load time, JS validation speed and size)
+  install  only install the missing tools";
+
+/// A task failure, with a sentence that says what went wrong.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+pub type Result<T = ()> = std::result::Result<T, Failure>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.first().map(String::as_str) {
+        Some("run") => run::run(&args[1..]),
+        Some("test") => test::test(),
+        Some("dist") => dist::dist(),
+        Some("bench") => bench::bench(),
+        Some("install") => tools::ensure_all(),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("unknown task {other:?}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(why)) => {
+            eprintln!("xtask: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}

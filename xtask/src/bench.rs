@@ -1,0 +1,37 @@
+//! `cargo xtask bench`: figures, not pass/fail tests.
+
+use crate::cmd::{cmd, run, step};
+use crate::{Result, dist, paths, tools};
+
+/// Prints the API's throughput and latency, the editor's first-load size and
+/// time to interactive, and the JS package's validation speed and size.
+pub fn bench() -> Result {
+    tools::ensure_all()?;
+
+    step("reference API: POSTs from 16 concurrent clients");
+    run(cmd("cargo").args([
+        "run",
+        "--profile",
+        "server",
+        "--package",
+        "contacts-server",
+        "--example",
+        "bench",
+    ]))?;
+
+    dist::build_editor()?;
+    step("editor: first-load size and time to interactive");
+    run(cmd("cargo").args(["build", "--profile", "server", "--package", "contacts-server"]))?;
+    run(cmd("node")
+        .arg("tests/e2e/bench-load.mjs")
+        .env(
+            "CONTACTS_SERVER_BIN",
+            paths::target().join("server").join("contacts-server"),
+        )
+        .env("CONTACTS_DIST", paths::dist())
+        .env("CHROMIUM_PATH", paths::CHROMIUM))?;
+
+    dist::build_js_package()?;
+    step("JS package: validateContactsRequest speed and wasm size");
+    run(cmd("node").arg("crates/contacts-js/bench/validate.bench.mjs"))
+}

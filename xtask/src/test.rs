@@ -1,0 +1,77 @@
+//! `cargo xtask test`: the whole suite, as CI runs it.
+
+use std::process::Command;
+use std::time::Instant;
+
+use crate::cmd::{cmd, run, step};
+use crate::{Result, dist, paths, tools};
+
+const WASM: &str = "wasm32-unknown-unknown";
+
+/// Installs what is missing, checks formatting and lints, then runs every
+/// test: host, wasm build, browser (wasm-bindgen-test in headless Chromium),
+/// the JS package under Node with a TypeScript check, and end-to-end.
+pub fn test() -> Result {
+    let started = Instant::now();
+    tools::ensure_all()?;
+
+    step("formatting");
+    run(cmd("cargo").args(["fmt", "--all", "--check"]))?;
+
+    step("lints (host and wasm32)");
+    run(cmd("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cmd("cargo").args([
+        "clippy",
+        "--package",
+        "contacts-editor",
+        "--package",
+        "contacts-js",
+        "--package",
+        "contacts-model",
+        "--target",
+        WASM,
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    step("host tests");
+    run(cmd("cargo").args(["test", "--workspace"]))?;
+
+    step("the model builds for the browser");
+    run(cmd("cargo").args(["build", "--package", "contacts-model", "--target", WASM, "--release"]))?;
+
+    step("browser tests of the editor's components (headless Chromium)");
+    run(cmd("cargo")
+        .args(["test", "--package", "contacts-editor", "--target", WASM])
+        .env("CHROMEDRIVER", paths::CHROMEDRIVER))?;
+
+    dist::build_editor()?;
+    dist::build_js_package()?;
+
+    step("the JS package under Node, and its TypeScript types");
+    run(node_test().arg("crates/contacts-js/tests/"))?;
+    run(cmd("tsc").args(["--project", "crates/contacts-js/tests/tsconfig.json", "--noEmit"]))?;
+
+    step("end-to-end tests in Chromium against the real server");
+    let server = paths::target().join("debug").join("contacts-server");
+    run(node_test()
+        .args(["--test-concurrency=1", "tests/e2e/"])
+        .env("CONTACTS_SERVER_BIN", server)
+        .env("CONTACTS_DIST", paths::dist())
+        .env("CHROMIUM_PATH", paths::CHROMIUM)
+        .env("E2E_ARTIFACTS", paths::target().join("e2e")))?;
+
+    println!(
+        "\nxtask test: every step passed in {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn node_test() -> Command {
+    let mut node = cmd("node");
+    node.arg("--test");
+    node
+}

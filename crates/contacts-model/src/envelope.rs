@@ -93,6 +93,19 @@ pub enum EnvelopeError {
     NotAnEnvelope(String),
 }
 
+impl EnvelopeError {
+    /// The stable code of this error: `response.empty`, `response.not_json`
+    /// or `response.not_an_envelope`. Like validation codes, a code never
+    /// changes meaning once published.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            EnvelopeError::Empty => "response.empty",
+            EnvelopeError::NotJson(_) => "response.not_json",
+            EnvelopeError::NotAnEnvelope(_) => "response.not_an_envelope",
+        }
+    }
+}
+
 impl fmt::Display for EnvelopeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -225,5 +238,24 @@ impl Serialize for Envelope {
             request_tracking_id: self.request_tracking_id(),
         }
         .serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_bad_body_has_its_code() {
+        let cases = [
+            (" ", "response.empty"),
+            ("<html>502 Bad Gateway</html>", "response.not_json"),
+            (r#"{"status":"Failure"}"#, "response.not_an_envelope"),
+            ("[1]", "response.not_an_envelope"),
+        ];
+        for (body, code) in cases {
+            let error = Envelope::from_json(body).expect_err(body);
+            assert_eq!(error.code(), code, "{body}");
+        }
     }
 }

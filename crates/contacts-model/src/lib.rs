@@ -19,6 +19,7 @@ mod error;
 mod ezpay_id;
 mod phone;
 mod request;
+pub mod schema;
 mod text;
 mod tracking_id;
 mod valid;

@@ -1,0 +1,239 @@
+//! A JSON Schema (draft 2020-12) of the request body, built from the model's
+//! own tables so that it cannot drift from the validation.
+//!
+//! The schema describes the body as the contract sends it: phones as their 10
+//! digits, text trimmed, absent fields left out. That is exactly what
+//! [`validate_request`](crate::validate_request) returns. The validation
+//! itself also accepts what agents type (`(914) 721-2006`, a pasted
+//! extension, blank strings for absent fields) and normalises it, so a body the
+//! schema rejects may still validate; a body the schema accepts validates
+//! unless a rule the schema cannot state fails (for example an email domain
+//! label that ends with a dash).
+
+use serde_json::{Map, Value, json};
+
+use crate::MAX_CONTACTS;
+use crate::contact::{ContactType, Field, MAX_EXTENSION_LEN, MAX_NAME_LEN};
+use crate::email::MAX_EMAIL_LEN;
+use crate::tracking_id::TrackingId;
+
+/// The `$id` of the schema.
+pub const SCHEMA_ID: &str = "urn:contacts-editor:contacts-request";
+
+/// A NANP number as the contract sends it: area code and exchange start with 2-9.
+const PHONE_PATTERN: &str = "^[2-9][0-9]{2}[2-9][0-9]{6}$";
+
+/// The JSON Schema (2020-12) of the body of `POST /api/v1/customers/{eZpayID}/contacts`.
+pub fn contacts_request_schema() -> Value {
+    let contact_ref = json!({ "$ref": "#/$defs/contact" });
+    let one_of_each_type: Vec<Value> = ContactType::ALL
+        .iter()
+        .map(|t| {
+            json!({
+                "contains": { "properties": { "type": { "const": t.as_str() } } },
+                "minContains": 0,
+                "maxContains": 1,
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "Contacts request",
+        "description": "The body of POST /api/v1/customers/{eZpayID}/contacts: the billing and service contacts to update, at most one of each type.",
+        "type": "object",
+        "properties": {
+            "request_tracking_id": tracking_id_schema(),
+            "contacts": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_CONTACTS,
+                "items": contact_ref,
+                "allOf": one_of_each_type,
+            },
+        },
+        "required": ["contacts"],
+        "additionalProperties": false,
+        "$defs": {
+            "contact": contact_schema(),
+            "phone": {
+                "type": "string",
+                "description": "A North American (NANP) number as its 10 digits, e.g. 9147212006.",
+                "pattern": PHONE_PATTERN,
+            },
+        },
+    })
+}
+
+fn tracking_id_schema() -> Value {
+    json!({
+        "type": "string",
+        "description": "Unique tracking identifier; the Request-Tracking-Id header is preferred.",
+        "minLength": 1,
+        "maxLength": TrackingId::MAX_LEN,
+        "pattern": "^[A-Za-z0-9._:-]+$",
+    })
+}
+
+fn contact_schema() -> Value {
+    let types: Vec<&str> = ContactType::ALL.iter().map(|t| t.as_str()).collect();
+    let mut properties = Map::new();
+    properties.insert(
+        "type".to_owned(),
+        json!({ "type": "string", "title": "Type", "enum": types }),
+    );
+    for field in Field::ALL {
+        let mut schema = field_schema(field);
+        if let Value::Object(map) = &mut schema {
+            map.insert("title".to_owned(), field.label().into());
+        }
+        properties.insert(field.json_name().to_owned(), schema);
+    }
+    json!({
+        "type": "object",
+        "properties": properties,
+        "required": ["type", Field::Name.json_name()],
+        "additionalProperties": false,
+        "dependentRequired": {
+            Field::WorkPhoneExtension.json_name(): [Field::WorkPhone.json_name()],
+        },
+    })
+}
+
+fn field_schema(field: Field) -> Value {
+    match field {
+        Field::Name | Field::OrganizationName => text_schema(MAX_NAME_LEN),
+        Field::Email => json!({
+            "type": "string",
+            "format": "email",
+            "minLength": 1,
+            "maxLength": MAX_EMAIL_LEN,
+            "pattern": "^[^\\s@]+@[^\\s@]+\\.[^\\s@.]{2,}$",
+        }),
+        Field::WorkPhoneExtension => json!({
+            "type": "string",
+            "pattern": format!("^[0-9]{{1,{MAX_EXTENSION_LEN}}}$"),
+        }),
+        Field::WorkPhone | Field::MobilePhone | Field::Fax => {
+            json!({ "$ref": "#/$defs/phone" })
+        }
+    }
+}
+
+/// Trimmed, non-empty text of at most `max` characters.
+fn text_schema(max: usize) -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max,
+        "pattern": "^\\S(.*\\S)?$",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact_def(schema: &Value) -> &Value {
+        &schema["$defs"]["contact"]
+    }
+
+    #[test]
+    fn request_has_contacts_and_nothing_unknown() {
+        let schema = contacts_request_schema();
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["required"], json!(["contacts"]));
+        assert_eq!(schema["additionalProperties"], false);
+        let contacts = &schema["properties"]["contacts"];
+        assert_eq!(contacts["minItems"], 1);
+        assert_eq!(contacts["maxItems"], MAX_CONTACTS);
+        assert_eq!(contacts["items"]["$ref"], "#/$defs/contact");
+        assert_eq!(
+            contacts["allOf"].as_array().map(Vec::len),
+            Some(ContactType::ALL.len())
+        );
+    }
+
+    #[test]
+    fn contact_lists_every_field_and_type() {
+        let schema = contacts_request_schema();
+        let contact = contact_def(&schema);
+        assert_eq!(contact["additionalProperties"], false);
+        assert_eq!(contact["required"], json!(["type", "name"]));
+        assert_eq!(
+            contact["properties"]["type"]["enum"],
+            json!(["billing", "service"])
+        );
+        let properties = contact["properties"].as_object().expect("properties");
+        assert_eq!(properties.len(), Field::ALL.len() + 1);
+        for field in Field::ALL {
+            let property = &properties[field.json_name()];
+            assert_eq!(property["title"], field.label(), "{field:?}");
+            if field.is_phone() {
+                assert_eq!(property["$ref"], "#/$defs/phone", "{field:?}");
+            } else {
+                assert_eq!(property["type"], "string", "{field:?}");
+            }
+        }
+        assert_eq!(properties["name"]["maxLength"], MAX_NAME_LEN);
+        assert_eq!(properties["email"]["maxLength"], MAX_EMAIL_LEN);
+        assert_eq!(
+            contact["dependentRequired"]["work_phone_extension"],
+            json!(["work_phone"])
+        );
+    }
+
+    /// The sample request of the contract, normalised, fits the schema's
+    /// shape: its keys are the schema's properties and its types are listed.
+    #[test]
+    fn sample_request_fits_the_schema() {
+        let sample = json!({
+            "contacts": [{
+                "type": "billing",
+                "work_phone": "9147212006",
+                "work_phone_extension": "2006",
+                "organization_name": "APPLE BANK FOR SAVINGS",
+                "email": "IDZAFEROVIC@APPLE-BANK.COM",
+                "name": "John Smith",
+                "mobile_phone": "9147212006",
+                "fax": "9147212006"
+            }, {
+                "type": "service",
+                "work_phone": "9147212006",
+                "work_phone_extension": "2006",
+                "organization_name": "APPLE BANK FOR SAVINGS",
+                "name": "John Smith",
+                "mobile_phone": "9147212006",
+                "fax": "9147212006"
+            }]
+        });
+        let draft: crate::RequestDraft = serde_json::from_value(sample.clone()).expect("draft");
+        let valid = crate::validate_request(&draft).expect("the sample is valid");
+        assert_eq!(serde_json::to_value(&*valid).expect("json"), sample);
+
+        let schema = contacts_request_schema();
+        let contact = contact_def(&schema);
+        let types = contact["properties"]["type"]["enum"]
+            .as_array()
+            .expect("enum");
+        for item in sample["contacts"].as_array().expect("contacts") {
+            let item = item.as_object().expect("contact");
+            assert!(types.contains(&item["type"]));
+            for key in contact["required"].as_array().expect("required") {
+                assert!(item.contains_key(key.as_str().expect("key")), "{key}");
+            }
+            for (key, value) in item {
+                assert!(contact["properties"].get(key).is_some(), "{key}");
+                if Field::parse(key).is_some_and(Field::is_phone) {
+                    let phone = value.as_str().expect("phone");
+                    let normalised = crate::normalize_phone(phone).expect("phone");
+                    assert_eq!(normalised.digits(), phone, "phones are sent as digits");
+                }
+            }
+        }
+    }
+}

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::email::validate_email;
 use crate::error::{ErrorCode, ValidationError, ValidationErrors};
 use crate::phone::{Phone, normalize_phone, split_extension};
-use crate::text::Text;
+use crate::text::{Text, is_forbidden_in_text, json_kind, with_article};
 use crate::valid::Valid;
 
 /// The two kinds of contact a customer has.
@@ -201,6 +201,24 @@ impl ContactDraft {
         *slot = value.into();
     }
 
+    /// Reads a contact from any JSON value.
+    ///
+    /// Fails only where the value is not a JSON object; every other fault is
+    /// left for [`validate_contact`] to report with its path.
+    pub fn from_value(value: &serde_json::Value) -> Result<Self, ValidationErrors> {
+        let fail = |why: String| {
+            ValidationErrors::from(ValidationError::new(
+                "contacts[0]",
+                ErrorCode::ContactNotAnObject,
+                format!("A contact must be a JSON object, not {why}."),
+            ))
+        };
+        if !value.is_object() {
+            return Err(fail(with_article(json_kind(value))));
+        }
+        Self::deserialize(value).map_err(|e| fail(format!("this ({e})")))
+    }
+
     /// Whether every editable field is blank.
     pub fn is_blank(&self) -> bool {
         Field::ALL.iter().all(|&f| self.get(f).trimmed().is_none())
@@ -314,7 +332,11 @@ pub(crate) fn check_contact(
             Text::WrongType(kind) => Err(ValidationError::new(
                 field.json_name(),
                 ErrorCode::NotText,
-                format!("{} must be text, not a {kind}.", field.label()),
+                format!(
+                    "{} must be text, not {}.",
+                    field.label(),
+                    with_article(kind)
+                ),
             )),
             t => Ok(t.trimmed()),
         }
@@ -391,28 +413,30 @@ pub(crate) fn check_contact(
     })
 }
 
-/// Reads the contact's `type`.
+/// Reads the contact's `type`. A blank type counts as a missing one.
 pub(crate) fn check_type(value: &Text) -> Result<ContactType, ValidationError> {
     let fail = |code, message: String| Err(ValidationError::new("type", code, message));
-    match value {
-        Text::Absent => fail(
+    if let Text::WrongType(kind) = value {
+        return fail(
+            ErrorCode::NotText,
+            format!("The contact type must be text, not {}.", with_article(kind)),
+        );
+    }
+    let Some(given) = value.trimmed() else {
+        return fail(
             ErrorCode::TypeRequired,
             "Give the contact a type: 'billing' or 'service'.".into(),
-        ),
-        Text::WrongType(kind) => fail(
-            ErrorCode::NotText,
-            format!("The contact type must be text, not a {kind}."),
-        ),
-        Text::Given(s) => ContactType::parse(s.trim()).map_or_else(
-            || {
-                fail(
-                    ErrorCode::TypeUnknown,
-                    "The contact type must be 'billing' or 'service'.".into(),
-                )
-            },
-            Ok,
-        ),
-    }
+        );
+    };
+    ContactType::parse(given).map_or_else(
+        || {
+            fail(
+                ErrorCode::TypeUnknown,
+                "The contact type must be 'billing' or 'service'.".into(),
+            )
+        },
+        Ok,
+    )
 }
 
 fn check_name(name: &str) -> Result<String, ValidationError> {
@@ -443,7 +467,7 @@ fn check_organization(name: &str) -> Result<String, ValidationError> {
 }
 
 fn check_no_control(field: Field, value: &str) -> Result<(), ValidationError> {
-    if value.chars().any(char::is_control) {
+    if value.chars().any(is_forbidden_in_text) {
         return Err(ValidationError::new(
             field.json_name(),
             ErrorCode::ControlCharacter,
@@ -478,39 +502,44 @@ fn check_phone(field: Field, value: Option<&str>) -> Result<Option<Phone>, Valid
         .map_err(|e| e.under(field.json_name()))
 }
 
+/// Checks the extension, typed in its own field or pasted on the work phone.
+///
+/// An error about a pasted extension is put on the work phone, where the agent
+/// sees what they pasted; one about a typed extension goes on its own field.
 fn check_extension(
     typed: Option<&str>,
     pasted: Option<&str>,
     has_work_phone: bool,
 ) -> Result<Option<String>, ValidationError> {
-    let path = Field::WorkPhoneExtension.json_name();
-    let fail = |code, message: &str| Err(ValidationError::new(path, code, message));
-    let extension = match (typed, pasted) {
-        (Some(t), Some(p)) if t != p => {
-            return fail(
+    let (extension, field, what) = match (typed, pasted) {
+        (Some(typed), Some(pasted)) if typed != pasted => {
+            return Err(ValidationError::new(
+                Field::WorkPhoneExtension.json_name(),
                 ErrorCode::ExtensionConflict,
                 "The work phone carries a different extension from the Extension field; keep one.",
-            );
+            ));
         }
-        (Some(e), _) | (None, Some(e)) => e,
+        (Some(e), _) => (e, Field::WorkPhoneExtension, "The extension"),
+        (None, Some(e)) => (e, Field::WorkPhone, "The extension after the work phone"),
         (None, None) => return Ok(None),
     };
+    let fail = |code, message: String| Err(ValidationError::new(field.json_name(), code, message));
     if !has_work_phone {
         return fail(
             ErrorCode::ExtensionWithoutWorkPhone,
-            "Enter the work phone this extension belongs to, or clear the extension.",
+            "Enter the work phone this extension belongs to, or clear the extension.".into(),
         );
     }
     if !extension.chars().all(|c| c.is_ascii_digit()) {
         return fail(
             ErrorCode::ExtensionNotDigits,
-            "An extension holds digits only.",
+            format!("{what} may hold digits only; remove the other characters."),
         );
     }
     if extension.len() > MAX_EXTENSION_LEN {
         return fail(
             ErrorCode::ExtensionTooLong,
-            "Shorten the extension to at most 6 digits.",
+            format!("{what} has more than {MAX_EXTENSION_LEN} digits; shorten it."),
         );
     }
     Ok(Some(extension.to_owned()))

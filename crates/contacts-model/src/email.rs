@@ -1,4 +1,5 @@
 use crate::error::{ErrorCode, ValidationError};
+use crate::text::is_forbidden_in_text;
 
 /// Longest address the policy accepts, in characters.
 pub const MAX_EMAIL_LEN: usize = 254;
@@ -46,7 +47,7 @@ pub fn validate_email(input: &str) -> Result<&str, ValidationError> {
     }
     if local
         .chars()
-        .any(|c| c.is_control() || LOCAL_FORBIDDEN.contains(&c))
+        .any(|c| is_forbidden_in_text(c) || LOCAL_FORBIDDEN.contains(&c))
     {
         return fail(
             ErrorCode::EmailInvalidCharacter,

@@ -144,6 +144,10 @@ impl Envelope {
 
     /// Reads an already parsed JSON value.
     pub fn from_value(value: serde_json::Value) -> Result<Self, EnvelopeError> {
+        // Serde would read a struct from an array too; an envelope is an object.
+        if !value.is_object() {
+            return Err(EnvelopeError::NotAnEnvelope("not a JSON object".into()));
+        }
         let raw: RawEnvelope = serde_json::from_value(value)
             .map_err(|e| EnvelopeError::NotAnEnvelope(e.to_string()))?;
         match (raw.status, raw.error) {

@@ -37,8 +37,18 @@ impl Serialize for Phone {
     }
 }
 
-/// Separators that people type inside phone numbers and that carry no digit.
-const SEPARATORS: [char; 5] = [' ', '.', '-', '(', ')'];
+/// Whether `c` is a separator people type or paste inside phone numbers.
+///
+/// Besides the ASCII space, dot, dash and parentheses, this takes every
+/// Unicode space (a no-break space copied from a web page) and dash (an en
+/// dash from a word processor), since they carry no digit either.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '.' | '-' | '(' | ')' | '\u{2010}'..='\u{2015}' | '\u{2212}'
+        )
+}
 
 /// Normalises a phone number typed in any common format to its 10 digits.
 ///
@@ -55,7 +65,7 @@ pub fn normalize_phone(input: &str) -> Result<Phone, ValidationError> {
     for c in rest.chars() {
         if c.is_ascii_digit() {
             digits.push(c);
-        } else if !SEPARATORS.contains(&c) {
+        } else if !is_separator(c) {
             return Err(invalid_character(c));
         }
         if digits.len() > 11 {
@@ -108,10 +118,13 @@ pub fn normalize_phone(input: &str) -> Result<Phone, ValidationError> {
 }
 
 fn invalid_character(c: char) -> ValidationError {
-    let shown = if c.is_control() {
-        format!("U+{:04X}", u32::from(c))
-    } else {
+    // A character that is invisible or easily mistaken is named by its code point.
+    let shown = if c.is_ascii_graphic() {
         format!("'{c}'")
+    } else if c.is_control() {
+        format!("the character U+{:04X}", u32::from(c))
+    } else {
+        format!("'{c}' (U+{:04X})", u32::from(c))
     };
     error(
         ErrorCode::PhoneInvalidCharacter,

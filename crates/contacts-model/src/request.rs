@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::MAX_CONTACTS;
 use crate::contact::{Contact, ContactDraft, ContactType, check_contact, check_type};
 use crate::error::{ErrorCode, ValidationError, ValidationErrors};
-use crate::text::Text;
+use crate::text::{Text, json_kind, with_article};
 use crate::tracking_id::TrackingId;
 use crate::valid::Valid;
 
@@ -33,6 +33,24 @@ impl RequestDraft {
             contacts: Contacts::List(contacts.into_iter().map(ContactEntry::Object).collect()),
             ..Self::default()
         }
+    }
+
+    /// Reads a request body from any JSON value.
+    ///
+    /// Fails only where the body is not a JSON object; every other fault is
+    /// left for [`validate_request`] to report with its path.
+    pub fn from_value(value: &serde_json::Value) -> Result<Self, ValidationErrors> {
+        let fail = |why: String| {
+            ValidationErrors::from(ValidationError::new(
+                "",
+                ErrorCode::RequestNotAnObject,
+                format!("Send the request as a JSON object holding 'contacts', not {why}."),
+            ))
+        };
+        if !value.is_object() {
+            return Err(fail(with_article(json_kind(value))));
+        }
+        Self::deserialize(value).map_err(|e| fail(format!("this ({e})")))
     }
 }
 
@@ -91,13 +109,18 @@ pub fn validate_request(draft: &RequestDraft) -> Result<Valid<ContactsRequest>, 
         ));
     }
     let request_tracking_id = match &draft.request_tracking_id {
+        // An empty string counts as absent, as everywhere in a request.
         Text::Absent => None,
+        Text::Given(id) if id.trim().is_empty() => None,
         Text::Given(id) => TrackingId::parse(id).map_err(|e| errors.push(e)).ok(),
         Text::WrongType(kind) => {
             errors.push(ValidationError::new(
                 "request_tracking_id",
                 ErrorCode::NotText,
-                format!("request_tracking_id must be text, not a {kind}."),
+                format!(
+                    "Send request_tracking_id as text, not {}.",
+                    with_article(kind)
+                ),
             ));
             None
         }
@@ -123,7 +146,10 @@ fn check_contacts(contacts: &Contacts, errors: &mut Vec<ValidationError>) -> Vec
         Contacts::WrongType(kind) => {
             errors.push(fail(
                 ErrorCode::ContactsNotAList,
-                format!("'contacts' must be an array of contacts, not a {kind}."),
+                format!(
+                    "Send 'contacts' as an array of contacts, not {}.",
+                    with_article(kind)
+                ),
             ));
             return Vec::new();
         }
@@ -155,7 +181,10 @@ fn check_contacts(contacts: &Contacts, errors: &mut Vec<ValidationError>) -> Vec
                 errors.push(ValidationError::new(
                     format!("contacts[{index}]"),
                     ErrorCode::ContactNotAnObject,
-                    format!("Each contact must be an object, not a {kind}."),
+                    format!(
+                        "Each contact must be an object, not {}.",
+                        with_article(kind)
+                    ),
                 ));
                 continue;
             }

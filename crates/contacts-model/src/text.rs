@@ -43,6 +43,35 @@ impl Text {
     }
 }
 
+/// Whether `c` must not appear in text: a control character (such as a line
+/// break or a tab), a line or paragraph separator, or a bidirectional override
+/// that would make a name read differently from how it is stored.
+pub(crate) fn is_forbidden_in_text(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A JSON kind as a sentence names it: `an array`, `a number`.
+pub(crate) fn with_article(kind: &str) -> String {
+    match kind {
+        "null" => "null".to_owned(),
+        k if k.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {k}"),
+        k => format!("a {k}"),
+    }
+}
+
+/// The name of a JSON value's kind, as error messages say it.
+pub(crate) fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
 impl From<&str> for Text {
     fn from(value: &str) -> Self {
         Text::Given(value.to_owned())
@@ -127,6 +156,14 @@ mod tests {
             let got: Text = serde_json::from_str(json).expect(json);
             assert_eq!(got, expected, "{json}");
         }
+    }
+
+    #[test]
+    fn names_kinds_with_their_article() {
+        assert_eq!(with_article("array"), "an array");
+        assert_eq!(with_article("object"), "an object");
+        assert_eq!(with_article("number"), "a number");
+        assert_eq!(with_article("null"), "null");
     }
 
     #[test]

@@ -25,7 +25,7 @@ impl TrackingId {
                 "The Request-Tracking-Id is empty; send one or leave the header out.",
             );
         }
-        if id.len() > Self::MAX_LEN {
+        if id.chars().count() > Self::MAX_LEN {
             return fail(
                 ErrorCode::TrackingIdTooLong,
                 "The Request-Tracking-Id is too long: use at most 64 characters.",

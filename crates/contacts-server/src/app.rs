@@ -1,0 +1,191 @@
+//! Start-up: configuration, storage, routes, and the listening socket.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use contacts_model::{Contact, ContactDraft, ContactType, Field, validate_contact};
+use tokio::net::TcpListener;
+
+use crate::auth::Users;
+use crate::body::BODY_LIMIT;
+use crate::cli::Options;
+use crate::config::Config;
+use crate::contacts::InFlight;
+use crate::error::{AppError, Failure};
+use crate::store::{SqliteStore, Store};
+use crate::tracking::{self, RequestContext};
+use crate::web::{self, Web};
+use crate::{contacts, health, openapi};
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub users: Arc<Users>,
+    pub profiles: Arc<HashMap<String, String>>,
+    pub in_flight: Arc<InFlight>,
+    pub web: Arc<Web>,
+}
+
+impl FromRef<AppState> for Arc<Web> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.web)
+    }
+}
+
+/// The routes and their layers.
+fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(contacts::router())
+        .merge(health::router())
+        .merge(openapi::router())
+        .fallback(web::fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(from_fn_with_state(
+            Arc::clone(&state.web),
+            web::security_headers,
+        ))
+        .layer(from_fn(tracking::track))
+        .with_state(state)
+}
+
+async fn method_not_allowed(context: RequestContext) -> Response {
+    AppError {
+        failure: Failure::MethodNotAllowed,
+        tracking_id: context.tracking_id,
+    }
+    .into_response()
+}
+
+/// A server bound to its address, ready to serve.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Server {
+    /// Loads the configuration, opens and migrates the database, seeds the
+    /// configured customers (and the demo contacts), and binds the address.
+    pub async fn bind(options: &Options) -> Result<Self, String> {
+        let config = match &options.config {
+            Some(path) => Config::load(path)?,
+            None => {
+                tracing::warn!(
+                    "no --config: running with the DEVELOPMENT credentials (user ocsuser, password ocsuser); do not expose this server"
+                );
+                Config::development()?
+            }
+        };
+        let store = open_store(options, &config).await?;
+        let state = AppState {
+            store,
+            users: Arc::new(Users::new(config.users)?),
+            profiles: Arc::new(config.profiles),
+            in_flight: Arc::new(InFlight::default()),
+            web: Arc::new(Web::new(
+                options.static_dir.clone(),
+                &config.frame_ancestors,
+            )?),
+        };
+        let listener = TcpListener::bind(options.addr)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;
+        Ok(Self {
+            listener,
+            router: router(state),
+        })
+    }
+
+    /// The address actually bound (the port chosen where 0 was asked).
+    pub fn local_addr(&self) -> Result<SocketAddr, String> {
+        self.listener
+            .local_addr()
+            .map_err(|e| format!("no local address: {e}"))
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in progress.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), String> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| format!("the server failed: {e}"))
+    }
+}
+
+/// Binds with `options` and serves until `shutdown`, after announcing the
+/// address on standard output.
+pub async fn serve(
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let server = Server::bind(&options).await?;
+    let addr = server.local_addr()?;
+    {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on http://{addr}")
+            .and_then(|()| stdout.flush())
+            .map_err(|e| format!("cannot write to standard output: {e}"))?;
+    }
+    server.serve(shutdown).await
+}
+
+async fn open_store(options: &Options, config: &Config) -> Result<Arc<dyn Store>, String> {
+    let path = options.db.clone();
+    let customers = config.customers.clone();
+    let demo = config.demo_data;
+    tokio::task::spawn_blocking(move || {
+        let store = SqliteStore::open(&path)?;
+        store.put_customers(&customers)?;
+        if demo && let Some((first, _)) = customers.first() {
+            store.seed_contacts(first, &demo_contacts())?;
+        }
+        Ok::<_, crate::store::StoreError>(Arc::new(store) as Arc<dyn Store>)
+    })
+    .await
+    .map_err(|e| format!("the database task failed: {e}"))?
+    .map_err(|e| e.to_string())
+}
+
+/// The contacts of the contract's sample request.
+fn demo_contacts() -> Vec<Contact> {
+    let sample = |contact_type, email: Option<&str>| {
+        let mut draft = ContactDraft::new(contact_type);
+        draft.set(Field::Name, "John Smith");
+        draft.set(Field::OrganizationName, "APPLE BANK FOR SAVINGS");
+        draft.set(Field::Email, email.map(str::to_owned));
+        draft.set(Field::WorkPhone, "9147212006");
+        draft.set(Field::WorkPhoneExtension, "2006");
+        draft.set(Field::MobilePhone, "9147212006");
+        draft.set(Field::Fax, "9147212006");
+        draft
+    };
+    [
+        sample(ContactType::Billing, Some("IDZAFEROVIC@APPLE-BANK.COM")),
+        sample(ContactType::Service, None),
+    ]
+    .iter()
+    .filter_map(|draft| validate_contact(draft).ok().map(|valid| valid.into_inner()))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_contacts_are_valid() {
+        assert_eq!(demo_contacts().len(), 2);
+    }
+}

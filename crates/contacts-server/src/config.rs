@@ -1,0 +1,166 @@
+//! The TOML configuration: users, profiles and their sources, customers,
+//! demo data, and the console origins allowed to frame the editor.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use contacts_model::EzpayId;
+use serde::Deserialize;
+
+use crate::store::CustomerStatus;
+
+/// The development configuration used when no `--config` is given: user
+/// `ocsuser` (its argon2 hash only), ProfileId `CAAG_302` and three customers.
+const DEVELOPMENT: &str = include_str!("../dev-config.toml");
+
+/// The configuration as written in the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    demo_data: bool,
+    #[serde(default = "same_origin")]
+    frame_ancestors: Vec<String>,
+    users: BTreeMap<String, String>,
+    profiles: BTreeMap<String, String>,
+    #[serde(default)]
+    customers: BTreeMap<String, CustomerStatus>,
+}
+
+fn same_origin() -> Vec<String> {
+    vec!["'self'".to_owned()]
+}
+
+/// A checked configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// Whether to store the demo contacts for the first customer that has none.
+    pub demo_data: bool,
+    /// The CSP `frame-ancestors` sources: `'self'`, `'none'` or origins.
+    pub frame_ancestors: Vec<String>,
+    /// User names and their argon2 PHC hashes.
+    pub users: HashMap<String, String>,
+    /// ProfileId → source.
+    pub profiles: HashMap<String, String>,
+    /// The customers and their statuses.
+    pub customers: Vec<(EzpayId, CustomerStatus)>,
+}
+
+impl Config {
+    /// The development defaults.
+    pub fn development() -> Result<Self, String> {
+        Self::from_toml(DEVELOPMENT)
+            .map_err(|e| format!("the embedded development configuration: {e}"))
+    }
+
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the configuration {}: {e}", path.display()))?;
+        Self::from_toml(&text).map_err(|e| format!("the configuration {}: {e}", path.display()))
+    }
+
+    /// Parses and checks a configuration.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        if file.users.is_empty() {
+            return Err("configure at least one user under [users]".into());
+        }
+        for source in &file.frame_ancestors {
+            check_frame_ancestor(source)?;
+        }
+        let customers = file
+            .customers
+            .into_iter()
+            .map(|(id, status)| {
+                EzpayId::parse(&id)
+                    .map(|id| (id, status))
+                    .map_err(|e| format!("customer '{id}': {}", e.message))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            demo_data: file.demo_data,
+            frame_ancestors: file.frame_ancestors,
+            users: file.users.into_iter().collect(),
+            profiles: file.profiles.into_iter().collect(),
+            customers,
+        })
+    }
+}
+
+/// Accepts `'self'`, `'none'` and origins such as `https://console.example.com:8443`
+/// or `https://*.example.com`; anything else could inject into the CSP header.
+fn check_frame_ancestor(source: &str) -> Result<(), String> {
+    if source == "'self'" || source == "'none'" {
+        return Ok(());
+    }
+    let rest = source
+        .strip_prefix("https://")
+        .or_else(|| source.strip_prefix("http://"));
+    let well_formed = rest.is_some_and(|host| {
+        !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*'))
+    });
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "frame_ancestors: '{source}' is not 'self', 'none' or an origin such as https://console.example.com"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_development_configuration_is_valid() {
+        let config = Config::development().expect("valid");
+        assert!(config.users["ocsuser"].starts_with("$argon2id$"));
+        assert_eq!(config.profiles["CAAG_302"], "CAAG");
+        assert_eq!(config.customers.len(), 3);
+        assert!(config.demo_data);
+    }
+
+    #[test]
+    fn refuses_bad_configurations() {
+        let cases = [
+            ("users = {}\nprofiles = {}", "at least one user"),
+            (
+                "users = { a = \"h\" }\nprofiles = {}\nfoo = 1",
+                "unknown field",
+            ),
+            (
+                "users = { a = \"h\" }\nprofiles = {}\ncustomers = { \"12\" = \"active\" }",
+                "15 digits",
+            ),
+            (
+                "users = { a = \"h\" }\nprofiles = {}\ncustomers = { \"000010000005008\" = \"gone\" }",
+                "unknown variant",
+            ),
+            (
+                "users = { a = \"h\" }\nprofiles = {}\nframe_ancestors = [\"https://a; script-src *\"]",
+                "frame_ancestors",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = Config::from_toml(text).expect_err(text);
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn accepts_console_origins() {
+        for source in [
+            "'self'",
+            "'none'",
+            "https://console.example.com:8443",
+            "https://*.example.com",
+        ] {
+            assert_eq!(check_frame_ancestor(source), Ok(()), "{source}");
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The contacts resource: `GET` and `POST /api/v1/customers/{eZpayID}/contacts`.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
+use axum::routing::get;
+use contacts_model::{
+    Contact, Envelope, ErrorItem, EzpayId, RequestDraft, Status, Text, TrackingId, validate_request,
+};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::error::{AppError, Failure, json_response};
+use crate::store::{CustomerStatus, Outcome, Update};
+use crate::tracking::RequestContext;
+
+/// The route of the resource.
+pub const PATH: &str = "/api/v1/customers/{ezpay_id}/contacts";
+
+/// The routes of the contacts resource.
+pub fn router() -> Router<AppState> {
+    Router::new().route(PATH, get(list).post(update))
+}
+
+/// The eZpayID of the path, validated.
+#[derive(Debug)]
+struct CustomerPath(EzpayId);
+
+impl<S: Send + Sync> FromRequestParts<S> for CustomerPath {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let context = RequestContext::from_request_parts(parts, state).await?;
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| {
+                context.fail(Failure::BadRequest(vec![ErrorItem::message(e.body_text())]))
+            })?;
+        EzpayId::parse(&raw)
+            .map(CustomerPath)
+            .map_err(|e| context.fail(e))
+    }
+}
+
+/// The body of a successful `GET`: the Success envelope with the customer and its contacts.
+#[derive(Debug, Serialize)]
+struct ContactsResponse<'a> {
+    status: Status,
+    request_tracking_id: &'a TrackingId,
+    customer: CustomerView<'a>,
+    contacts: Vec<Contact>,
+}
+
+#[derive(Debug, Serialize)]
+struct CustomerView<'a> {
+    ezpay_id: &'a EzpayId,
+    status: CustomerStatus,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    context: RequestContext,
+    _caller: Caller,
+    CustomerPath(ezpay_id): CustomerPath,
+) -> Result<Response, AppError> {
+    let store = Arc::clone(&state.store);
+    let id = ezpay_id.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let Some(status) = store.customer(&id)? else {
+            return Ok(None);
+        };
+        store.contacts(&id).map(|contacts| Some((status, contacts)))
+    })
+    .await
+    .map_err(|e| internal(&context, &e))?
+    .map_err(|e| internal(&context, &e))?;
+    let Some((status, contacts)) = found else {
+        return Err(context.fail(Failure::CustomerNotFound(ezpay_id)));
+    };
+    let body = ContactsResponse {
+        status: Status::Success,
+        request_tracking_id: &context.tracking_id,
+        customer: CustomerView {
+            ezpay_id: &ezpay_id,
+            status,
+        },
+        contacts,
+    };
+    Ok(json_response(StatusCode::OK, &body, &context.tracking_id))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    mut context: RequestContext,
+    caller: Caller,
+    CustomerPath(ezpay_id): CustomerPath,
+    JsonBody(draft): JsonBody<RequestDraft>,
+) -> Result<Response, AppError> {
+    // Settle the tracking id before validating, so that even a refusal
+    // echoes the id the client put in the body.
+    if let Text::Given(id) = &draft.request_tracking_id
+        && let Ok(id) = TrackingId::parse(id)
+    {
+        context.settle(Some(&id))?;
+    }
+    let request = validate_request(&draft).map_err(|e| context.fail(e))?;
+    let Some(claim) = state.in_flight.claim(&context.tracking_id) else {
+        return Err(context.fail(Failure::InFlight));
+    };
+    let update = Update {
+        tracking_id: context.tracking_id.clone(),
+        ezpay_id: ezpay_id.clone(),
+        user: caller.user,
+        profile_id: caller.profile_id,
+        source: caller.source,
+        request,
+    };
+    let store = Arc::clone(&state.store);
+    // The claim moves into the blocking task: it is released only when the
+    // write is over, even if the client goes away meanwhile.
+    let outcome = tokio::task::spawn_blocking(move || {
+        let outcome = store.apply(&update);
+        drop(claim);
+        outcome
+    })
+    .await
+    .map_err(|e| internal(&context, &e))?
+    .map_err(|e| internal(&context, &e))?;
+    tracing::info!(?outcome, ezpay_id = ezpay_id.as_str(), "update");
+    match outcome {
+        Outcome::Applied | Outcome::Replayed => Ok(json_response(
+            StatusCode::OK,
+            &Envelope::success(context.tracking_id.as_str()),
+            &context.tracking_id,
+        )),
+        Outcome::TrackingIdReused => Err(context.fail(Failure::TrackingIdReused)),
+        Outcome::UnknownCustomer => Err(context.fail(Failure::CustomerNotFound(ezpay_id))),
+    }
+}
+
+fn internal(context: &RequestContext, error: &dyn std::fmt::Display) -> AppError {
+    tracing::error!(%error, "storage failed");
+    context.fail(Failure::Internal)
+}
+
+/// The tracking ids of the updates being processed right now.
+#[derive(Debug, Default)]
+pub struct InFlight(Mutex<HashSet<String>>);
+
+/// A tracking id claimed for processing; dropping it releases the id.
+#[derive(Debug)]
+pub struct Claim {
+    set: Arc<InFlight>,
+    id: String,
+}
+
+impl InFlight {
+    /// Claims a tracking id, or `None` where another request holds it.
+    pub fn claim(self: &Arc<Self>, id: &TrackingId) -> Option<Claim> {
+        let mut ids = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        ids.insert(id.to_string()).then(|| Claim {
+            set: Arc::clone(self),
+            id: id.to_string(),
+        })
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut ids = self.set.0.lock().unwrap_or_else(PoisonError::into_inner);
+        ids.remove(&self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tracking_id_is_claimed_once_at_a_time() {
+        let in_flight = Arc::new(InFlight::default());
+        let id = TrackingId::parse("67865456").expect("valid");
+        let first = in_flight.claim(&id).expect("free");
+        assert!(in_flight.claim(&id).is_none());
+        drop(first);
+        assert!(in_flight.claim(&id).is_some());
+    }
+}

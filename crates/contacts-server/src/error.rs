@@ -1,0 +1,156 @@
+//! The one error type of the API; every failure becomes a contract envelope.
+
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use contacts_model::{Envelope, ErrorItem, EzpayId, TrackingId, ValidationError, ValidationErrors};
+use serde::Serialize;
+
+/// The response header that echoes the tracking id on every API response.
+pub const TRACKING_ID_HEADER: HeaderName = HeaderName::from_static("request-tracking-id");
+
+/// What went wrong, independent of who asked.
+#[derive(Debug)]
+pub enum Failure {
+    /// The request is malformed or invalid; the items say where and why.
+    BadRequest(Vec<ErrorItem>),
+    /// Missing or wrong credentials.
+    Unauthorized,
+    /// The ProfileId names no configured source.
+    SourceNotConfigured,
+    /// No customer has this eZpayID.
+    CustomerNotFound(EzpayId),
+    /// No route has this path.
+    RouteNotFound,
+    /// The route exists but not for this method.
+    MethodNotAllowed,
+    /// A request with this tracking id is being processed right now.
+    InFlight,
+    /// This tracking id was already used for a different request.
+    TrackingIdReused,
+    /// The body is larger than the limit.
+    PayloadTooLarge(usize),
+    /// The body is not declared as JSON.
+    UnsupportedMediaType,
+    /// A fault of the server; the details are logged, not sent.
+    Internal,
+}
+
+impl Failure {
+    fn status(&self) -> StatusCode {
+        match self {
+            Failure::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Failure::Unauthorized => StatusCode::UNAUTHORIZED,
+            Failure::SourceNotConfigured | Failure::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Failure::CustomerNotFound(_) | Failure::RouteNotFound => StatusCode::NOT_FOUND,
+            Failure::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Failure::InFlight => StatusCode::CONFLICT,
+            Failure::TrackingIdReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Failure::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Failure::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        }
+    }
+
+    /// The contract's short description for `error.message`.
+    fn summary(&self) -> &'static str {
+        match self {
+            Failure::BadRequest(_) => "Bad Request",
+            Failure::Unauthorized => "Unauthorized",
+            Failure::SourceNotConfigured | Failure::Internal => "Service Error",
+            Failure::CustomerNotFound(_) | Failure::RouteNotFound => "Not Found",
+            Failure::MethodNotAllowed => "Method Not Allowed",
+            Failure::InFlight => "Conflict",
+            Failure::TrackingIdReused => "Unprocessable Entity",
+            Failure::PayloadTooLarge(_) => "Payload Too Large",
+            Failure::UnsupportedMediaType => "Unsupported Media Type",
+        }
+    }
+
+    fn items(self) -> Vec<ErrorItem> {
+        let one = |m: String| vec![ErrorItem::message(m)];
+        match self {
+            Failure::BadRequest(items) => items,
+            Failure::Unauthorized => one(
+                "Sign in with a valid user and password (HTTP Basic authorization).".into(),
+            ),
+            Failure::SourceNotConfigured => one("Source not configured".into()),
+            Failure::CustomerNotFound(id) => one(format!("No customer has the eZpayID {id}.")),
+            Failure::RouteNotFound => one("No resource has this address.".into()),
+            Failure::MethodNotAllowed => one("This resource does not accept this method.".into()),
+            Failure::InFlight => one(
+                "A request with this Request-Tracking-Id is being processed; wait for its answer."
+                    .into(),
+            ),
+            Failure::TrackingIdReused => one(
+                "This Request-Tracking-Id was already used for a different request; send a new one."
+                    .into(),
+            ),
+            Failure::PayloadTooLarge(limit) => {
+                one(format!("The body is larger than {limit} bytes."))
+            }
+            Failure::UnsupportedMediaType => {
+                one("Send the body as JSON with 'Content-Type: application/json'.".into())
+            }
+            Failure::Internal => one("The server failed; try again later.".into()),
+        }
+    }
+}
+
+impl From<ValidationErrors> for Failure {
+    fn from(errors: ValidationErrors) -> Self {
+        Failure::BadRequest(errors.into_iter().map(ErrorItem::from).collect())
+    }
+}
+
+impl From<ValidationError> for Failure {
+    fn from(error: ValidationError) -> Self {
+        Failure::BadRequest(vec![error.into()])
+    }
+}
+
+/// A failure answering one request: rendered as a Failure envelope that
+/// echoes the request's tracking id, with the matching HTTP status.
+#[derive(Debug)]
+pub struct AppError {
+    /// What went wrong.
+    pub failure: Failure,
+    /// The tracking id to echo.
+    pub tracking_id: TrackingId,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.failure.status();
+        let envelope = Envelope::failure(
+            Some(self.tracking_id.to_string()),
+            status.as_u16().to_string(),
+            self.failure.summary(),
+            self.failure.items(),
+        );
+        json_response(status, &envelope, &self.tracking_id)
+    }
+}
+
+/// A JSON response that echoes the tracking id in a header and is never cached.
+pub fn json_response(
+    status: StatusCode,
+    body: &impl Serialize,
+    tracking_id: &TrackingId,
+) -> Response {
+    // Serialising these plain data types cannot fail; the fallback keeps the
+    // envelope promise even so.
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| {
+        br#"{"status":"Failure","error":{"code":"500","message":"Service Error","errors":[]}}"#
+            .to_vec()
+    });
+    let mut response = (status, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(tracking_id.as_str()) {
+        headers.insert(TRACKING_ID_HEADER, value);
+    }
+    response
+}

@@ -1,0 +1,23 @@
+//! The reference implementation of the Contacts API
+//! (`POST /api/v1/customers/{eZpayID}/contacts`), with axum and SQLite.
+//!
+//! It validates with `contacts-model`, the same functions the editor uses,
+//! answers with the contract's Success/Failure envelope always, records every
+//! accepted update in one transaction with an outbox row per target and an
+//! audit row, and serves the built editor with strict security headers.
+
+mod app;
+mod auth;
+mod body;
+pub mod cli;
+pub mod config;
+mod contacts;
+mod error;
+mod health;
+mod openapi;
+mod store;
+mod tracking;
+mod web;
+
+pub use app::{Server, serve};
+pub use auth::hash_password;

@@ -1,0 +1,269 @@
+//! `GET /openapi.json`: an OpenAPI 3.1 description of the API, built from the
+//! model's own request schema so that it cannot drift from the validation.
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use contacts_model::schema::contacts_request_schema;
+use serde_json::{Map, Value, json};
+
+use crate::app::AppState;
+use crate::error::json_response;
+use crate::tracking::RequestContext;
+
+/// The OpenAPI route.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(openapi))
+}
+
+async fn openapi(context: RequestContext) -> Response {
+    json_response(StatusCode::OK, &document(), &context.tracking_id)
+}
+
+/// Moves the request schema's `$defs` into `components/schemas` and points
+/// its references there, since tools resolve `#/…` against the whole document.
+fn request_schemas() -> Map<String, Value> {
+    let mut schema = contacts_request_schema();
+    let mut schemas = Map::new();
+    if let Some(object) = schema.as_object_mut() {
+        object.remove("$schema");
+        object.remove("$id");
+        if let Some(Value::Object(defs)) = object.remove("$defs") {
+            schemas.extend(defs);
+        }
+    }
+    schemas.insert("ContactsRequest".into(), schema);
+    for value in schemas.values_mut() {
+        repoint_refs(value);
+    }
+    schemas
+}
+
+fn repoint_refs(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            for (key, inner) in object.iter_mut() {
+                match inner {
+                    Value::String(target) if key == "$ref" => {
+                        if let Some(name) = target.strip_prefix("#/$defs/") {
+                            *target = format!("#/components/schemas/{name}");
+                        }
+                    }
+                    _ => repoint_refs(inner),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(repoint_refs),
+        _ => {}
+    }
+}
+
+fn failure_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "headers": { "Request-Tracking-Id": { "$ref": "#/components/headers/Request-Tracking-Id" } },
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Failure" } } },
+    })
+}
+
+/// The OpenAPI 3.1 document.
+pub fn document() -> Value {
+    let mut schemas = request_schemas();
+    let extra = json!({
+        "Success": {
+            "type": "object",
+            "required": ["status", "request_tracking_id"],
+            "properties": {
+                "status": { "const": "Success" },
+                "request_tracking_id": { "type": "string" },
+            },
+        },
+        "Failure": {
+            "type": "object",
+            "required": ["error", "request_tracking_id"],
+            "properties": {
+                "status": { "const": "Failure" },
+                "request_tracking_id": { "type": "string" },
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message", "errors"],
+                    "properties": {
+                        "code": { "type": "string", "description": "The HTTP status as text, e.g. \"400\"." },
+                        "message": { "type": "string", "description": "e.g. \"Service Error\"." },
+                        "errors": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["message"],
+                                "properties": {
+                                    "message": { "type": "string" },
+                                    "field": { "type": "string", "description": "The input at fault, e.g. contacts[billing].email." },
+                                    "code": { "type": "string", "description": "The stable validation code, e.g. email.missing_tld." },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "ContactsResponse": {
+            "type": "object",
+            "required": ["status", "request_tracking_id", "customer", "contacts"],
+            "properties": {
+                "status": { "const": "Success" },
+                "request_tracking_id": { "type": "string" },
+                "customer": {
+                    "type": "object",
+                    "required": ["ezpay_id", "status"],
+                    "properties": {
+                        "ezpay_id": { "type": "string", "pattern": "^[0-9]{15}$" },
+                        "status": { "enum": ["active", "inactive", "cancelled"] },
+                    },
+                },
+                "contacts": { "type": "array", "items": { "$ref": "#/components/schemas/contact" } },
+            },
+        },
+    });
+    if let Value::Object(extra) = extra {
+        schemas.extend(extra);
+    }
+    let auth_parameters = json!([
+        { "$ref": "#/components/parameters/eZpayID" },
+        { "$ref": "#/components/parameters/ProfileId" },
+        { "$ref": "#/components/parameters/Request-Tracking-Id" },
+    ]);
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Contacts API (reference implementation)",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Updates the billing and service contacts of a customer (active, inactive or cancelled). Source: CAAG; targets: MAS and MDM. Every response body is a Success or Failure envelope.",
+        },
+        "security": [{ "basic": [] }],
+        "paths": {
+            "/api/v1/customers/{eZpayID}/contacts": {
+                "parameters": auth_parameters,
+                "post": {
+                    "operationId": "updateContacts",
+                    "summary": "Update the billing and/or service contact",
+                    "requestBody": {
+                        "required": true,
+                        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ContactsRequest" } } },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Updated, or the same request replayed",
+                            "headers": { "Request-Tracking-Id": { "$ref": "#/components/headers/Request-Tracking-Id" } },
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Success" } } },
+                        },
+                        "400": failure_response("Invalid body, eZpayID or tracking id"),
+                        "401": failure_response("Missing or wrong credentials"),
+                        "404": failure_response("Unknown customer"),
+                        "409": failure_response("A request with this tracking id is in flight"),
+                        "413": failure_response("Body larger than 16 KiB"),
+                        "415": failure_response("Body not sent as application/json"),
+                        "422": failure_response("Tracking id already used for a different request"),
+                        "500": failure_response("Source not configured, or a service error"),
+                    },
+                },
+                "get": {
+                    "operationId": "getContacts",
+                    "summary": "The customer's stored contacts",
+                    "responses": {
+                        "200": {
+                            "description": "The customer and its contacts",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ContactsResponse" } } },
+                        },
+                        "400": failure_response("Invalid eZpayID or tracking id"),
+                        "401": failure_response("Missing or wrong credentials"),
+                        "404": failure_response("Unknown customer"),
+                        "500": failure_response("Source not configured, or a service error"),
+                    },
+                },
+            },
+            "/healthz": {
+                "get": {
+                    "operationId": "health",
+                    "security": [],
+                    "responses": {
+                        "200": {
+                            "description": "The server and its database answer",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Success" } } },
+                        },
+                        "500": failure_response("The database does not answer"),
+                    },
+                },
+            },
+        },
+        "components": {
+            "securitySchemes": { "basic": { "type": "http", "scheme": "basic" } },
+            "parameters": {
+                "eZpayID": {
+                    "name": "eZpayID", "in": "path", "required": true,
+                    "schema": { "type": "string", "pattern": "^[0-9]{15}$" },
+                    "example": "000010000005008",
+                },
+                "ProfileId": {
+                    "name": "ProfileId", "in": "header", "required": true,
+                    "description": "The caller's profile; it names the source (CAAG_302 → CAAG).",
+                    "schema": { "type": "string" },
+                    "example": "CAAG_302",
+                },
+                "Request-Tracking-Id": {
+                    "name": "Request-Tracking-Id", "in": "header", "required": false,
+                    "description": "Unique tracking identifier and idempotency key; the server makes one when absent.",
+                    "schema": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$" },
+                    "example": "67865456",
+                },
+            },
+            "headers": {
+                "Request-Tracking-Id": { "description": "The tracking id of the request, echoed.", "schema": { "type": "string" } },
+            },
+            "schemas": schemas,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(object) => {
+                for (key, inner) in object {
+                    match inner {
+                        Value::String(target) if key == "$ref" => found.push(target.clone()),
+                        _ => refs(inner, found),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves_inside_the_document() {
+        let document = document();
+        let mut found = Vec::new();
+        refs(&document, &mut found);
+        assert!(found.len() > 10);
+        for target in found {
+            let pointer = target.strip_prefix('#').expect(&target);
+            assert!(
+                document.pointer(pointer).is_some(),
+                "{target} does not resolve"
+            );
+        }
+    }
+
+    #[test]
+    fn the_request_schema_is_the_models() {
+        let document = document();
+        let request = &document["components"]["schemas"]["ContactsRequest"];
+        assert_eq!(request["required"], json!(["contacts"]));
+        assert_eq!(request["additionalProperties"], json!(false));
+    }
+}

@@ -97,10 +97,17 @@ pub fn normalize_phone(input: &str) -> Result<Phone, ValidationError> {
     };
     let bytes = national.as_bytes();
     if bytes[0] < b'2' {
+        // Ten digits after a leading 1 are most likely a country code and a
+        // number missing a digit, so the message says so.
+        let hint = if bytes[0] == b'1' {
+            " If the 1 is the country code, enter all 10 digits after it."
+        } else {
+            ""
+        };
         return Err(error(
             ErrorCode::PhoneInvalidAreaCode,
             format!(
-                "The area code {} is not valid: it must start with 2-9.",
+                "The area code {} is not valid: it must start with 2-9.{hint}",
                 &national[..3]
             ),
         ));

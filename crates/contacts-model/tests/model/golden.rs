@@ -93,6 +93,18 @@ fn the_sample_failure_without_status_parses_as_failure() {
 }
 
 #[test]
+fn a_success_carrying_more_members_is_still_a_success() {
+    // The reference server's GET answer adds the customer and its contacts.
+    let body = json!({
+        "status": "Success",
+        "request_tracking_id": "t-1",
+        "customer": { "ezpay_id": "000010000005008", "status": "active" },
+        "contacts": [{ "type": "billing", "name": "John Smith" }],
+    });
+    assert_eq!(parse(&body.to_string()), Envelope::success("t-1"));
+}
+
+#[test]
 fn envelopes_round_trip_and_are_sent_with_status() {
     let validation = ValidationError::new(
         "contacts[billing].email",

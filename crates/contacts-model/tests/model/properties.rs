@@ -1,7 +1,7 @@
 //! What holds for every input: no panic, idempotent normalisation, round trips.
 
 use contacts_model::{
-    ContactDraft, ContactType, Field, RequestDraft, format_phone, normalize_phone,
+    ContactDraft, ContactType, Envelope, Field, RequestDraft, format_phone, normalize_phone,
     validate_contact, validate_request,
 };
 use proptest::prelude::*;
@@ -10,9 +10,14 @@ use serde_json::{Map, Value, json};
 /// Few enough cases that the whole binary runs in seconds.
 const CASES: u32 = 256;
 
-/// Member names of requests and contacts, so that generated objects often
-/// reach the validation of a field rather than stop at an unknown one.
-const KEYS: [&str; 10] = [
+/// Member names of requests, contacts and envelopes, so that generated objects
+/// often reach the validation of a field rather than stop at an unknown one.
+const KEYS: [&str; 15] = [
+    "status",
+    "error",
+    "errors",
+    "code",
+    "message",
     "contacts",
     "request_tracking_id",
     "type",
@@ -31,7 +36,10 @@ fn field_text() -> impl Strategy<Value = String> {
         any::<String>(),
         "[0-9 ()+.#;=extEXT-]{0,24}",
         "[a-zA-Z0-9 .@_<>-]{0,20}",
-        prop::sample::select(vec!["billing", "service", "", " ", "x2006"]).prop_map(str::to_owned),
+        prop::sample::select(vec![
+            "billing", "service", "Success", "Failure", "", " ", "x2006"
+        ])
+        .prop_map(str::to_owned),
     ]
 }
 
@@ -154,6 +162,10 @@ proptest! {
             if let Some(normalised) = validated(&body) {
                 prop_assert_eq!(validated(&normalised), Some(normalised.clone()));
             }
+        }
+        if let Ok(envelope) = Envelope::from_value(value.clone()) {
+            let sent = serde_json::to_string(&envelope).expect("an envelope serialises");
+            prop_assert_eq!(Envelope::from_json(&sent), Ok(envelope));
         }
         if let Ok(draft) = ContactDraft::from_value(&value)
             && let Ok(contact) = validate_contact(&draft)

@@ -1,0 +1,403 @@
+//! The root component: customer bar, sign-in, both contact panels, the
+//! summary of changes, Save, and the answer.
+
+use std::rc::Rc;
+
+use contacts_model::{ContactDraft, ContactType, Envelope, EzpayId, validate_request};
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement};
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use crate::api::{self, ApiConfig, Submission};
+use crate::components::change_summary::ChangeSummary;
+use crate::components::contact_form::ContactForm;
+use crate::components::customer_bar::CustomerBar;
+use crate::components::result_panel::ResultPanel;
+use crate::components::sign_in::SignIn;
+use crate::credentials::Authorization;
+use crate::draft;
+use crate::embed::announce;
+use crate::form::{Action, FormState, input_id, parse_field_path};
+use crate::options::EditorOptions;
+
+/// Properties of the [`App`].
+#[derive(Debug, Properties, PartialEq)]
+pub struct AppProps {
+    /// How the editor was started.
+    pub options: Rc<EditorOptions>,
+    /// The element the editor is mounted in; `contacts-saved` and
+    /// `contacts-failed` events are dispatched on it.
+    pub host: Element,
+}
+
+/// Where the loading of the current contacts stands.
+#[derive(Debug, Clone, PartialEq)]
+enum LoadState {
+    Idle,
+    Loading,
+    Loaded { status: Option<String> },
+    Failed(Envelope),
+}
+
+/// The last save: its answer and, where it may pass on retry, the submission.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct SaveState {
+    in_flight: bool,
+    answer: Option<Envelope>,
+    retry: Option<Submission>,
+}
+
+const SIGNED_OUT: &str = "The contacts service refused the user or password; sign in again.";
+
+fn focus(id: &str) {
+    let element = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<HtmlElement>().ok());
+    if let Some(element) = element {
+        let _ = element.focus();
+    }
+}
+
+/// Loads a customer's contacts, with the draft this tab kept for it on top.
+fn loaded(customer: &EzpayId, contacts: Vec<ContactDraft>) -> Action {
+    Action::Load {
+        draft: draft::load(customer),
+        customer: customer.clone(),
+        contacts,
+    }
+}
+
+/// The editor.
+#[function_component(App)]
+pub fn app(props: &AppProps) -> Html {
+    let options = &props.options;
+    let form = use_reducer(FormState::default);
+    let authorization = use_state(|| {
+        options
+            .authorization
+            .as_deref()
+            .and_then(Authorization::given)
+    });
+    let sign_in_error = use_state(|| None::<AttrValue>);
+    let profile_id = use_state(|| options.profile_id());
+    let customer = use_state(|| EzpayId::parse(&options.ezpay_id).ok());
+    let reloads = use_state(|| 0u32);
+    let load = use_state(|| LoadState::Idle);
+    let save = use_state(SaveState::default);
+    let refused = use_state(|| None::<Vec<String>>);
+    // The embedding page's contacts serve the first load only.
+    let initial_contacts = use_mut_ref(|| options.contacts.clone());
+    // The customer whose contacts are awaited, so that a late answer for
+    // another customer is dropped.
+    let awaited = use_mut_ref(|| None::<EzpayId>);
+    // Set synchronously, unlike state, so that a double click cannot send twice.
+    let sending = use_mut_ref(|| false);
+
+    let config = (*authorization).clone().map(|authorization| ApiConfig {
+        api_base: options.api_base.clone(),
+        profile_id: (*profile_id).clone(),
+        authorization,
+    });
+
+    {
+        let (form, load, authorization, sign_in_error) = (
+            form.dispatcher(),
+            load.clone(),
+            authorization.clone(),
+            sign_in_error.clone(),
+        );
+        let (initial_contacts, awaited, config) =
+            (initial_contacts.clone(), awaited.clone(), config.clone());
+        use_effect_with(
+            ((*customer).clone(), config.is_some(), *reloads),
+            move |(customer, _, _)| {
+                let Some(customer) = customer.clone() else {
+                    return;
+                };
+                if let Some(contacts) = initial_contacts.borrow_mut().take() {
+                    form.dispatch(loaded(&customer, contacts));
+                    load.set(LoadState::Loaded { status: None });
+                    return;
+                }
+                let Some(config) = config else {
+                    return;
+                };
+                *awaited.borrow_mut() = Some(customer.clone());
+                load.set(LoadState::Loading);
+                spawn_local(async move {
+                    let answer = api::fetch_contacts(&config, &customer).await;
+                    if awaited.borrow().as_ref() != Some(&customer) {
+                        return;
+                    }
+                    match answer {
+                        Ok(found) => {
+                            form.dispatch(loaded(&customer, found.contacts));
+                            load.set(LoadState::Loaded {
+                                status: found.customer.map(|c| c.status),
+                            });
+                        }
+                        Err(envelope) => {
+                            if api::is_unauthorized(&envelope) {
+                                authorization.set(None);
+                                sign_in_error.set(Some(SIGNED_OUT.into()));
+                            }
+                            form.dispatch(loaded(&customer, Vec::new()));
+                            load.set(LoadState::Failed(envelope));
+                        }
+                    }
+                });
+            },
+        );
+    }
+
+    // The unsaved edits follow every change into the tab's storage.
+    use_effect_with(form.clone(), |form| {
+        if let Some(customer) = &form.customer {
+            if form.is_changed() {
+                draft::save(customer, &form.draft());
+            } else {
+                draft::clear(customer);
+            }
+        }
+    });
+
+    let send = {
+        let (form, save, authorization, sign_in_error) = (
+            form.dispatcher(),
+            save.clone(),
+            authorization.clone(),
+            sign_in_error.clone(),
+        );
+        let (sending, host, config) = (sending.clone(), props.host.clone(), config.clone());
+        Callback::from(move |submission: Submission| {
+            let Some(config) = config.clone() else {
+                return;
+            };
+            if *sending.borrow() {
+                return;
+            }
+            *sending.borrow_mut() = true;
+            save.set(SaveState {
+                in_flight: true,
+                ..(*save).clone()
+            });
+            let (form, save, authorization, sign_in_error, sending, host) = (
+                form.clone(),
+                save.clone(),
+                authorization.clone(),
+                sign_in_error.clone(),
+                sending.clone(),
+                host.clone(),
+            );
+            spawn_local(async move {
+                let outcome = api::save_contacts(&config, &submission).await;
+                let envelope = api::outcome_envelope(&outcome, &submission.tracking_id);
+                match &envelope {
+                    Envelope::Success { .. } => {
+                        form.dispatch(Action::MarkSaved(submission.request.clone()));
+                        draft::clear(&submission.customer);
+                    }
+                    Envelope::Failure { error, .. } => {
+                        form.dispatch(Action::AttachServerErrors(error.errors.clone()));
+                        if api::is_unauthorized(&envelope) {
+                            authorization.set(None);
+                            sign_in_error.set(Some(SIGNED_OUT.into()));
+                        }
+                    }
+                }
+                announce(&host, &envelope);
+                let retry = api::may_pass_on_retry(&outcome).then_some(submission);
+                *sending.borrow_mut() = false;
+                save.set(SaveState {
+                    in_flight: false,
+                    answer: Some(envelope),
+                    retry,
+                });
+            });
+        })
+    };
+
+    let onsave = {
+        let (form, refused, send) = (form.clone(), refused.clone(), send.clone());
+        Callback::from(move |()| {
+            let Some(customer) = form.customer.clone() else {
+                refused.set(Some(vec!["Load a customer before saving.".into()]));
+                return;
+            };
+            match validate_request(&form.request_draft()) {
+                Err(errors) => {
+                    form.dispatch(Action::RevealErrors);
+                    let unattached = errors
+                        .as_slice()
+                        .iter()
+                        .filter(|e| parse_field_path(&e.path).is_none())
+                        .map(|e| e.message.clone())
+                        .collect();
+                    if let Some((t, field)) = errors
+                        .as_slice()
+                        .iter()
+                        .find_map(|e| parse_field_path(&e.path))
+                    {
+                        focus(&input_id(t, field));
+                    }
+                    refused.set(Some(unattached));
+                }
+                Ok(request) => {
+                    refused.set(None);
+                    send.emit(Submission::new(customer, request, api::new_tracking_id()));
+                }
+            }
+        })
+    };
+
+    let onkeydown = {
+        let onsave = onsave.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if (e.ctrl_key() || e.meta_key()) && e.key() == "Enter" {
+                e.prevent_default();
+                onsave.emit(());
+            }
+        })
+    };
+
+    let onload = {
+        let (customer, reloads) = (customer.clone(), reloads.clone());
+        Callback::from(move |id: EzpayId| {
+            customer.set(Some(id));
+            reloads.set(reloads.wrapping_add(1));
+        })
+    };
+    let onprofile = {
+        let profile_id = profile_id.clone();
+        Callback::from(move |p: String| profile_id.set(p))
+    };
+    let onsignin = {
+        let (authorization, sign_in_error) = (authorization.clone(), sign_in_error.clone());
+        Callback::from(move |a: Authorization| {
+            sign_in_error.set(None);
+            authorization.set(Some(a));
+        })
+    };
+
+    let status = match &*load {
+        LoadState::Loaded { status } => status.clone().map(AttrValue::from),
+        _ => None,
+    };
+    let customer_bar = html! {
+        <CustomerBar
+            initial_ezpay_id={options.ezpay_id.clone()}
+            profile_id={(*profile_id).clone()}
+            {status}
+            busy={save.in_flight}
+            {onload}
+            {onprofile}
+        />
+    };
+    if authorization.is_none() {
+        return html! {
+            <div class="contacts-editor">
+                <h1>{ "Customer contacts" }</h1>
+                { customer_bar }
+                <SignIn {onsignin} error={(*sign_in_error).clone()} />
+            </div>
+        };
+    }
+
+    let panel = |t: ContactType, children: Html| {
+        let onedit = form
+            .dispatcher()
+            .to_callback()
+            .reform(move |(field, value)| Action::Edit(t, field, value));
+        let onleave = form
+            .dispatcher()
+            .to_callback()
+            .reform(move |field| Action::Leave(t, field));
+        let onreset = form
+            .dispatcher()
+            .to_callback()
+            .reform(move |()| Action::Reset(t));
+        html! {
+            <ContactForm
+                contact_type={t}
+                panel={form.panel(t).clone()}
+                show_all_errors={form.show_all_errors}
+                {onedit}
+                {onleave}
+                {onreset}
+            >
+                { children }
+            </ContactForm>
+        }
+    };
+    let copy = form
+        .dispatcher()
+        .to_callback()
+        .reform(|_: MouseEvent| Action::CopyBillingToService);
+    let load_notice = match &*load {
+        LoadState::Loading => {
+            html! { <p class="notice" role="status">{ "Loading the current contacts…" }</p> }
+        }
+        LoadState::Failed(envelope) => load_failure(envelope),
+        LoadState::Idle | LoadState::Loaded { .. } => html! {},
+    };
+    let onretry = save
+        .retry
+        .clone()
+        .map(|submission| send.reform(move |()| submission.clone()));
+    let save_click = onsave.reform(|_: MouseEvent| ());
+
+    html! {
+        <div class="contacts-editor" {onkeydown}>
+            <h1>{ "Customer contacts" }</h1>
+            { customer_bar }
+            { load_notice }
+            if form.draft_restored {
+                <p id="draft-notice" class="notice" role="status">
+                    { "Unsaved changes to this customer's contacts were restored from this browser tab." }
+                </p>
+            }
+            <div class="panels">
+                { panel(ContactType::Billing, html! {}) }
+                { panel(ContactType::Service, html! {
+                    <button type="button" onclick={copy}>{ "Copy billing to service" }</button>
+                }) }
+            </div>
+            if form.prefilled {
+                <ChangeSummary changes={form.changes()} />
+            }
+            <div class="save-bar">
+                <button type="button" class="primary" onclick={save_click} disabled={save.in_flight}>
+                    { "Save" }
+                </button>
+                <span class="hint">{ "or Ctrl+Enter" }</span>
+                if save.in_flight {
+                    <span class="saving" role="status">{ "Saving…" }</span>
+                }
+            </div>
+            if let Some(messages) = &*refused {
+                <div class="refused" role="alert">
+                    <p>{ "Not saved: correct the fields marked below." }</p>
+                    <ul>{ for messages.iter().map(|m| html! { <li>{ m.clone() }</li> }) }</ul>
+                </div>
+            }
+            if let Some(envelope) = &save.answer {
+                <ResultPanel envelope={envelope.clone()} {onretry} busy={save.in_flight} />
+            }
+        </div>
+    }
+}
+
+/// Why the current contacts could not be loaded; the panels stay editable.
+fn load_failure(envelope: &Envelope) -> Html {
+    let Some(error) = envelope.error() else {
+        return html! {};
+    };
+    html! {
+        <div id="load-error" class="notice notice-error" role="alert">
+            <p>{ format!("The current contacts could not be loaded: {} {}.", error.code, error.message) }</p>
+            <ul>{ for error.errors.iter().map(|e| html! { <li>{ e.message.clone() }</li> }) }</ul>
+        </div>
+    }
+}

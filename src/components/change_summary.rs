@@ -1,0 +1,44 @@
+//! What a save will change, old value → new value.
+
+use yew::prelude::*;
+
+use crate::form::Change;
+
+/// Properties of a [`ChangeSummary`].
+#[derive(Debug, Properties, PartialEq)]
+pub struct ChangeSummaryProps {
+    /// The changed fields, billing first.
+    pub changes: Vec<Change>,
+}
+
+fn shown(value: Option<&String>) -> Html {
+    match value {
+        Some(v) => html! { <span class="value">{ v.clone() }</span> },
+        None => html! { <span class="value empty">{ "(empty)" }</span> },
+    }
+}
+
+/// The list of changes a save will make; nothing when there are none.
+#[function_component(ChangeSummary)]
+pub fn change_summary(props: &ChangeSummaryProps) -> Html {
+    if props.changes.is_empty() {
+        return html! {};
+    }
+    let items = props.changes.iter().map(|c| {
+        html! {
+            <li>
+                <span class="what">{ format!("{} {}: ", c.contact_type.label(), c.field.label().to_lowercase()) }</span>
+                { shown(c.old.as_ref()) }
+                <span class="arrow" aria-hidden="true">{ " → " }</span>
+                <span class="visually-hidden">{ " becomes " }</span>
+                { shown(c.new.as_ref()) }
+            </li>
+        }
+    });
+    html! {
+        <section class="change-summary" aria-labelledby="changes-heading">
+            <h2 id="changes-heading">{ "Changes to save" }</h2>
+            <ul>{ for items }</ul>
+        </section>
+    }
+}

@@ -1,0 +1,86 @@
+//! Embedding in the CAAG console: `mountContactEditor(element, options)`
+//! returns a handle with `unmount()`, and the editor tells the page about
+//! each save with `contacts-saved` / `contacts-failed` DOM events.
+
+use std::rc::Rc;
+
+use contacts_model::Envelope;
+use wasm_bindgen::prelude::*;
+use web_sys::{CustomEvent, CustomEventInit, Element};
+use yew::AppHandle;
+
+use crate::components::app::{App, AppProps};
+use crate::options::EditorOptions;
+
+/// A mounted editor.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct EditorHandle {
+    app: Option<AppHandle<App>>,
+}
+
+#[wasm_bindgen]
+impl EditorHandle {
+    /// Removes the editor from the page. Calling it again does nothing.
+    pub fn unmount(&mut self) {
+        if let Some(app) = self.app.take() {
+            app.destroy();
+        }
+    }
+}
+
+/// Mounts the editor into `element`.
+pub fn mount(element: Element, options: EditorOptions) -> EditorHandle {
+    let props = AppProps {
+        options: Rc::new(options),
+        host: element.clone(),
+    };
+    let app = yew::Renderer::<App>::with_root_and_props(element, props).render();
+    EditorHandle { app: Some(app) }
+}
+
+/// `mountContactEditor(element, options)`: options are `apiBase`, `ezpayId`,
+/// `profileId`, `authorization` and `contacts` (see [`EditorOptions`]).
+/// Throws an `Error` naming what is wrong with the options.
+#[wasm_bindgen(js_name = mountContactEditor)]
+pub fn mount_contact_editor(element: Element, options: JsValue) -> Result<EditorHandle, JsError> {
+    let json = if options.is_undefined() || options.is_null() {
+        "{}".to_owned()
+    } else {
+        js_sys::JSON::stringify(&options)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| JsError::new("mountContactEditor: options must be a plain object"))?
+    };
+    let options = EditorOptions::from_json(&json).map_err(|e| JsError::new(&e))?;
+    Ok(mount(element, options))
+}
+
+/// Mounts the standalone editor, configured by the page's URL
+/// (`?ezpay_id=…&profile_id=…`); the agent signs in.
+#[wasm_bindgen(js_name = mountStandalone)]
+pub fn mount_standalone(element: Element) -> EditorHandle {
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    mount(element, EditorOptions::from_query(&query))
+}
+
+/// Dispatches `contacts-saved` or `contacts-failed` on the host element,
+/// with the envelope as the event's `detail`.
+pub fn announce(host: &Element, envelope: &Envelope) {
+    let name = match envelope {
+        Envelope::Success { .. } => "contacts-saved",
+        Envelope::Failure { .. } => "contacts-failed",
+    };
+    let detail = serde_json::to_string(envelope)
+        .ok()
+        .and_then(|json| js_sys::JSON::parse(&json).ok())
+        .unwrap_or(JsValue::NULL);
+    let init = CustomEventInit::new();
+    init.set_bubbles(true);
+    init.set_detail(&detail);
+    if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
+        let _ = host.dispatch_event(&event);
+    }
+}

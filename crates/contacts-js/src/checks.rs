@@ -4,10 +4,10 @@
 
 use contacts_model::{
     Contact, ContactDraft, ContactsRequest, Envelope, EnvelopeError, ErrorCode, EzpayId, Phone,
-    RequestDraft, Text, Valid, ValidationError, format_phone, normalize_phone, validate_contact,
-    validate_request,
+    RequestDraft, Text, Valid, ValidationError, ValidationErrors, format_phone, normalize_phone,
+    validate_contact, validate_request,
 };
-use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::outcome::Outcome;
 
@@ -21,7 +21,9 @@ pub enum Input<'a> {
     NotJson(&'static str),
 }
 
-/// Where a non-object is reported, with which code, and how to name the value.
+/// Where a value that is not a JSON object is reported, with which code, and
+/// how messages name it. The model reports every JSON value that is not an
+/// object; these rules only cover values that never became JSON.
 struct ObjectRule {
     path: &'static str,
     code: ErrorCode,
@@ -34,8 +36,7 @@ const REQUEST: ObjectRule = ObjectRule {
     noun: "The request",
 };
 
-/// A lone contact is checked as the first contact of a request, as
-/// [`validate_contact`] reports a contact whose type is wrong.
+/// A lone contact is reported as the first contact of a request, as the model does.
 const CONTACT: ObjectRule = ObjectRule {
     path: "contacts[0]",
     code: ErrorCode::ContactNotAnObject,
@@ -44,18 +45,18 @@ const CONTACT: ObjectRule = ObjectRule {
 
 /// Validates and normalises one contact.
 pub fn contact(input: Input<'_>) -> Outcome<Valid<Contact>> {
-    match read_object::<ContactDraft>(input, &CONTACT) {
-        Ok(draft) => validate_contact(&draft).into(),
-        Err(error) => Err(error).into(),
-    }
+    read_json(input, &CONTACT)
+        .and_then(|value| ContactDraft::from_value(&value))
+        .and_then(|draft| validate_contact(&draft))
+        .into()
 }
 
 /// Validates and normalises a request body.
 pub fn request(input: Input<'_>) -> Outcome<Valid<ContactsRequest>> {
-    match read_object::<RequestDraft>(input, &REQUEST) {
-        Ok(draft) => validate_request(&draft).into(),
-        Err(error) => Err(error).into(),
-    }
+    read_json(input, &REQUEST)
+        .and_then(|value| RequestDraft::from_value(&value))
+        .and_then(|draft| validate_request(&draft))
+        .into()
 }
 
 /// Normalises a phone number to its 10 digits. An absent value reads as `""`.
@@ -92,51 +93,16 @@ pub fn response(input: Input<'_>) -> Outcome<Envelope> {
     }
 }
 
-fn read_object<T: DeserializeOwned>(
-    input: Input<'_>,
-    rule: &ObjectRule,
-) -> Result<T, ValidationError> {
-    let fail = |message: String| ValidationError::new(rule.path, rule.code, message);
-    let (json, kind) = match input {
-        Input::Json(json) => (json, json_kind(json)),
-        Input::NotJson("object" | "array") => {
-            return Err(fail(format!(
-                "{} cannot be written as JSON: it holds a BigInt or refers to itself.",
-                rule.noun
-            )));
-        }
-        Input::NotJson(kind) => ("", kind),
-    };
-    match kind {
-        "object" => serde_json::from_str(json)
-            .map_err(|e| fail(format!("{} could not be read: {e}.", rule.noun))),
-        kind => Err(fail(format!(
-            "{} must be a JSON object, not {}.",
-            rule.noun,
-            with_article(kind)
+/// Reads the JSON text of a value that should be an object.
+fn read_json(input: Input<'_>, rule: &ObjectRule) -> Result<Value, ValidationErrors> {
+    let fail = |message: String| ValidationError::new(rule.path, rule.code, message).into();
+    match input {
+        Input::Json(json) => serde_json::from_str(json)
+            .map_err(|e| fail(format!("{} could not be read as JSON ({e}).", rule.noun))),
+        Input::NotJson(kind) => Err(fail(format!(
+            "{} must be a JSON object; this value ({kind}) cannot be written as JSON.",
+            rule.noun
         ))),
-    }
-}
-
-/// The kind of the JSON value that `json` holds, told by its first character.
-/// Only meant for text that `JSON.stringify` wrote.
-fn json_kind(json: &str) -> &'static str {
-    match json.trim_start().bytes().next() {
-        Some(b'{') => "object",
-        Some(b'[') => "array",
-        Some(b'"') => "string",
-        Some(b't' | b'f') => "boolean",
-        Some(b'n') => "null",
-        _ => "number",
-    }
-}
-
-fn with_article(kind: &str) -> String {
-    match kind {
-        "null" | "undefined" => kind.to_owned(),
-        "array" => "an array".to_owned(),
-        "object" => "an object".to_owned(),
-        _ => format!("a {kind}"),
     }
 }
 
@@ -144,7 +110,7 @@ fn not_text(path: &str, noun: &str, kind: &str) -> ValidationError {
     ValidationError::new(
         path,
         ErrorCode::NotText,
-        format!("{noun} must be text, not {}.", with_article(kind)),
+        format!("{noun} must be text; this value is of type {kind}."),
     )
 }
 
@@ -180,7 +146,7 @@ mod tests {
         };
         assert_eq!(
             issues[0].message,
-            "The request must be a JSON object, not undefined."
+            "The request must be a JSON object; this value (undefined) cannot be written as JSON."
         );
     }
 

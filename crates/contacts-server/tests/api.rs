@@ -1,0 +1,835 @@
+//! The API over real HTTP: each test starts the built `contacts-server` on
+//! 127.0.0.1 with its own SQLite file and talks to it as a client would.
+
+// The helpers below are test code too: a failed setup step is a failed test,
+// and `clippy.toml`'s allowance covers only `#[test]` functions themselves.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const SAMPLE_AUTH: &str = "Basic b2NzdXNlcjpvY3N1c2Vy";
+const ACTIVE: &str = "000010000005008";
+const INACTIVE: &str = "000010000005009";
+const CANCELLED: &str = "000010000005010";
+
+/// The contacts of the contract's sample request.
+fn sample_contacts() -> Value {
+    json!([{
+        "type": "billing",
+        "work_phone": "9147212006",
+        "work_phone_extension": "2006",
+        "organization_name": "APPLE BANK FOR SAVINGS",
+        "email": "IDZAFEROVIC@APPLE-BANK.COM",
+        "name": "John Smith",
+        "mobile_phone": "9147212006",
+        "fax": "9147212006"
+    }, {
+        "type": "service",
+        "work_phone": "9147212006",
+        "work_phone_extension": "2006",
+        "organization_name": "APPLE BANK FOR SAVINGS",
+        "name": "John Smith",
+        "mobile_phone": "9147212006",
+        "fax": "9147212006"
+    }])
+}
+
+/// A scratch directory removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "contacts-server-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running server process.
+struct Server {
+    child: Child,
+    base: String,
+    db: PathBuf,
+    agent: ureq::Agent,
+}
+
+/// A response: status, headers and the body as JSON (`Null` where it is not JSON).
+struct Reply {
+    status: u16,
+    headers: ureq::http::HeaderMap,
+    text: String,
+    body: Value,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a Failure envelope with this status and code, echoing `tracking_id` if given.
+    fn assert_failure(&self, status: u16, message: &str) {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert_eq!(self.body["status"], "Failure", "{}", self.text);
+        assert_eq!(
+            self.body["error"]["code"],
+            status.to_string(),
+            "{}",
+            self.text
+        );
+        assert_eq!(self.body["error"]["message"], message, "{}", self.text);
+        assert!(
+            self.body["request_tracking_id"].is_string(),
+            "{}",
+            self.text
+        );
+    }
+
+    fn error_messages(&self) -> Vec<&str> {
+        self.body["error"]["errors"]
+            .as_array()
+            .map(|items| items.iter().filter_map(|i| i["message"].as_str()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Server {
+    fn start(dir: &Path, extra: &[&str]) -> Self {
+        let db = dir.join("contacts.sqlite");
+        let log = fs::File::create(dir.join("server.log")).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+            .args(["--addr", "127.0.0.1:0", "--db"])
+            .arg(&db)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let Some(base) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            panic!(
+                "no start-up line: {line:?}; log: {}",
+                fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+            );
+        };
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build();
+        Self {
+            base: base.to_owned(),
+            child,
+            db,
+            agent: ureq::Agent::new_with_config(config),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+        let mut response = result.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            body,
+        }
+    }
+
+    /// POSTs `body` with the sample's headers, `extra` overriding them
+    /// (an empty value leaves a header out).
+    fn post(&self, ezpay_id: &str, body: &str, extra: &[(&str, &str)]) -> Reply {
+        let mut headers = vec![
+            ("Accept", "application/json"),
+            ("Authorization", SAMPLE_AUTH),
+            ("ProfileId", " CAAG_302 (QA Environment)"),
+            ("Content-Type", "application/json"),
+        ];
+        for (name, value) in extra {
+            headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            headers.push((name, value));
+        }
+        let mut request = self
+            .agent
+            .post(self.url(&format!("/api/v1/customers/{ezpay_id}/contacts")));
+        for (name, value) in headers.into_iter().filter(|(_, v)| !v.is_empty()) {
+            request = request.header(name, value);
+        }
+        Self::reply(request.send(body))
+    }
+
+    fn post_contacts(&self, ezpay_id: &str, tracking_id: &str, contacts: &Value) -> Reply {
+        let body = json!({ "contacts": contacts }).to_string();
+        self.post(ezpay_id, &body, &[("Request-Tracking-Id", tracking_id)])
+    }
+
+    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.agent.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::reply(request.call())
+    }
+
+    fn get_contacts(&self, ezpay_id: &str) -> Reply {
+        self.get(
+            &format!("/api/v1/customers/{ezpay_id}/contacts"),
+            &[("Authorization", SAMPLE_AUTH), ("ProfileId", "CAAG_302")],
+        )
+    }
+
+    /// Every row of every table, as text: equal snapshots mean nothing was written.
+    fn snapshot(&self) -> String {
+        snapshot(&self.db)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn snapshot(db: &Path) -> String {
+    let connection = rusqlite::Connection::open(db).unwrap();
+    let mut dump = String::new();
+    for table in ["customers", "contacts", "requests", "audit", "outbox"] {
+        let mut statement = connection
+            .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
+            .unwrap();
+        let columns = statement.column_count();
+        let rows = statement
+            .query_map([], |row| {
+                (0..columns)
+                    .map(|i| row.get_ref(i).map(|v| format!("{v:?}")))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap();
+        for row in rows {
+            dump.push_str(&format!("{table}: {}\n", row.unwrap().join(" | ")));
+        }
+    }
+    dump
+}
+
+fn count(db: &Path, sql: &str, tracking_id: &str) -> i64 {
+    let connection = rusqlite::Connection::open(db).unwrap();
+    connection
+        .query_row(sql, [tracking_id], |row| row.get(0))
+        .unwrap()
+}
+
+#[test]
+fn the_sample_request_succeeds_and_get_returns_its_contacts() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    let body = json!({ "contacts": sample_contacts() }).to_string();
+    let reply = server.post(ACTIVE, &body, &[("Request-Tracking-Id", "67865456")]);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        reply.body,
+        json!({ "status": "Success", "request_tracking_id": "67865456" })
+    );
+    assert_eq!(reply.header("request-tracking-id"), Some("67865456"));
+
+    let stored = server.get_contacts(ACTIVE);
+    assert_eq!(stored.status, 200, "{}", stored.text);
+    assert_eq!(
+        stored.body["customer"],
+        json!({ "ezpay_id": ACTIVE, "status": "active" })
+    );
+    assert_eq!(stored.body["contacts"], sample_contacts());
+
+    let audit = "SELECT count(*) FROM audit WHERE tracking_id = ?1 AND user_name = 'ocsuser' AND profile_id = 'CAAG_302' AND source = 'CAAG'";
+    assert_eq!(count(&server.db, audit, "67865456"), 1);
+    let outbox = "SELECT count(DISTINCT target) FROM outbox WHERE tracking_id = ?1 AND target IN ('MAS', 'MDM')";
+    assert_eq!(count(&server.db, outbox, "67865456"), 2);
+}
+
+#[test]
+fn every_refusal_is_an_envelope_and_leaves_the_database_unchanged() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    let valid = json!({ "contacts": sample_contacts() }).to_string();
+    let before = server.snapshot();
+    let oversized =
+        json!({ "contacts": [{ "type": "billing", "name": "x".repeat(17 * 1024) }] }).to_string();
+    let invalid =
+        json!({ "contacts": [{ "type": "billing", "name": " ", "email": "a@b" }] }).to_string();
+
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        String,
+        Vec<(&'a str, &'a str)>,
+        u16,
+        &'a str,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "no credentials",
+            ACTIVE,
+            valid.clone(),
+            vec![("Authorization", "")],
+            401,
+            "Unauthorized",
+            "Sign in",
+        ),
+        (
+            "wrong password",
+            ACTIVE,
+            valid.clone(),
+            vec![("Authorization", "Basic b2NzdXNlcjp3cm9uZw==")],
+            401,
+            "Unauthorized",
+            "Sign in",
+        ),
+        (
+            "unknown user",
+            ACTIVE,
+            valid.clone(),
+            vec![("Authorization", "Basic bm9ib2R5Om9jc3VzZXI=")],
+            401,
+            "Unauthorized",
+            "Sign in",
+        ),
+        (
+            "unknown profile",
+            ACTIVE,
+            valid.clone(),
+            vec![("ProfileId", "OTHER_1")],
+            500,
+            "Service Error",
+            "Source not configured",
+        ),
+        (
+            "no profile",
+            ACTIVE,
+            valid.clone(),
+            vec![("ProfileId", "")],
+            500,
+            "Service Error",
+            "Source not configured",
+        ),
+        (
+            "unknown customer",
+            "000010000009999",
+            valid.clone(),
+            vec![],
+            404,
+            "Not Found",
+            "000010000009999",
+        ),
+        (
+            "malformed eZpayID",
+            "12345",
+            valid.clone(),
+            vec![],
+            400,
+            "Bad Request",
+            "15 digits",
+        ),
+        (
+            "invalid contacts",
+            ACTIVE,
+            invalid,
+            vec![],
+            400,
+            "Bad Request",
+            "Enter the contact's name.",
+        ),
+        (
+            "not JSON",
+            ACTIVE,
+            "{\"contacts\": [,]}".into(),
+            vec![],
+            400,
+            "Bad Request",
+            "line 1 column 15",
+        ),
+        (
+            "not an object",
+            ACTIVE,
+            "[]".into(),
+            vec![],
+            400,
+            "Bad Request",
+            "JSON object",
+        ),
+        (
+            "wrong content type",
+            ACTIVE,
+            valid.clone(),
+            vec![("Content-Type", "text/plain")],
+            415,
+            "Unsupported Media Type",
+            "application/json",
+        ),
+        (
+            "no content type",
+            ACTIVE,
+            valid.clone(),
+            vec![("Content-Type", "")],
+            415,
+            "Unsupported Media Type",
+            "application/json",
+        ),
+        (
+            "too large",
+            ACTIVE,
+            oversized,
+            vec![],
+            413,
+            "Payload Too Large",
+            "16384 bytes",
+        ),
+        (
+            "bad tracking id",
+            ACTIVE,
+            valid.clone(),
+            vec![("Request-Tracking-Id", "a b")],
+            400,
+            "Bad Request",
+            "Request-Tracking-Id",
+        ),
+        (
+            "header and body ids differ",
+            ACTIVE,
+            json!({ "request_tracking_id": "B-2", "contacts": sample_contacts() }).to_string(),
+            vec![("Request-Tracking-Id", "A-1")],
+            400,
+            "Bad Request",
+            "differ",
+        ),
+    ];
+    for (name, ezpay_id, body, headers, status, message, detail) in cases {
+        let reply = server.post(ezpay_id, &body, &headers);
+        reply.assert_failure(status, message);
+        assert!(
+            reply.error_messages().iter().any(|m| m.contains(detail)),
+            "{name}: {}",
+            reply.text
+        );
+        assert_eq!(reply.header("www-authenticate"), None, "{name}");
+        assert_eq!(server.snapshot(), before, "{name} changed the database");
+    }
+
+    let invalid = server.post(
+        ACTIVE,
+        &json!({ "contacts": [{ "type": "billing", "name": "A", "email": "a@b" }] }).to_string(),
+        &[],
+    );
+    let items = &invalid.body["error"]["errors"];
+    assert_eq!(
+        items[0]["field"], "contacts[billing].email",
+        "{}",
+        invalid.text
+    );
+    assert_eq!(items[0]["code"], "email.missing_tld", "{}", invalid.text);
+
+    for path in ["/api/v1/nothing", "/api/v1/customers/000010000005008/other"] {
+        server.get(path, &[]).assert_failure(404, "Not Found");
+    }
+    server
+        .get(
+            &format!("/api/v1/customers/{ACTIVE}/contacts"),
+            &[("ProfileId", "CAAG_302")],
+        )
+        .assert_failure(401, "Unauthorized");
+    assert_eq!(server.snapshot(), before);
+}
+
+#[test]
+fn one_tracking_id_is_one_write() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    let replies: Vec<String> = (0..20)
+        .map(|_| {
+            let reply = server.post_contacts(INACTIVE, "retry-1", &sample_contacts());
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            reply.text
+        })
+        .collect();
+    assert!(replies.iter().all(|r| *r == replies[0]), "{replies:?}");
+    assert_eq!(
+        count(
+            &server.db,
+            "SELECT count(*) FROM requests WHERE tracking_id = ?1",
+            "retry-1"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &server.db,
+            "SELECT count(*) FROM audit WHERE tracking_id = ?1",
+            "retry-1"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &server.db,
+            "SELECT count(*) FROM outbox WHERE tracking_id = ?1",
+            "retry-1"
+        ),
+        2
+    );
+
+    let before = server.snapshot();
+    let other = json!([{ "type": "billing", "name": "Someone Else" }]);
+    server
+        .post_contacts(INACTIVE, "retry-1", &other)
+        .assert_failure(422, "Unprocessable Entity");
+    server
+        .post_contacts(CANCELLED, "retry-1", &sample_contacts())
+        .assert_failure(422, "Unprocessable Entity");
+    assert_eq!(server.snapshot(), before);
+
+    // Concurrent copies of one request: each is applied once or told to wait.
+    let statuses: Vec<u16> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| server.post_contacts(INACTIVE, "burst-1", &other).status))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert_eq!(
+        count(
+            &server.db,
+            "SELECT count(*) FROM audit WHERE tracking_id = ?1",
+            "burst-1"
+        ),
+        1
+    );
+}
+
+#[test]
+fn inactive_and_cancelled_customers_are_updatable() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    for (ezpay_id, status) in [(INACTIVE, "inactive"), (CANCELLED, "cancelled")] {
+        let empty = server.get_contacts(ezpay_id);
+        assert_eq!(empty.body["contacts"], json!([]), "{}", empty.text);
+        // Typed as agents paste them; stored as the contract sends them.
+        let typed = json!([{ "type": "service", "name": " Ann Lee ", "work_phone": "+1 (914) 721-2006 ext. 77" }]);
+        let reply = server.post_contacts(ezpay_id, &format!("status-{status}"), &typed);
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        let stored = server.get_contacts(ezpay_id);
+        assert_eq!(stored.body["customer"]["status"], status);
+        assert_eq!(
+            stored.body["contacts"],
+            json!([{ "type": "service", "name": "Ann Lee", "work_phone": "9147212006", "work_phone_extension": "77" }])
+        );
+    }
+}
+
+#[test]
+fn a_missing_tracking_id_is_made_or_taken_from_the_body() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    let body = json!({ "contacts": sample_contacts() }).to_string();
+    let made = server.post(ACTIVE, &body, &[]);
+    assert_eq!(made.status, 200, "{}", made.text);
+    let id = made.body["request_tracking_id"].as_str().unwrap();
+    assert!(id.starts_with("srv-"), "{id}");
+    assert_eq!(made.header("request-tracking-id"), Some(id));
+
+    let in_body =
+        json!({ "request_tracking_id": "body-7", "contacts": sample_contacts() }).to_string();
+    let reply = server.post(ACTIVE, &in_body, &[]);
+    assert_eq!(
+        reply.body["request_tracking_id"], "body-7",
+        "{}",
+        reply.text
+    );
+    assert_eq!(
+        count(
+            &server.db,
+            "SELECT count(*) FROM requests WHERE tracking_id = ?1",
+            "body-7"
+        ),
+        1
+    );
+}
+
+#[test]
+fn serves_the_editor_with_security_headers_and_health_and_openapi() {
+    let scratch = Scratch::new();
+    let dist = scratch.0.join("dist");
+    fs::create_dir_all(&dist).unwrap();
+    fs::write(
+        dist.join("index.html"),
+        "<!doctype html><title>Contacts</title><script type=\"module\">import init from '/app.js'; init();</script>",
+    )
+    .unwrap();
+    fs::write(dist.join("app.js"), "export default function init() {}").unwrap();
+    let server = Server::start(&scratch.0, &["--static-dir", dist.to_str().unwrap()]);
+
+    for path in ["/", "/customers/000010000005008"] {
+        let page = server.get(path, &[]);
+        assert_eq!(page.status, 200, "{path}");
+        assert!(page.text.contains("<title>Contacts</title>"), "{path}");
+        let csp = page.header("content-security-policy").unwrap();
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"),
+            "{csp}"
+        );
+        assert!(
+            !csp.contains("'unsafe-inline'") && !csp.contains("'unsafe-eval'"),
+            "{csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'self'"), "{csp}");
+        assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    }
+    let script = server.get("/app.js", &[]);
+    assert_eq!(script.status, 200);
+    assert!(
+        script
+            .header("content-type")
+            .unwrap()
+            .contains("javascript")
+    );
+    server
+        .get("/missing.js", &[])
+        .assert_failure(404, "Not Found");
+
+    let health = server.get("/healthz", &[]);
+    assert_eq!(health.body["status"], "Success", "{}", health.text);
+
+    let openapi = server.get("/openapi.json", &[]);
+    assert_eq!(openapi.body["openapi"], "3.1.0");
+    let path = &openapi.body["paths"]["/api/v1/customers/{eZpayID}/contacts"];
+    assert!(path["post"].is_object() && path["get"].is_object());
+    let request = &openapi.body["components"]["schemas"]["ContactsRequest"];
+    assert_eq!(request["required"], json!(["contacts"]));
+}
+
+#[test]
+fn a_configuration_file_sets_users_profiles_customers_and_framing() {
+    let scratch = Scratch::new();
+    let mut hasher = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut hasher.stdin.take().unwrap(), b"s3cret\n").unwrap();
+    let hashed = hasher.wait_with_output().unwrap();
+    assert!(hashed.status.success());
+    let hash = String::from_utf8(hashed.stdout).unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let config = scratch.0.join("contacts.toml");
+    fs::write(
+        &config,
+        format!(
+            "frame_ancestors = [\"https://console.example.com\"]\n\
+             [users]\nagent1 = \"{}\"\n\
+             [profiles]\nCAAG_999 = \"CAAG\"\n\
+             [customers]\n\"000000000000042\" = \"active\"\n",
+            hash.trim()
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&scratch.0, &["--config", config.to_str().unwrap()]);
+    let path = "/api/v1/customers/000000000000042/contacts";
+    let agent1 = ("Authorization", "Basic YWdlbnQxOnMzY3JldA==");
+    let reply = server.get(path, &[agent1, ("ProfileId", "CAAG_999")]);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["contacts"], json!([]));
+    assert!(
+        reply
+            .header("content-security-policy")
+            .unwrap()
+            .ends_with("frame-ancestors https://console.example.com")
+    );
+    server
+        .get(
+            path,
+            &[("Authorization", SAMPLE_AUTH), ("ProfileId", "CAAG_999")],
+        )
+        .assert_failure(401, "Unauthorized");
+    server
+        .get(path, &[agent1, ("ProfileId", "CAAG_302")])
+        .assert_failure(500, "Service Error");
+    server
+        .get(
+            &format!("/api/v1/customers/{ACTIVE}/contacts"),
+            &[agent1, ("ProfileId", "CAAG_999")],
+        )
+        .assert_failure(404, "Not Found");
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let scratch = Scratch::new();
+    let mut server = Server::start(&scratch.0, &[]);
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 10 s after SIGTERM"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Load from 16 clients, `kill -9` mid-way, restart: every Success is stored
+/// with its outbox rows, and no request is half-written.
+#[test]
+fn no_acknowledged_update_is_lost_to_a_kill() {
+    const REQUESTS: usize = 2_000;
+    const CLIENTS: usize = 16;
+    const KILL_AFTER: usize = 500;
+    let scratch = Scratch::new();
+    let mut server = Server::start(&scratch.0, &[]);
+    let next = AtomicUsize::new(0);
+    let acknowledged = Mutex::new(Vec::new());
+    let customers = [ACTIVE, INACTIVE, CANCELLED];
+    let (agent, base) = (server.agent.clone(), server.base.clone());
+    let started = Instant::now();
+    thread::scope(|scope| {
+        for _ in 0..CLIENTS {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= REQUESTS {
+                        break;
+                    }
+                    let id = format!("load-{i}");
+                    let contacts = json!([{ "type": "billing", "name": format!("Load {i}") }]);
+                    let body = json!({ "contacts": contacts }).to_string();
+                    let url = format!("{base}/api/v1/customers/{}/contacts", customers[i % 3]);
+                    let mut request = agent.post(url);
+                    for (name, value) in [
+                        ("Authorization", SAMPLE_AUTH),
+                        ("ProfileId", "CAAG_302"),
+                        ("Content-Type", "application/json"),
+                        ("Request-Tracking-Id", id.as_str()),
+                    ] {
+                        request = request.header(name, value);
+                    }
+                    // After the kill every request fails to connect: that is expected.
+                    if let Ok(mut response) = request.send(&body)
+                        && response.status() == 200
+                        && response
+                            .body_mut()
+                            .read_to_string()
+                            .is_ok_and(|t| t.contains("\"Success\""))
+                    {
+                        acknowledged.lock().unwrap().push(id);
+                    }
+                }
+            });
+        }
+        while acknowledged.lock().unwrap().len() < KILL_AFTER {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the load is too slow"
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
+        // SIGKILL: no shutdown, no flush.
+        server.child.kill().unwrap();
+    });
+    server.child.wait().unwrap();
+    let acknowledged = acknowledged.into_inner().unwrap();
+    assert!(
+        acknowledged.len() < REQUESTS,
+        "the kill came after the load ended"
+    );
+    drop(server);
+
+    let restarted = Server::start(&scratch.0, &[]);
+    let connection = rusqlite::Connection::open(&restarted.db).unwrap();
+    let integrity: String = connection
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let mut lost = Vec::new();
+    for id in &acknowledged {
+        let outbox: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM outbox WHERE tracking_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let audit: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM audit WHERE tracking_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if (outbox, audit) != (2, 1) {
+            lost.push(id.clone());
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "{} of {} lost: {lost:?}",
+        lost.len(),
+        acknowledged.len()
+    );
+    let half_written: i64 = connection
+        .query_row(
+            "SELECT count(*) FROM requests r WHERE (SELECT count(*) FROM outbox o WHERE o.tracking_id = r.tracking_id) != 2
+               OR (SELECT count(*) FROM audit a WHERE a.tracking_id = r.tracking_id) != 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(half_written, 0);
+    println!(
+        "durability: {} acknowledged before kill -9, 0 lost, {:.1} s",
+        acknowledged.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let reply = restarted.get_contacts(ACTIVE);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}

@@ -125,6 +125,8 @@ test('a name that looks like HTML is shown and saved as text', { timeout: 45_000
   await inSession(browser, 'html-name', async ({ page, dialogs }) => {
     await openSignedIn(page, server.baseUrl, { ezpay_id: ACTIVE_CUSTOMER });
     await fillPanel(page, 'billing', { name });
+    const summary = page.getByRole('region', { name: 'Changes to save', exact: true });
+    assert.ok((await summary.innerText()).includes(name), 'the summary of changes shows the name as text');
     await submitWith(page, 'Save');
     await waitForResult(page, 'Success');
 

@@ -23,8 +23,15 @@ export async function queryDb(dbPath, sql, params = []) {
   return JSON.parse(stdout);
 }
 
-/** The names of the tables in the database. */
-export async function tableNames(dbPath) {
-  const rows = await queryDb(dbPath, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
-  return rows.map((row) => row.name);
+/**
+ * What the server wrote for one submission: its audit rows (one per accepted
+ * update) and the targets of its outbox rows (one per target, MAS and MDM).
+ * The tables are those of crates/contacts-server/src/store/sqlite.rs.
+ */
+export async function writesFor(dbPath, trackingId) {
+  const audit = await queryDb(dbPath, 'SELECT COUNT(*) AS n FROM audit WHERE tracking_id = ?', [trackingId]);
+  const outbox = await queryDb(dbPath, 'SELECT target FROM outbox WHERE tracking_id = ? ORDER BY target', [
+    trackingId,
+  ]);
+  return { audit: audit[0].n, outboxTargets: outbox.map((row) => row.target) };
 }

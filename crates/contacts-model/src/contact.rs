@@ -473,7 +473,7 @@ fn check_no_control(field: Field, value: &str) -> Result<(), ValidationError> {
             ErrorCode::ControlCharacter,
             format!(
                 "Remove the line breaks, tabs or other control characters from {}.",
-                field.label().to_lowercase()
+                field.label().to_ascii_lowercase()
             ),
         ));
     }
@@ -493,7 +493,7 @@ fn check_phone(field: Field, value: Option<&str>) -> Result<Option<Phone>, Valid
             ErrorCode::PhoneExtensionNotAllowed,
             format!(
                 "Remove the extension from the {}: only the work phone has one.",
-                field.label().to_lowercase()
+                field.label().to_ascii_lowercase()
             ),
         ));
     }

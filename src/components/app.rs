@@ -379,7 +379,9 @@ pub fn app(props: &AppProps) -> Html {
             if let Some(messages) = &*refused {
                 <div class="refused" role="alert">
                     <p>{ "Not saved: correct the fields marked below." }</p>
-                    <ul>{ for messages.iter().map(|m| html! { <li>{ m.clone() }</li> }) }</ul>
+                    if !messages.is_empty() {
+                        <ul>{ for messages.iter().map(|m| html! { <li>{ m.clone() }</li> }) }</ul>
+                    }
                 </div>
             }
             if let Some(envelope) = &save.answer {

@@ -1,0 +1,33 @@
+// A stand-in for the CAAG console: it mounts the contacts editor into its own
+// page with mountContactEditor(element, options) and lists the editor's
+// `contacts-saved` / `contacts-failed` events.
+import init, { mountContactEditor } from './contacts-editor.js';
+
+// The reference server's development credentials (user ocsuser). The real
+// console passes the signed-in agent's own Authorization header instead.
+const DEV_AUTHORIZATION = `Basic ${btoa('ocsuser:ocsuser')}`;
+
+await init({ module_or_path: new URL('contacts-editor_bg.wasm', import.meta.url) });
+
+const slot = document.getElementById('contacts-editor-slot');
+const log = document.getElementById('editor-events');
+for (const type of ['contacts-saved', 'contacts-failed']) {
+  slot.addEventListener(type, (event) => {
+    const item = document.createElement('li');
+    item.textContent = `${type}: ${event.detail.status}, tracking id ${event.detail.request_tracking_id}`;
+    log.append(item);
+  });
+}
+
+const params = new URLSearchParams(window.location.search);
+const editor = mountContactEditor(slot, {
+  apiBase: '',
+  ezpayId: params.get('ezpay_id') ?? '000010000005008',
+  profileId: params.get('profile_id') ?? 'CAAG_302',
+  authorization: DEV_AUTHORIZATION,
+});
+
+document.getElementById('close-editor').addEventListener('click', (event) => {
+  editor.unmount();
+  event.currentTarget.disabled = true;
+});

@@ -10,7 +10,7 @@ mod app;
 mod auth;
 mod body;
 pub mod cli;
-pub mod config;
+mod config;
 mod contacts;
 mod error;
 mod health;

@@ -21,7 +21,13 @@ pub fn bench() -> Result {
 
     dist::build_editor()?;
     step("editor: first-load size and time to interactive");
-    run(cmd("cargo").args(["build", "--profile", "server", "--package", "contacts-server"]))?;
+    run(cmd("cargo").args([
+        "build",
+        "--profile",
+        "server",
+        "--package",
+        "contacts-server",
+    ]))?;
     run(cmd("node")
         .arg("tests/e2e/bench-load.mjs")
         .env(

@@ -5,10 +5,7 @@ use std::path::PathBuf;
 /// The workspace root.
 pub fn root() -> PathBuf {
     let xtask_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    xtask_dir
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or(xtask_dir)
+    xtask_dir.parent().map(PathBuf::from).unwrap_or(xtask_dir)
 }
 
 /// Cargo's target directory.

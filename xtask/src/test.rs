@@ -19,7 +19,14 @@ pub fn test() -> Result {
     run(cmd("cargo").args(["fmt", "--all", "--check"]))?;
 
     step("lints (host and wasm32)");
-    run(cmd("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cmd("cargo").args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     run(cmd("cargo").args([
         "clippy",
         "--package",
@@ -40,7 +47,14 @@ pub fn test() -> Result {
     run(cmd("cargo").args(["test", "--workspace"]))?;
 
     step("the model builds for the browser");
-    run(cmd("cargo").args(["build", "--package", "contacts-model", "--target", WASM, "--release"]))?;
+    run(cmd("cargo").args([
+        "build",
+        "--package",
+        "contacts-model",
+        "--target",
+        WASM,
+        "--release",
+    ]))?;
 
     step("browser tests of the editor's components (headless Chromium)");
     run(cmd("cargo")
@@ -52,7 +66,11 @@ pub fn test() -> Result {
 
     step("the JS package under Node, and its TypeScript types");
     run(node_test().arg("crates/contacts-js/tests/"))?;
-    run(cmd("tsc").args(["--project", "crates/contacts-js/tests/tsconfig.json", "--noEmit"]))?;
+    run(cmd("tsc").args([
+        "--project",
+        "crates/contacts-js/tests/tsconfig.json",
+        "--noEmit",
+    ]))?;
 
     step("end-to-end tests in Chromium against the real server");
     let server = paths::target().join("debug").join("contacts-server");

@@ -161,8 +161,8 @@ pub enum Action {
         customer: EzpayId,
         /// Its current contacts (none, one or both types).
         contacts: Vec<ContactDraft>,
-        /// The unsaved draft kept for this customer.
-        draft: Option<Draft>,
+        /// The unsaved draft kept for this customer (boxed: it is large).
+        draft: Option<Box<Draft>>,
     },
     /// The agent typed in a field.
     Edit(ContactType, Field, String),
@@ -245,7 +245,7 @@ impl FormState {
             .collect()
     }
 
-    fn load(&mut self, customer: EzpayId, contacts: Vec<ContactDraft>, draft: Option<Draft>) {
+    fn load(&mut self, customer: EzpayId, contacts: Vec<ContactDraft>, draft: Option<Box<Draft>>) {
         let mut fresh = FormState {
             customer: Some(customer),
             ..FormState::default()
@@ -483,7 +483,7 @@ mod tests {
         let state = Rc::new(FormState::default()).reduce(Action::Load {
             customer: customer(),
             contacts: vec![contact(ContactType::Billing, "John Smith", "9147212006")],
-            draft: Some(draft),
+            draft: Some(Box::new(draft)),
         });
         assert!(state.draft_restored);
         assert_eq!(state.service.current.name.as_str(), "Ann Lee");

@@ -63,7 +63,7 @@ fn focus(id: &str) {
 /// Loads a customer's contacts, with the draft this tab kept for it on top.
 fn loaded(customer: &EzpayId, contacts: Vec<ContactDraft>) -> Action {
     Action::Load {
-        draft: draft::load(customer),
+        draft: draft::load(customer).map(Box::new),
         customer: customer.clone(),
         contacts,
     }

@@ -1,0 +1,265 @@
+//! The editor's components in headless Chromium (wasm-bindgen-test):
+//! rendering, a field error, copy billing to service, reset, draft restore.
+//!
+//! Run: `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p contacts-editor --target wasm32-unknown-unknown`.
+//! The editor is given its contacts through the embedding options, so no
+//! test reaches the network.
+#![cfg(target_arch = "wasm32")]
+// clippy.toml allows unwrap in `#[test]` functions only; these are
+// `#[wasm_bindgen_test]` functions and their helpers.
+#![allow(clippy::unwrap_used)]
+
+use contacts_editor::draft::{self, Draft};
+use contacts_editor::embed::mount_contact_editor;
+use contacts_editor::form::input_id;
+use contacts_editor::{EditorHandle, EditorOptions, mount};
+use contacts_model::{ContactDraft, ContactType, EzpayId, Field};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{Element, Event, EventInit, HtmlElement, HtmlInputElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const CUSTOMER: &str = "000010000005008";
+
+fn customer() -> EzpayId {
+    EzpayId::parse(CUSTOMER).unwrap()
+}
+
+fn loaded_billing() -> ContactDraft {
+    let mut billing = ContactDraft::new(ContactType::Billing);
+    billing.set(Field::Name, "John Smith");
+    billing.set(Field::WorkPhone, "9147212006");
+    billing
+}
+
+/// The editor mounted in a fresh element, with the billing contact loaded.
+struct Mounted {
+    host: Element,
+    handle: EditorHandle,
+}
+
+impl Mounted {
+    async fn new() -> Self {
+        let document = web_sys::window().unwrap().document().unwrap();
+        let host = document.create_element("div").unwrap();
+        document.body().unwrap().append_child(&host).unwrap();
+        let options = EditorOptions {
+            api_base: "http://127.0.0.1:9".into(),
+            ezpay_id: CUSTOMER.into(),
+            authorization: Some("Basic dGVzdDp0ZXN0".into()),
+            contacts: Some(vec![loaded_billing()]),
+            ..EditorOptions::default()
+        };
+        let handle = mount(host.clone(), options);
+        yew::scheduler::flush().await;
+        Self { host, handle }
+    }
+
+    fn input(&self, t: ContactType, field: Field) -> HtmlInputElement {
+        self.host
+            .query_selector(&format!("#{}", input_id(t, field)))
+            .unwrap()
+            .unwrap_or_else(|| panic!("no input for {t} {field:?}"))
+            .dyn_into()
+            .unwrap()
+    }
+
+    fn text_of(&self, selector: &str) -> Option<String> {
+        self.host
+            .query_selector(selector)
+            .unwrap()
+            .and_then(|e| e.text_content())
+    }
+
+    async fn type_into(&self, t: ContactType, field: Field, value: &str) {
+        let input = self.input(t, field);
+        input.set_value(value);
+        fire(&input, "input", true);
+        yew::scheduler::flush().await;
+    }
+
+    async fn leave(&self, t: ContactType, field: Field) {
+        fire(&self.input(t, field), "blur", false);
+        yew::scheduler::flush().await;
+    }
+
+    async fn click(&self, name: &str) {
+        let buttons = self.host.query_selector_all("button").unwrap();
+        let button = (0..buttons.length())
+            .filter_map(|i| buttons.item(i))
+            .filter_map(|n| n.dyn_into::<HtmlElement>().ok())
+            .find(|b| b.text_content().as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no button {name:?}"));
+        button.click();
+        yew::scheduler::flush().await;
+    }
+
+    fn unmount(mut self) {
+        self.handle.unmount();
+        self.host.remove();
+        draft::clear(&customer());
+    }
+}
+
+fn fire(target: &HtmlInputElement, name: &str, bubbles: bool) {
+    let init = EventInit::new();
+    init.set_bubbles(bubbles);
+    let event = Event::new_with_event_init_dict(name, &init).unwrap();
+    target.dispatch_event(&event).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn renders_both_panels_with_labelled_inputs() {
+    draft::clear(&customer());
+    let editor = Mounted::new().await;
+    for t in ContactType::ALL {
+        let heading = editor.text_of(&format!("section[aria-labelledby='{t}-heading'] h2"));
+        assert_eq!(
+            heading.as_deref(),
+            Some(format!("{} contact", t.label()).as_str())
+        );
+        for field in Field::ALL {
+            let id = input_id(t, field);
+            assert_eq!(
+                editor.text_of(&format!("label[for='{id}']")).as_deref(),
+                Some(field.label())
+            );
+            assert!(
+                editor
+                    .input(t, field)
+                    .get_attribute("aria-invalid")
+                    .is_none()
+            );
+        }
+    }
+    assert_eq!(
+        editor.input(ContactType::Billing, Field::Name).value(),
+        "John Smith"
+    );
+    assert_eq!(
+        editor.input(ContactType::Billing, Field::WorkPhone).value(),
+        "(914) 721-2006"
+    );
+    assert!(editor.text_of("#draft-notice").is_none());
+    editor.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn an_invalid_email_shows_its_error_after_blur() {
+    draft::clear(&customer());
+    let editor = Mounted::new().await;
+    let (t, field) = (ContactType::Billing, Field::Email);
+    editor.type_into(t, field, "ada@exa").await;
+    assert!(
+        editor
+            .input(t, field)
+            .get_attribute("aria-invalid")
+            .is_none(),
+        "no error while typing"
+    );
+    editor.type_into(t, field, "ada@example").await;
+    editor.leave(t, field).await;
+    let email = editor.input(t, field);
+    assert_eq!(email.get_attribute("aria-invalid").as_deref(), Some("true"));
+    assert_eq!(
+        email.get_attribute("aria-describedby").as_deref(),
+        Some("billing-email-error")
+    );
+    let message = editor.text_of("#billing-email-error").unwrap();
+    assert!(message.contains(".com"), "{message}");
+    editor.type_into(t, field, "ada@example.com").await;
+    assert!(
+        editor
+            .input(t, field)
+            .get_attribute("aria-invalid")
+            .is_none()
+    );
+    editor.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn copies_billing_to_service() {
+    draft::clear(&customer());
+    let editor = Mounted::new().await;
+    editor.click("Copy billing to service").await;
+    assert_eq!(
+        editor.input(ContactType::Service, Field::Name).value(),
+        "John Smith"
+    );
+    assert_eq!(
+        editor.input(ContactType::Service, Field::WorkPhone).value(),
+        "(914) 721-2006"
+    );
+    editor.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn reset_returns_a_panel_to_its_loaded_values_and_the_draft_follows() {
+    draft::clear(&customer());
+    let editor = Mounted::new().await;
+    editor
+        .type_into(ContactType::Billing, Field::Name, "Jane Doe")
+        .await;
+    assert!(
+        editor
+            .text_of("section[aria-labelledby='billing-heading'] .changed-marker")
+            .is_some()
+    );
+    let kept = draft::load(&customer()).expect("the edit is kept as a draft");
+    assert_eq!(kept.billing.name.as_str(), "Jane Doe");
+
+    editor.click("Reset billing").await;
+    assert_eq!(
+        editor.input(ContactType::Billing, Field::Name).value(),
+        "John Smith"
+    );
+    assert!(
+        editor
+            .text_of("section[aria-labelledby='billing-heading'] .changed-marker")
+            .is_none()
+    );
+    assert_eq!(
+        draft::load(&customer()),
+        None,
+        "an unchanged form keeps no draft"
+    );
+    editor.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn restores_a_draft_with_a_notice() {
+    let mut service = ContactDraft::new(ContactType::Service);
+    service.set(Field::Name, "Draft Name");
+    draft::save(
+        &customer(),
+        &Draft {
+            billing: loaded_billing(),
+            service,
+        },
+    );
+    let editor = Mounted::new().await;
+    assert!(editor.text_of("#draft-notice").is_some());
+    assert_eq!(
+        editor.input(ContactType::Service, Field::Name).value(),
+        "Draft Name"
+    );
+    assert_eq!(
+        editor.input(ContactType::Billing, Field::Name).value(),
+        "John Smith"
+    );
+    editor.unmount();
+}
+
+#[wasm_bindgen_test]
+fn refuses_bad_options_with_a_clear_error() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host = document.create_element("div").unwrap();
+    let error = mount_contact_editor(host, JsValue::from_str("not options")).unwrap_err();
+    let error: JsValue = error.into();
+    let message = js_sys::Reflect::get(&error, &"message".into())
+        .unwrap()
+        .as_string()
+        .unwrap();
+    assert!(message.contains("bad options"), "{message}");
+}

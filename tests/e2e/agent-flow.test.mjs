@@ -37,6 +37,8 @@ test('a new agent signs in, edits both panels, saves and the contacts are stored
       name: 'Ada Lovelace',
       organization_name: 'Analytical Engines Ltd',
       email: 'ada@example.com',
+      // The extension field is emptied first: a pasted extension never overwrites a typed one.
+      work_phone_extension: '',
       work_phone: '914.721.2006 ext. 2006',
       mobile_phone: '(914) 721-2007',
       fax: '+1 914 721 2008',

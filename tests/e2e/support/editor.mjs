@@ -48,10 +48,15 @@ export async function signIn(page, { user = DEV_USER, password = DEV_PASSWORD } 
   await button(page, 'Sign in').click();
 }
 
-/** Waits until the billing panel's Name input can be typed into. */
+/**
+ * Waits until the customer's current contacts are loaded (the customer bar
+ * shows the customer's status) and the billing Name input can be typed into.
+ * Typing earlier would race the load, which replaces the panels' values.
+ */
 export async function waitForEditor(page) {
+  await page.getByText('Customer status:').waitFor({ state: 'visible', timeout: LOAD_TIMEOUT_MS });
   const name = field(page, 'billing', 'name');
-  await name.waitFor({ state: 'visible', timeout: LOAD_TIMEOUT_MS });
+  await name.waitFor({ state: 'visible' });
   await assertEventually(() => name.isEnabled(), 'the billing Name input never became enabled');
 }
 

@@ -31,7 +31,17 @@ test('an unknown ProfileId shows "Source not configured" inline', { timeout: 45_
     await page.goto(`${server.baseUrl}/?ezpay_id=${ACTIVE_CUSTOMER}&profile_id=NOPE`);
     await signIn(page);
     assert.equal(await page.getByLabel('ProfileId', { exact: true }).inputValue(), 'NOPE');
+    // Loading the customer's contacts already fails, and says why.
     await page.getByText('Source not configured').first().waitFor({ state: 'visible', timeout: 15_000 });
+    await screenshot(page, 'load-failure');
+
+    // A save is answered exactly as the contract's failure sample.
+    await fillPanel(page, 'billing', { name: 'Nobody Configured' });
+    await submitWith(page, 'Save');
+    const text = await waitForResult(page, 'Failure');
+    for (const part of ['500', 'Service Error', 'Source not configured']) {
+      assert.ok(text.includes(part), `the result shows "${part}": ${text}`);
+    }
     await screenshot(page, 'failure');
     await assertAccessible(page, 'failure');
   });
@@ -60,6 +70,7 @@ async function saveThroughACrash(page, server, name, interrupt) {
 
   await submitWith(page, 'Save');
   await waitForResult(page, 'Failure');
+  await screenshot(page, `failure-${name.toLowerCase().replaceAll(' ', '-')}`);
   assert.deepEqual(await panelValues(page, 'billing'), edited, 'the edit is kept on screen');
   const stored = await page.evaluate(() => JSON.stringify({ ...window.sessionStorage }));
   assert.ok(stored.includes(name), `the draft is kept in sessionStorage: ${stored}`);

@@ -95,16 +95,20 @@ export async function assertAccessible(page, state) {
     // which the server's Content-Security-Policy rightly refuses.
     await page.evaluate(await readFile(AXE_PATH, 'utf8'));
   }
-  const violations = await page.evaluate(async () => {
+  const { passes, violations } = await page.evaluate(async () => {
     const result = await window.axe.run(document, {
       runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa'] },
     });
-    return result.violations.map((v) => ({
-      id: v.id,
-      help: v.help,
-      nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary}`),
-    }));
+    return {
+      passes: result.passes.length,
+      violations: result.violations.map((v) => ({
+        id: v.id,
+        help: v.help,
+        nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary}`),
+      })),
+    };
   });
+  assert.ok(passes > 0, `axe-core checked nothing in the ${state} state`);
   assert.deepEqual(violations, [], `axe-core violations in the ${state} state:\n${JSON.stringify(violations, null, 2)}`);
 }
 

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 
 import { assertAccessible, inSession, screenshot } from './support/browser.mjs';
 import { ACTIVE_CUSTOMER } from './support/config.mjs';
+import { ONE_WRITE, writesFor } from './support/database.mjs';
 import {
   field,
   fillPanel,
@@ -136,5 +137,21 @@ test('a name that looks like HTML is shown and saved as text', { timeout: 45_000
     assert.deepEqual(dialogs, [], 'no script ran');
     assert.equal(await page.locator('img[src="x"]').count(), 0, 'no img element was created');
     assert.equal((await storedContact(server, ACTIVE_CUSTOMER, 'billing')).name, name);
+  });
+});
+
+test('a double click on Save sends one request and writes once', { timeout: 45_000 }, async () => {
+  const { server, browser } = fixture;
+  await inSession(browser, 'double-click', async ({ page }) => {
+    await openSignedIn(page, server.baseUrl, { ezpay_id: ACTIVE_CUSTOMER });
+    await fillPanel(page, 'service', { name: 'Double Click' });
+    const posts = [];
+    page.on('request', (request) => {
+      if (isContactsPost(request)) posts.push(request.headers()['request-tracking-id']);
+    });
+    await page.getByRole('button', { name: 'Save', exact: true }).dblclick();
+    await waitForResult(page, 'Success');
+    assert.equal(posts.length, 1, `POSTs sent: ${posts.join(', ')}`);
+    assert.deepEqual(await writesFor(server.dbPath, posts[0]), ONE_WRITE);
   });
 });

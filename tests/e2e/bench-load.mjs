@@ -65,7 +65,7 @@ async function timeToInteractive(browser, baseUrl) {
     await page.addInitScript(watchForInteractiveEditor);
     await page.goto(`${baseUrl}/embed.html?ezpay_id=${ACTIVE_CUSTOMER}`, { timeout: RUN_TIMEOUT_MS });
     await page.waitForFunction(() => window.__interactiveAt !== undefined, null, { timeout: RUN_TIMEOUT_MS });
-    return page.evaluate(() => window.__interactiveAt);
+    return await page.evaluate(() => window.__interactiveAt);
   } finally {
     await context.close();
   }

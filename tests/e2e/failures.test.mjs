@@ -7,7 +7,7 @@ import { test } from 'node:test';
 
 import { assertAccessible, inSession, screenshot } from './support/browser.mjs';
 import { ACTIVE_CUSTOMER } from './support/config.mjs';
-import { writesFor } from './support/database.mjs';
+import { ONE_WRITE, writesFor } from './support/database.mjs';
 import {
   fillPanel,
   isContactsPost,
@@ -22,8 +22,6 @@ import { useServerAndBrowser } from './support/fixture.mjs';
 
 const fixture = useServerAndBrowser();
 
-/** One accepted update: one audit row, one outbox row for each target. */
-const ONE_WRITE = { audit: 1, outboxTargets: ['MAS', 'MDM'] };
 
 test('an unknown ProfileId shows "Source not configured" inline', { timeout: 45_000 }, async () => {
   const { server, browser } = fixture;

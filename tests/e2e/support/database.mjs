@@ -35,3 +35,6 @@ export async function writesFor(dbPath, trackingId) {
   ]);
   return { audit: audit[0].n, outboxTargets: outbox.map((row) => row.target) };
 }
+
+/** One accepted update: one audit row, one outbox row for each target. */
+export const ONE_WRITE = { audit: 1, outboxTargets: ['MAS', 'MDM'] };

@@ -15,13 +15,14 @@ use tokio::net::TcpListener;
 use crate::auth::Users;
 use crate::body::BODY_LIMIT;
 use crate::cli::Options;
-use crate::config::Config;
+use crate::config::{Config, Limits};
 use crate::contacts::InFlight;
 use crate::error::{AppError, Failure};
+use crate::origin::{self, ConsoleOrigins};
 use crate::store::{SqliteStore, Store};
 use crate::tracking::{self, RequestContext};
 use crate::web::{self, Web};
-use crate::{contacts, health, openapi};
+use crate::{contacts, health, listen, openapi};
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -40,7 +41,7 @@ impl FromRef<AppState> for Arc<Web> {
 }
 
 /// The routes and their layers.
-fn router(state: AppState) -> Router {
+fn router(state: AppState, consoles: ConsoleOrigins) -> Router {
     Router::new()
         .merge(contacts::router())
         .merge(health::router())
@@ -48,6 +49,10 @@ fn router(state: AppState) -> Router {
         .fallback(web::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(from_fn_with_state(
+            Arc::new(consoles),
+            origin::refuse_cross_site,
+        ))
         .layer(from_fn_with_state(
             Arc::clone(&state.web),
             web::security_headers,
@@ -69,38 +74,56 @@ async fn method_not_allowed(context: RequestContext) -> Response {
 pub struct Server {
     listener: TcpListener,
     router: Router,
+    limits: Limits,
+}
+
+/// The whole application without a socket: loads the configuration, opens
+/// and migrates the database, seeds the configured customers (and the demo
+/// contacts), and builds the routes. `options.addr` is not used.
+///
+/// [`Server::bind`] serves it on a socket; it can also be called in-process
+/// as a `tower::Service`, as the fuzz target `server` does.
+pub async fn app(options: &Options) -> Result<Router, String> {
+    build(options).await.map(|(router, _)| router)
+}
+
+/// The routes and the limits the socket side enforces.
+async fn build(options: &Options) -> Result<(Router, Limits), String> {
+    let config = match &options.config {
+        Some(path) => Config::load(path)?,
+        None => {
+            tracing::warn!(
+                "no --config: running with the DEVELOPMENT credentials (user ocsuser, password ocsuser); do not expose this server"
+            );
+            Config::development()?
+        }
+    };
+    let store = open_store(options, &config).await?;
+    let state = AppState {
+        store,
+        users: Arc::new(Users::new(config.users)?),
+        profiles: Arc::new(config.profiles),
+        in_flight: Arc::new(InFlight::default()),
+        web: Arc::new(Web::new(
+            options.static_dir.clone(),
+            &config.frame_ancestors,
+        )?),
+    };
+    let consoles = ConsoleOrigins(config.console_origins);
+    Ok((router(state, consoles), config.limits))
 }
 
 impl Server {
-    /// Loads the configuration, opens and migrates the database, seeds the
-    /// configured customers (and the demo contacts), and binds the address.
+    /// Builds the [`app`] and binds the address.
     pub async fn bind(options: &Options) -> Result<Self, String> {
-        let config = match &options.config {
-            Some(path) => Config::load(path)?,
-            None => {
-                tracing::warn!(
-                    "no --config: running with the DEVELOPMENT credentials (user ocsuser, password ocsuser); do not expose this server"
-                );
-                Config::development()?
-            }
-        };
-        let store = open_store(options, &config).await?;
-        let state = AppState {
-            store,
-            users: Arc::new(Users::new(config.users)?),
-            profiles: Arc::new(config.profiles),
-            in_flight: Arc::new(InFlight::default()),
-            web: Arc::new(Web::new(
-                options.static_dir.clone(),
-                &config.frame_ancestors,
-            )?),
-        };
+        let (router, limits) = build(options).await?;
         let listener = TcpListener::bind(options.addr)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;
         Ok(Self {
             listener,
-            router: router(state),
+            router,
+            limits,
         })
     }
 
@@ -116,10 +139,8 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), String> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| format!("the server failed: {e}"))
+        listen::serve(self.listener, self.router, &self.limits, shutdown).await;
+        Ok(())
     }
 }
 
@@ -145,8 +166,9 @@ async fn open_store(options: &Options, config: &Config) -> Result<Arc<dyn Store>
     let path = options.db.clone();
     let customers = config.customers.clone();
     let demo = config.demo_data;
+    let max_bytes = config.limits.max_database_bytes;
     tokio::task::spawn_blocking(move || {
-        let store = SqliteStore::open(&path)?;
+        let store = SqliteStore::open(&path, max_bytes)?;
         store.put_customers(&customers)?;
         if demo && let Some((first, _)) = customers.first() {
             store.seed_contacts(first, &demo_contacts())?;

@@ -2,14 +2,17 @@
 //! of any syntax error, and rejected with envelopes.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use contacts_model::{ErrorCode, ErrorItem, ValidationError};
 use serde::de::DeserializeOwned;
+use tower_http::timeout::TimeoutError;
 
 use crate::error::{AppError, Failure};
 use crate::tracking::RequestContext;
+use crate::unique_keys::UniqueKeys;
 
 /// The largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -38,6 +41,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     context.fail(Failure::PayloadTooLarge(BODY_LIMIT))
+                } else if timed_out(&rejection) {
+                    context.fail(Failure::RequestTimeout)
                 } else {
                     context.fail(Failure::BadRequest(vec![ErrorItem::message(format!(
                         "The body could not be read: {}",
@@ -51,19 +56,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// Whether reading the body failed because the client was too slow.
+fn timed_out(rejection: &BytesRejection) -> bool {
+    let mut cause = std::error::Error::source(rejection);
+    while let Some(error) = cause {
+        if error.is::<TimeoutError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
 /// Whether a Content-Type names JSON: `application/json`, any parameters allowed.
 fn is_json(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or_default().trim();
     essence.eq_ignore_ascii_case("application/json")
 }
 
-/// Parses a body that must be a JSON object.
+/// Parses a body that must be a JSON object without duplicate keys.
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+    let not_json = |e: serde_json::Error| {
         Failure::BadRequest(vec![ErrorItem::message(format!(
             "The body is not valid JSON: {e}."
         ))])
-    })?;
+    };
+    serde_json::from_slice::<UniqueKeys>(bytes).map_err(not_json)?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(not_json)?;
     if !value.is_object() {
         return Err(Failure::from(ValidationError::new(
             "",
@@ -101,6 +120,21 @@ mod tests {
         };
         assert!(
             items[0].message.contains("line 2 column 16"),
+            "{}",
+            items[0].message
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let body = br#"{"contacts": [{"type": "billing", "name": "A", "name": "B"}]}"#;
+        let Err(Failure::BadRequest(items)) = parse::<RequestDraft>(body) else {
+            panic!("a duplicate key must be a bad request");
+        };
+        assert!(
+            items[0]
+                .message
+                .contains("the key 'name' appears twice in one object at line 1 column 53"),
             "{}",
             items[0].message
         );

@@ -1,8 +1,10 @@
 //! The TOML configuration: users, profiles and their sources, customers,
-//! demo data, and the console origins allowed to frame the editor.
+//! demo data, the console origins allowed to frame the editor and to post to
+//! the API, and the limits that protect the server.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::time::Duration;
 
 use contacts_model::EzpayId;
 use serde::Deserialize;
@@ -25,6 +27,42 @@ struct ConfigFile {
     profiles: BTreeMap<String, String>,
     #[serde(default)]
     customers: BTreeMap<String, CustomerStatus>,
+    #[serde(default)]
+    console_origins: Vec<String>,
+    #[serde(default)]
+    limits: LimitsFile,
+}
+
+/// The `[limits]` table as written in the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct LimitsFile {
+    header_read_timeout_ms: u64,
+    body_read_timeout_ms: u64,
+    max_database_bytes: Option<u64>,
+}
+
+impl Default for LimitsFile {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            max_database_bytes: None,
+        }
+    }
+}
+
+/// What protects the server from slow clients and the disk from growing without end.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// A client must send the request line and headers within this time,
+    /// and an idle kept-alive connection is closed after it.
+    pub header_read_timeout: Duration,
+    /// A client must send the whole body within this time.
+    pub body_read_timeout: Duration,
+    /// The database file grows no larger: a write that needs more space
+    /// fails as a service error, exactly as on a full disk.
+    pub max_database_bytes: Option<u64>,
 }
 
 fn same_origin() -> Vec<String> {
@@ -44,6 +82,10 @@ pub struct Config {
     pub profiles: HashMap<String, String>,
     /// The customers and their statuses.
     pub customers: Vec<(EzpayId, CustomerStatus)>,
+    /// The origins, besides the server's own, whose pages may send writes.
+    pub console_origins: Vec<String>,
+    /// Timeouts and sizes.
+    pub limits: Limits,
 }
 
 impl Config {
@@ -69,6 +111,13 @@ impl Config {
         for source in &file.frame_ancestors {
             check_frame_ancestor(source)?;
         }
+        for origin in &file.console_origins {
+            check_console_origin(origin)?;
+        }
+        let limits = &file.limits;
+        if limits.header_read_timeout_ms == 0 || limits.body_read_timeout_ms == 0 {
+            return Err("limits: a read timeout must be at least 1 ms".into());
+        }
         let customers = file
             .customers
             .into_iter()
@@ -84,7 +133,34 @@ impl Config {
             users: file.users.into_iter().collect(),
             profiles: file.profiles.into_iter().collect(),
             customers,
+            console_origins: file.console_origins,
+            limits: Limits {
+                header_read_timeout: Duration::from_millis(file.limits.header_read_timeout_ms),
+                body_read_timeout: Duration::from_millis(file.limits.body_read_timeout_ms),
+                max_database_bytes: file.limits.max_database_bytes,
+            },
         })
+    }
+}
+
+/// Accepts an origin exactly as a browser sends it in `Origin`: a scheme, a
+/// host and an optional port, such as `https://console.example.com:8443`.
+fn check_console_origin(origin: &str) -> Result<(), String> {
+    let host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    let well_formed = host.is_some_and(|host| {
+        !host.is_empty()
+            && host.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | ':')
+            })
+    });
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "console_origins: '{origin}' is not an origin such as https://console.example.com (lower case, no path)"
+        ))
     }
 }
 
@@ -144,6 +220,18 @@ mod tests {
             (
                 "users = { a = \"h\" }\nprofiles = {}\nframe_ancestors = [\"https://a; script-src *\"]",
                 "frame_ancestors",
+            ),
+            (
+                "users = { a = \"h\" }\nprofiles = {}\nconsole_origins = [\"https://console.example.com/\"]",
+                "console_origins",
+            ),
+            (
+                "users = { a = \"h\" }\nprofiles = {}\n[limits]\nbody_read_timeout_ms = 0",
+                "at least 1 ms",
+            ),
+            (
+                "users = { a = \"h\" }\nprofiles = {}\n[limits]\nheader_timeout = 5",
+                "unknown field",
             ),
         ];
         for (text, expected) in cases {

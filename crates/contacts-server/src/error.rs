@@ -15,6 +15,8 @@ pub enum Failure {
     BadRequest(Vec<ErrorItem>),
     /// Missing or wrong credentials.
     Unauthorized,
+    /// A write sent by a page of another site (cross-site request forgery).
+    CrossSite,
     /// The ProfileId names no configured source.
     SourceNotConfigured,
     /// No customer has this eZpayID.
@@ -31,6 +33,8 @@ pub enum Failure {
     PayloadTooLarge(usize),
     /// The body is not declared as JSON.
     UnsupportedMediaType,
+    /// The client did not send the whole body in time.
+    RequestTimeout,
     /// A fault of the server; the details are logged, not sent.
     Internal,
 }
@@ -40,6 +44,7 @@ impl Failure {
         match self {
             Failure::BadRequest(_) => StatusCode::BAD_REQUEST,
             Failure::Unauthorized => StatusCode::UNAUTHORIZED,
+            Failure::CrossSite => StatusCode::FORBIDDEN,
             Failure::SourceNotConfigured | Failure::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Failure::CustomerNotFound(_) | Failure::RouteNotFound => StatusCode::NOT_FOUND,
             Failure::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -47,6 +52,7 @@ impl Failure {
             Failure::TrackingIdReused => StatusCode::UNPROCESSABLE_ENTITY,
             Failure::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Failure::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Failure::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -55,6 +61,7 @@ impl Failure {
         match self {
             Failure::BadRequest(_) => "Bad Request",
             Failure::Unauthorized => "Unauthorized",
+            Failure::CrossSite => "Forbidden",
             Failure::SourceNotConfigured | Failure::Internal => "Service Error",
             Failure::CustomerNotFound(_) | Failure::RouteNotFound => "Not Found",
             Failure::MethodNotAllowed => "Method Not Allowed",
@@ -62,6 +69,7 @@ impl Failure {
             Failure::TrackingIdReused => "Unprocessable Entity",
             Failure::PayloadTooLarge(_) => "Payload Too Large",
             Failure::UnsupportedMediaType => "Unsupported Media Type",
+            Failure::RequestTimeout => "Request Timeout",
         }
     }
 
@@ -71,6 +79,10 @@ impl Failure {
             Failure::BadRequest(items) => items,
             Failure::Unauthorized => one(
                 "Sign in with a valid user and password (HTTP Basic authorization).".into(),
+            ),
+            Failure::CrossSite => one(
+                "Writes are accepted from this server's own pages and the configured console origins only."
+                    .into(),
             ),
             Failure::SourceNotConfigured => one("Source not configured".into()),
             Failure::CustomerNotFound(id) => one(format!("No customer has the eZpayID {id}.")),
@@ -89,6 +101,9 @@ impl Failure {
             }
             Failure::UnsupportedMediaType => {
                 one("Send the body as JSON with 'Content-Type: application/json'.".into())
+            }
+            Failure::RequestTimeout => {
+                one("The body did not arrive in time; send the request again.".into())
             }
             Failure::Internal => one("The server failed; try again later.".into()),
         }

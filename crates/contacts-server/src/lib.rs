@@ -14,10 +14,13 @@ mod config;
 mod contacts;
 mod error;
 mod health;
+mod listen;
 mod openapi;
+mod origin;
 mod store;
 mod tracking;
+mod unique_keys;
 mod web;
 
-pub use app::{Server, serve};
+pub use app::{Server, app, serve};
 pub use auth::hash_password;

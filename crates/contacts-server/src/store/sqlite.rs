@@ -69,9 +69,18 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (or creates) the database file and brings its schema up to date.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Where `max_bytes` is given, writes that would grow the file beyond it
+    /// fail with `SQLITE_FULL`, as on a full disk.
+    pub fn open(path: &Path, max_bytes: Option<u64>) -> Result<Self, StoreError> {
         let mut writer = connect(path)?;
         migrate(&mut writer)?;
+        if let Some(max_bytes) = max_bytes {
+            let page_size: i64 = writer.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let max_bytes = i64::try_from(max_bytes).unwrap_or(i64::MAX);
+            let pages = (max_bytes / page_size.max(1)).max(1);
+            // SQLite never sets the limit below the pages already in use.
+            writer.pragma_update(None, "max_page_count", pages)?;
+        }
         let reader = connect(path)?;
         Ok(Self {
             writer: Mutex::new(writer),

@@ -1,0 +1,251 @@
+//! What the integration test binaries share: a scratch directory, the built
+//! server started on 127.0.0.1 with its own SQLite file, an HTTP client, and
+//! snapshots of the database.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+// The helpers below are test code too: a failed setup step is a failed test,
+// and `clippy.toml`'s allowance covers only `#[test]` functions themselves.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub const SAMPLE_AUTH: &str = "Basic b2NzdXNlcjpvY3N1c2Vy";
+pub const ACTIVE: &str = "000010000005008";
+pub const INACTIVE: &str = "000010000005009";
+pub const CANCELLED: &str = "000010000005010";
+
+/// The contacts of the contract's sample request.
+pub fn sample_contacts() -> Value {
+    json!([{
+        "type": "billing",
+        "work_phone": "9147212006",
+        "work_phone_extension": "2006",
+        "organization_name": "APPLE BANK FOR SAVINGS",
+        "email": "IDZAFEROVIC@APPLE-BANK.COM",
+        "name": "John Smith",
+        "mobile_phone": "9147212006",
+        "fax": "9147212006"
+    }, {
+        "type": "service",
+        "work_phone": "9147212006",
+        "work_phone_extension": "2006",
+        "organization_name": "APPLE BANK FOR SAVINGS",
+        "name": "John Smith",
+        "mobile_phone": "9147212006",
+        "fax": "9147212006"
+    }])
+}
+
+/// A scratch directory removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "contacts-server-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running server process.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub db: PathBuf,
+    pub agent: ureq::Agent,
+}
+
+/// A response: status, headers and the body as JSON (`Null` where it is not JSON).
+pub struct Reply {
+    pub status: u16,
+    pub headers: ureq::http::HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a Failure envelope with this status and code, echoing `tracking_id` if given.
+    pub fn assert_failure(&self, status: u16, message: &str) {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert_eq!(self.body["status"], "Failure", "{}", self.text);
+        assert_eq!(
+            self.body["error"]["code"],
+            status.to_string(),
+            "{}",
+            self.text
+        );
+        assert_eq!(self.body["error"]["message"], message, "{}", self.text);
+        assert!(
+            self.body["request_tracking_id"].is_string(),
+            "{}",
+            self.text
+        );
+    }
+
+    pub fn error_messages(&self) -> Vec<&str> {
+        self.body["error"]["errors"]
+            .as_array()
+            .map(|items| items.iter().filter_map(|i| i["message"].as_str()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Server {
+    pub fn start(dir: &Path, extra: &[&str]) -> Self {
+        let db = dir.join("contacts.sqlite");
+        let log = fs::File::create(dir.join("server.log")).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+            .args(["--addr", "127.0.0.1:0", "--db"])
+            .arg(&db)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let Some(base) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            panic!(
+                "no start-up line: {line:?}; log: {}",
+                fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+            );
+        };
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build();
+        Self {
+            base: base.to_owned(),
+            child,
+            db,
+            agent: ureq::Agent::new_with_config(config),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+        let mut response = result.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            body,
+        }
+    }
+
+    /// POSTs `body` with the sample's headers, `extra` overriding them
+    /// (an empty value leaves a header out).
+    pub fn post(&self, ezpay_id: &str, body: impl AsRef<[u8]>, extra: &[(&str, &str)]) -> Reply {
+        let mut headers = vec![
+            ("Accept", "application/json"),
+            ("Authorization", SAMPLE_AUTH),
+            ("ProfileId", " CAAG_302 (QA Environment)"),
+            ("Content-Type", "application/json"),
+        ];
+        for (name, value) in extra {
+            headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            headers.push((name, value));
+        }
+        let mut request = self
+            .agent
+            .post(self.url(&format!("/api/v1/customers/{ezpay_id}/contacts")));
+        for (name, value) in headers.into_iter().filter(|(_, v)| !v.is_empty()) {
+            request = request.header(name, value);
+        }
+        Self::reply(request.send(body.as_ref()))
+    }
+
+    pub fn post_contacts(&self, ezpay_id: &str, tracking_id: &str, contacts: &Value) -> Reply {
+        let body = json!({ "contacts": contacts }).to_string();
+        self.post(ezpay_id, &body, &[("Request-Tracking-Id", tracking_id)])
+    }
+
+    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.agent.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::reply(request.call())
+    }
+
+    pub fn get_contacts(&self, ezpay_id: &str) -> Reply {
+        self.get(
+            &format!("/api/v1/customers/{ezpay_id}/contacts"),
+            &[("Authorization", SAMPLE_AUTH), ("ProfileId", "CAAG_302")],
+        )
+    }
+
+    /// Every row of every table, as text: equal snapshots mean nothing was written.
+    pub fn snapshot(&self) -> String {
+        snapshot(&self.db)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn snapshot(db: &Path) -> String {
+    let connection = rusqlite::Connection::open(db).unwrap();
+    let mut dump = String::new();
+    for table in ["customers", "contacts", "requests", "audit", "outbox"] {
+        let mut statement = connection
+            .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
+            .unwrap();
+        let columns = statement.column_count();
+        let rows = statement
+            .query_map([], |row| {
+                (0..columns)
+                    .map(|i| row.get_ref(i).map(|v| format!("{v:?}")))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap();
+        for row in rows {
+            dump.push_str(&format!("{table}: {}\n", row.unwrap().join(" | ")));
+        }
+    }
+    dump
+}
+
+pub fn count(db: &Path, sql: &str, tracking_id: &str) -> i64 {
+    let connection = rusqlite::Connection::open(db).unwrap();
+    connection
+        .query_row(sql, [tracking_id], |row| row.get(0))
+        .unwrap()
+}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { assertAccessible, inSession, screenshot } from './support/browser.mjs';
-import { ACTIVE_CUSTOMER } from './support/config.mjs';
+import { ACTIVE_CUSTOMER, CUSTOMER_WITHOUT_CONTACTS } from './support/config.mjs';
 import { ONE_WRITE, writesFor } from './support/database.mjs';
 import {
   field,
@@ -30,8 +30,7 @@ test('a new agent signs in, edits both panels, saves and the contacts are stored
     await signIn(page);
     await waitForEditor(page);
     assert.equal(await page.getByLabel('eZpayID', { exact: true }).inputValue(), ACTIVE_CUSTOMER);
-    await screenshot(page, 'empty');
-    await assertAccessible(page, 'empty');
+    await screenshot(page, 'loaded');
 
     // Numbers are typed the way customers dictate them; the extension is pasted with the work phone.
     await fillPanel(page, 'billing', {
@@ -85,6 +84,21 @@ test('a new agent signs in, edits both panels, saves and the contacts are stored
     // The draft is cleared on Success.
     const draftLeft = await page.evaluate(() => JSON.stringify({ ...window.sessionStorage }));
     assert.ok(!draftLeft.includes('Ada Lovelace'), `draft still in sessionStorage: ${draftLeft}`);
+  });
+});
+
+test('the sign-in form and an empty editor are accessible', { timeout: 45_000 }, async () => {
+  const { server, browser } = fixture;
+  await inSession(browser, 'empty', async ({ page }) => {
+    await page.goto(`${server.baseUrl}/?ezpay_id=${CUSTOMER_WITHOUT_CONTACTS}`);
+    await page.getByLabel('User', { exact: true }).waitFor({ state: 'visible', timeout: 15_000 });
+    await screenshot(page, 'sign-in');
+    await assertAccessible(page, 'sign-in');
+    await signIn(page);
+    await waitForEditor(page);
+    assert.equal(await field(page, 'billing', 'name').inputValue(), '');
+    await screenshot(page, 'empty');
+    await assertAccessible(page, 'empty');
   });
 });
 

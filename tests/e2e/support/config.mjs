@@ -38,3 +38,6 @@ export const DEV_PROFILE_ID = 'CAAG_302';
 
 /** The active demo customer, the only one with demo contacts. */
 export const ACTIVE_CUSTOMER = '000010000005008';
+
+/** The inactive demo customer, who has no contacts yet. */
+export const CUSTOMER_WITHOUT_CONTACTS = '000010000005009';

@@ -15,9 +15,17 @@ const LISTENING_LINE = /^listening on (http:\/\/127\.0\.0\.1:(\d+))$/;
 
 /** Every server still running, so that a failing test run leaves none behind. */
 const running = new Set();
-process.on('exit', () => {
+function killAll() {
   for (const child of running) child.kill('SIGKILL');
-});
+}
+process.on('exit', killAll);
+// A test run stopped from outside (Ctrl-C, CI cancelling) runs no 'exit' handler by default.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  });
+}
 
 export class ContactsServer {
   /** Starts a server on a free port with a database file in a new temporary directory. */

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use contacts_model::{ErrorCode, ErrorItem, ValidationError};
 use serde::de::DeserializeOwned;
 use tower_http::timeout::TimeoutError;
@@ -34,6 +34,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .is_some_and(is_json);
         if !declared_json {
             return Err(context.fail(Failure::UnsupportedMediaType));
+        }
+        // A body declared too large is refused at once, not after the client
+        // has trickled 16 KiB of it or the read deadline has passed.
+        let declared_length = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared_length.is_some_and(|length| length > BODY_LIMIT as u64) {
+            return Err(context.fail(Failure::PayloadTooLarge(BODY_LIMIT)));
         }
         let request = Request::from_parts(parts, body);
         let bytes = Bytes::from_request(request, state)

@@ -1,0 +1,908 @@
+//! The server under abuse and faults, over real sockets against the built
+//! binary: malformed and oversized bodies, header injection, malformed
+//! credentials, cross-site writes, hostile strings, a full disk, slow clients
+//! and 100 concurrent agents. Every refusal is an envelope (where HTTP
+//! parsing lets the server answer at all) and leaves the database unchanged.
+//!
+//! `CONTACTS_LOAD_SECS` sets how long the 100 agents save (default 10; the
+//! hardening issue's full run is 30).
+
+// The helpers below are test code too: a failed setup step is a failed test,
+// and `clippy.toml`'s allowance covers only `#[test]` functions themselves.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+mod support;
+
+use support::*;
+
+const CONTACTS_PATH: &str = "/api/v1/customers/000010000005008/contacts";
+
+/// Held by the tests that measure time or memory, so that they do not run
+/// beside one another on the two cores of CI.
+static MEASURING: Mutex<()> = Mutex::new(());
+
+fn measuring() -> std::sync::MutexGuard<'static, ()> {
+    MEASURING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A configuration file: the development user and profile, `customers`, and
+/// `extra` TOML (top-level keys first, then tables).
+fn config_file(dir: &Path, customers: &[String], extra: &str) -> PathBuf {
+    let development: toml::Table = include_str!("../dev-config.toml").parse().unwrap();
+    let hash = development["users"]["ocsuser"].as_str().unwrap();
+    let customers: String = customers
+        .iter()
+        .map(|id| format!("\"{id}\" = \"active\"\n"))
+        .collect();
+    let path = dir.join("contacts.toml");
+    fs::write(
+        &path,
+        format!(
+            "{extra}\n[users]\nocsuser = \"{hash}\"\n[profiles]\nCAAG_302 = \"CAAG\"\n[customers]\n{customers}"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn development_customers() -> Vec<String> {
+    [ACTIVE, INACTIVE, CANCELLED].map(str::to_owned).to_vec()
+}
+
+fn host(server: &Server) -> String {
+    server.base.strip_prefix("http://").unwrap().to_owned()
+}
+
+/// Sends `request` as raw bytes on a fresh connection and reads the answer
+/// until the server closes it.
+fn raw_exchange(server: &Server, request: &[u8]) -> Reply {
+    let mut stream = TcpStream::connect(host(server)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut bytes = Vec::new();
+    // The server may reset the connection after answering a request it could not parse.
+    let _ = stream.read_to_end(&mut bytes);
+    parse_reply(&bytes)
+}
+
+fn parse_reply(bytes: &[u8]) -> Reply {
+    let text = String::from_utf8_lossy(bytes);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .filter_map(|(name, value)| {
+            Some((
+                ureq::http::HeaderName::from_bytes(name.trim().as_bytes()).ok()?,
+                ureq::http::HeaderValue::from_str(value.trim()).ok()?,
+            ))
+        })
+        .collect();
+    Reply {
+        status,
+        headers,
+        text: body.to_owned(),
+        body: serde_json::from_str(body).unwrap_or(Value::Null),
+    }
+}
+
+/// A raw POST of the contacts path with the sample's credentials, the
+/// header lines `extra` (each ending in CRLF) and `body`.
+fn raw_post(server: &Server, extra: &[u8], body: &[u8]) -> Reply {
+    let mut request = format!(
+        "POST {CONTACTS_PATH} HTTP/1.1\r\nHost: {}\r\nAuthorization: {SAMPLE_AUTH}\r\nProfileId: CAAG_302\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        host(server),
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(extra);
+    request.extend_from_slice(b"\r\n");
+    request.extend_from_slice(body);
+    raw_exchange(server, &request)
+}
+
+fn assert_message(reply: &Reply, detail: &str, case: &str) {
+    assert!(
+        reply.error_messages().iter().any(|m| m.contains(detail)),
+        "{case}: {}",
+        reply.text
+    );
+}
+
+fn tables(db: &Path) -> Vec<String> {
+    let connection = rusqlite::Connection::open(db).unwrap();
+    let mut statement = connection
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap();
+    statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn malformed_bodies_are_refused_with_envelopes_and_change_nothing() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    let before = server.snapshot();
+    let contact = json!({ "type": "billing", "name": "A" });
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("0 bytes", Vec::new(), 400, "EOF while parsing"),
+        (
+            "17 KiB",
+            json!({ "contacts": [{ "type": "billing", "name": "x".repeat(17 * 1024) }] })
+                .to_string()
+                .into_bytes(),
+            413,
+            "16384 bytes",
+        ),
+        (
+            "10,000 nested arrays",
+            "[".repeat(10_000).into_bytes(),
+            400,
+            "recursion limit exceeded",
+        ),
+        (
+            "10,000 nested objects",
+            "{\"a\":".repeat(2_000).into_bytes(),
+            400,
+            "recursion limit exceeded",
+        ),
+        (
+            "invalid UTF-8",
+            b"{\"contacts\": [{\"type\": \"billing\", \"name\": \"\xff\xfe\"}]}".to_vec(),
+            400,
+            "invalid unicode code point",
+        ),
+        (
+            "a lone surrogate",
+            br#"{"contacts": [{"type": "billing", "name": "\ud800"}]}"#.to_vec(),
+            400,
+            "hex escape",
+        ),
+        (
+            "duplicate top-level key",
+            br#"{"contacts": [{"type": "billing", "name": "A"}], "contacts": [{"type": "service", "name": "B"}]}"#.to_vec(),
+            400,
+            "the key 'contacts' appears twice",
+        ),
+        (
+            "duplicate contact field",
+            br#"{"contacts": [{"type": "billing", "name": "A", "name": "B"}]}"#.to_vec(),
+            400,
+            "the key 'name' appears twice",
+        ),
+        (
+            "contacts as an object",
+            br#"{"contacts": {"type": "billing", "name": "A"}}"#.to_vec(),
+            400,
+            "not an object",
+        ),
+        (
+            "1,000 empty contacts",
+            json!({ "contacts": vec![json!({}); 1_000] })
+                .to_string()
+                .into_bytes(),
+            400,
+            "this request has 1000",
+        ),
+        (
+            "1,000 contacts",
+            json!({ "contacts": vec![contact; 1_000] })
+                .to_string()
+                .into_bytes(),
+            413,
+            "16384 bytes",
+        ),
+        (
+            "numbers where strings are expected",
+            br#"{"contacts": [{"type": "billing", "name": 12, "work_phone": 9147212006, "email": 1e308}]}"#.to_vec(),
+            400,
+            "not a number",
+        ),
+        (
+            "a huge number",
+            format!("{{\"contacts\": [{{\"type\": \"billing\", \"name\": {}}}]}}", "9".repeat(10_000))
+                .into_bytes(),
+            400,
+            "number out of range",
+        ),
+        ("a bare string", b"\"contacts\"".to_vec(), 400, "JSON object"),
+        ("NUL bytes", b"\0\0\0\0".to_vec(), 400, "expected value"),
+    ];
+    for (case, body, status, detail) in cases {
+        let reply = server.post(ACTIVE, &body, &[("Request-Tracking-Id", "abuse-1")]);
+        reply.assert_failure(
+            status,
+            if status == 413 {
+                "Payload Too Large"
+            } else {
+                "Bad Request"
+            },
+        );
+        assert_eq!(reply.body["request_tracking_id"], "abuse-1", "{case}");
+        assert_message(&reply, detail, case);
+        assert_eq!(server.snapshot(), before, "{case} changed the database");
+    }
+    // Every field of a contact sent as a number is reported, each with its path.
+    let reply = server.post(
+        ACTIVE,
+        br#"{"contacts": [{"type": "billing", "name": 12, "work_phone": 9147212006}]}"#,
+        &[],
+    );
+    let fields: Vec<&str> = reply.body["error"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|item| item["field"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["contacts[billing].name", "contacts[billing].work_phone"],
+        "{}",
+        reply.text
+    );
+    // The server still answers after all that.
+    assert_eq!(server.get_contacts(ACTIVE).status, 200);
+}
+
+/// A 10 MiB chunked body is refused after the first 16 KiB: the answer comes
+/// while the client is still sending, the server stops reading, and its peak
+/// memory does not grow by the size of the body.
+#[test]
+fn a_10_mib_streamed_body_is_refused_without_reading_it() {
+    let _measuring = measuring();
+    const TOTAL: usize = 10 * 1024 * 1024;
+    const CHUNK: usize = 16 * 1024;
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    let before = server.snapshot();
+    let peak_before = peak_memory_kib(&server);
+
+    let mut stream = TcpStream::connect(host(&server)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(
+            format!(
+                "POST {CONTACTS_PATH} HTTP/1.1\r\nHost: {}\r\nAuthorization: {SAMPLE_AUTH}\r\nProfileId: CAAG_302\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+                host(&server)
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let answered = Arc::new(AtomicBool::new(false));
+    let mut writer = stream.try_clone().unwrap();
+    let sender = {
+        let (sent, answered) = (Arc::clone(&sent), Arc::clone(&answered));
+        thread::spawn(move || {
+            let mut chunk = format!("{CHUNK:x}\r\n").into_bytes();
+            chunk.extend(std::iter::repeat_n(b' ', CHUNK));
+            chunk.extend_from_slice(b"\r\n");
+            // Paced, so that an answer only after the whole body would take over 3 s.
+            while sent.load(Ordering::SeqCst) < TOTAL && !answered.load(Ordering::SeqCst) {
+                if writer.write_all(&chunk).is_err() {
+                    return false;
+                }
+                sent.fetch_add(CHUNK, Ordering::SeqCst);
+                thread::sleep(Duration::from_millis(5));
+            }
+            true
+        })
+    };
+    let mut head = [0u8; 4096];
+    let read = stream.read(&mut head).unwrap();
+    answered.store(true, Ordering::SeqCst);
+    let sent_when_answered = sent.load(Ordering::SeqCst);
+    let mut bytes = head[..read].to_vec();
+    let _ = stream.read_to_end(&mut bytes);
+    sender.join().unwrap();
+    let reply = parse_reply(&bytes);
+    reply.assert_failure(413, "Payload Too Large");
+    assert_message(&reply, "16384 bytes", "10 MiB");
+    // What was sent by then sits mostly in the kernel's socket buffers.
+    assert!(
+        sent_when_answered < TOTAL,
+        "answered only after the whole body"
+    );
+    // The connection is closed: the rest of the body is not read.
+    stream
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let written_after: Result<(), std::io::Error> = (0..64).try_for_each(|_| {
+        thread::sleep(Duration::from_millis(5));
+        stream.write_all(&[b' '; CHUNK])
+    });
+    assert!(written_after.is_err(), "the server kept reading the body");
+    let grown = peak_memory_kib(&server) - peak_before;
+    assert!(grown < 4 * 1024, "peak memory grew by {grown} KiB");
+    println!(
+        "10 MiB stream: 413 after {} KiB sent, server peak memory +{grown} KiB",
+        sent_when_answered / 1024
+    );
+
+    // A declared 10 MiB body is refused from its Content-Length alone.
+    let started = Instant::now();
+    let reply = raw_exchange(
+        &server,
+        format!(
+            "POST {CONTACTS_PATH} HTTP/1.1\r\nHost: {}\r\nAuthorization: {SAMPLE_AUTH}\r\nProfileId: CAAG_302\r\nContent-Type: application/json\r\nContent-Length: {TOTAL}\r\nConnection: close\r\n\r\n{{",
+            host(&server)
+        )
+        .as_bytes(),
+    );
+    reply.assert_failure(413, "Payload Too Large");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(server.snapshot(), before);
+}
+
+/// The server's peak resident memory (`VmHWM`), in KiB.
+fn peak_memory_kib(server: &Server) -> i64 {
+    let status = fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn tracking_id_injection_is_refused_and_never_echoed() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    let before = server.snapshot();
+    // `{}` is refused by validation, so a request that gets that far writes nothing
+    // and its answer shows which tracking id the server settled on.
+    let body = b"{}";
+
+    // A bare LF ends a header line: the "injected" line is just another request
+    // header, and the echo holds the id alone.
+    let reply = raw_post(
+        &server,
+        b"Request-Tracking-Id: inj-1\nX-Injected: yes\r\n",
+        body,
+    );
+    reply.assert_failure(400, "Bad Request");
+    assert_eq!(reply.header("request-tracking-id"), Some("inj-1"));
+    assert_eq!(reply.header("x-injected"), None);
+
+    // Bytes HTTP does not allow in a header value: the request cannot be parsed,
+    // so the HTTP layer refuses it before any handler (with no envelope) and
+    // closes the connection.
+    for (case, line) in [
+        (
+            "bare CR",
+            &b"Request-Tracking-Id: a\rX-Injected: yes\r\n"[..],
+        ),
+        (
+            "folded line",
+            b"Request-Tracking-Id: a\r\n X-Injected: yes\r\n",
+        ),
+        ("NUL", b"Request-Tracking-Id: a\0b\r\n"),
+    ] {
+        let reply = raw_post(&server, line, body);
+        assert_eq!(reply.status, 400, "{case}");
+        assert_eq!(reply.header("x-injected"), None, "{case}");
+    }
+
+    // Values HTTP carries but the tracking id rule refuses: the envelope, with
+    // a tracking id of the server's making.
+    let long = "7".repeat(10 * 1024);
+    let long_line = format!("Request-Tracking-Id: {long}\r\n");
+    for (case, line) in [
+        ("10 KB", long_line.as_bytes()),
+        (
+            "encoded CRLF",
+            b"Request-Tracking-Id: a%0D%0AX-Injected:%20yes\r\n",
+        ),
+        ("Latin-1 bytes", b"Request-Tracking-Id: caf\xe9\r\n"),
+        ("empty", b"Request-Tracking-Id: \r\n"),
+        (
+            "HTML",
+            b"Request-Tracking-Id: <script>alert(1)</script>\r\n",
+        ),
+    ] {
+        let reply = raw_post(&server, line, body);
+        reply.assert_failure(400, "Bad Request");
+        assert_message(&reply, "Request-Tracking-Id", case);
+        let echoed = reply.header("request-tracking-id").unwrap_or_default();
+        assert!(echoed.starts_with("srv-"), "{case}: {echoed}");
+        assert_eq!(reply.body["request_tracking_id"], echoed, "{case}");
+    }
+
+    // The same in the body.
+    let reply = server.post(
+        ACTIVE,
+        json!({ "request_tracking_id": "a\r\nX-Injected: yes", "contacts": sample_contacts() })
+            .to_string(),
+        &[],
+    );
+    reply.assert_failure(400, "Bad Request");
+    assert!(
+        reply
+            .header("request-tracking-id")
+            .is_some_and(|id| id.starts_with("srv-")),
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.header("x-injected"), None);
+    assert_eq!(server.snapshot(), before);
+}
+
+#[test]
+fn malformed_basic_credentials_are_unauthorized() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    let before = server.snapshot();
+    let body = json!({ "contacts": sample_contacts() }).to_string();
+    let padding_missing = "Basic b2NzdXNlcjpvY3N1c2Vy"
+        .trim_end_matches('=')
+        .to_owned()
+        + "=";
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("no colon", b"Basic b2NzdXNlcm9jc3VzZXI=".to_vec()),
+        ("bad base64", b"Basic !!not*base64!!".to_vec()),
+        ("broken padding", padding_missing.into_bytes()),
+        ("scheme only", b"Basic".to_vec()),
+        ("scheme and space", b"Basic ".to_vec()),
+        ("empty", Vec::new()),
+        ("empty user and password", b"Basic Og==".to_vec()),
+        ("not UTF-8 once decoded", b"Basic //46YQ==".to_vec()),
+        ("not ASCII", b"Basic b2Nz\xe9XNlcjpvY3N1c2Vy".to_vec()),
+        (
+            "two credentials",
+            b"Basic b2NzdXNlcjpvY3N1c2Vy b2NzdXNlcjpvY3N1c2Vy".to_vec(),
+        ),
+        ("another scheme", b"Bearer b2NzdXNlcjpvY3N1c2Vy".to_vec()),
+        (
+            "8 KB",
+            format!("Basic {}", "QUFB".repeat(2048)).into_bytes(),
+        ),
+    ];
+    for (case, value) in cases {
+        // The header is written last, so it replaces nothing: remove the sample's.
+        let mut request = format!(
+            "POST {CONTACTS_PATH} HTTP/1.1\r\nHost: {}\r\nProfileId: CAAG_302\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nAuthorization: ",
+            host(&server),
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(&value);
+        request.extend_from_slice(b"\r\n\r\n");
+        request.extend_from_slice(body.as_bytes());
+        let reply = raw_exchange(&server, &request);
+        reply.assert_failure(401, "Unauthorized");
+        assert_message(&reply, "Sign in", case);
+        assert_eq!(reply.header("www-authenticate"), None, "{case}");
+        assert_eq!(server.snapshot(), before, "{case} changed the database");
+    }
+}
+
+/// SQL and markup in every text field are data: stored and returned exactly,
+/// never executed, never served as HTML.
+#[test]
+fn hostile_strings_are_stored_and_returned_verbatim() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    let tables_before = tables(&server.db);
+    let contacts = json!([{
+        "type": "billing",
+        "name": "Robert'); DROP TABLE contacts;--",
+        "organization_name": "' OR '1'='1' UNION SELECT * FROM audit --",
+        "email": "o'hara\"--@example.com",
+    }, {
+        "type": "service",
+        "name": "<script>alert(document.cookie)</script>",
+        "organization_name": "<img src=x onerror=alert(1)>&amp;{{7*7}}${7*7}",
+    }]);
+    let reply = server.post_contacts(INACTIVE, "hostile-1", &contacts);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let stored = server.get_contacts(INACTIVE);
+    assert_eq!(stored.status, 200, "{}", stored.text);
+    assert_eq!(stored.body["contacts"], contacts);
+    assert_eq!(stored.header("content-type"), Some("application/json"));
+    assert_eq!(stored.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(tables(&server.db), tables_before);
+    let customers: i64 = rusqlite::Connection::open(&server.db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(customers, 3);
+    // The demo contacts of another customer are untouched.
+    assert_eq!(
+        server.get_contacts(ACTIVE).body["contacts"],
+        sample_contacts()
+    );
+}
+
+#[test]
+fn cross_site_writes_are_refused() {
+    let scratch = Scratch::new();
+    let config = config_file(
+        &scratch.0,
+        &development_customers(),
+        "console_origins = [\"https://console.example.com\"]",
+    );
+    let server = Server::start(&scratch.0, &["--config", config.to_str().unwrap()]);
+    let body = json!({ "contacts": sample_contacts() }).to_string();
+    let before = server.snapshot();
+    let own = server.base.clone();
+    let refused: [(&str, &[(&str, &str)]); 5] = [
+        (
+            "Sec-Fetch-Site cross-site",
+            &[("Sec-Fetch-Site", "cross-site")],
+        ),
+        ("foreign Origin", &[("Origin", "https://evil.example")]),
+        ("opaque Origin", &[("Origin", "null")]),
+        (
+            "look-alike Origin",
+            &[("Origin", "https://console.example.com.evil.example")],
+        ),
+        (
+            "own Origin claimed cross-site",
+            &[("Origin", own.as_str()), ("Sec-Fetch-Site", "cross-site")],
+        ),
+    ];
+    for (case, headers) in refused {
+        let reply = server.post(ACTIVE, &body, headers);
+        reply.assert_failure(403, "Forbidden");
+        assert_message(&reply, "own pages", case);
+        assert_eq!(server.snapshot(), before, "{case} changed the database");
+    }
+    let accepted: [(&str, &[(&str, &str)]); 4] = [
+        ("no Origin (curl)", &[]),
+        (
+            "own Origin",
+            &[("Origin", own.as_str()), ("Sec-Fetch-Site", "same-origin")],
+        ),
+        (
+            "console Origin",
+            &[
+                ("Origin", "https://console.example.com"),
+                ("Sec-Fetch-Site", "cross-site"),
+            ],
+        ),
+        (
+            "same-site without Origin",
+            &[("Sec-Fetch-Site", "same-site")],
+        ),
+    ];
+    for (index, (case, headers)) in accepted.into_iter().enumerate() {
+        let id = format!("site-{index}");
+        let mut headers = headers.to_vec();
+        headers.push(("Request-Tracking-Id", &id));
+        let reply = server.post(ACTIVE, &body, &headers);
+        assert_eq!(reply.status, 200, "{case}: {}", reply.text);
+    }
+    // Reads from another site pass: without CORS its page cannot see the answer.
+    let read = server.get(
+        CONTACTS_PATH,
+        &[
+            ("Authorization", SAMPLE_AUTH),
+            ("ProfileId", "CAAG_302"),
+            ("Origin", "https://evil.example"),
+        ],
+    );
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.header("access-control-allow-origin"), None);
+}
+
+/// The database reaches its configured size, as a disk fills: the update
+/// fails with a Failure envelope and changes nothing; reads still work; once
+/// space is freed the same request succeeds.
+#[test]
+fn a_full_database_fails_cleanly_and_recovers() {
+    const MAX_BYTES: i64 = 1024 * 1024;
+    let scratch = Scratch::new();
+    let config = config_file(
+        &scratch.0,
+        &development_customers(),
+        &format!("[limits]\nmax_database_bytes = {MAX_BYTES}"),
+    );
+    let server = Server::start(&scratch.0, &["--config", config.to_str().unwrap()]);
+    // Rows over half a page each: a new audit row never fits beside the last one,
+    // so every update needs a fresh page.
+    let big = |name: char| {
+        json!([
+            { "type": "billing", "name": name.to_string().repeat(100), "organization_name": "o".repeat(100),
+              "email": format!("{}@{}.example.com", "e".repeat(64), "d".repeat(60)),
+              "work_phone": "9147212006", "work_phone_extension": "123456", "mobile_phone": "9147212006", "fax": "9147212006" },
+            { "type": "service", "name": name.to_string().repeat(100), "organization_name": "o".repeat(100),
+              "email": format!("{}@{}.example.com", "s".repeat(64), "d".repeat(60)),
+              "work_phone": "9147212006", "mobile_phone": "9147212006", "fax": "9147212006" },
+        ])
+    };
+    for (id, name) in [("fill-1", 'a'), ("fill-2", 'b')] {
+        let reply = server.post_contacts(INACTIVE, id, &big(name));
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+
+    let ballast = rusqlite::Connection::open(&server.db).unwrap();
+    ballast
+        .execute_batch(&format!(
+            "PRAGMA synchronous = OFF; PRAGMA max_page_count = {}; CREATE TABLE ballast (b BLOB);",
+            MAX_BYTES / 4096
+        ))
+        .unwrap();
+    for size in [3000, 500, 50, 1] {
+        while ballast
+            .execute("INSERT INTO ballast VALUES (zeroblob(?1))", [size])
+            .is_ok()
+        {}
+    }
+    let before = server.snapshot();
+    let reply = server.post_contacts(INACTIVE, "full-1", &big('c'));
+    reply.assert_failure(500, "Service Error");
+    assert_message(&reply, "try again later", "full");
+    assert_eq!(reply.body["request_tracking_id"], "full-1");
+    assert_eq!(
+        server.snapshot(),
+        before,
+        "a failed update changed the database"
+    );
+    assert_eq!(server.get_contacts(INACTIVE).body["contacts"], big('b'));
+    assert_eq!(server.get("/healthz", &[]).status, 200);
+
+    ballast.execute_batch("DROP TABLE ballast").unwrap();
+    let reply = server.post_contacts(INACTIVE, "full-1", &big('c'));
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(server.get_contacts(INACTIVE).body["contacts"], big('c'));
+    let audit = count(
+        &server.db,
+        "SELECT count(*) FROM audit WHERE tracking_id = ?1",
+        "full-1",
+    );
+    assert_eq!(audit, 1);
+}
+
+/// Slow clients (slowloris: headers at one byte a second; a body that
+/// trickles) neither stall the others nor hold their connection for long.
+#[test]
+fn slow_clients_do_not_stall_others() {
+    let _measuring = measuring();
+    const SLOW_CLIENTS: usize = 16;
+    let scratch = Scratch::new();
+    let config = config_file(
+        &scratch.0,
+        &development_customers(),
+        "[limits]\nheader_read_timeout_ms = 1500\nbody_read_timeout_ms = 1500",
+    );
+    let server = Server::start(&scratch.0, &["--config", config.to_str().unwrap()]);
+    // The first request pays for the password check; the others find it cached.
+    assert_eq!(server.get_contacts(ACTIVE).status, 200);
+    let started = Instant::now();
+    let slow: Vec<_> = (0..SLOW_CLIENTS)
+        .map(|_| {
+            let mut stream = TcpStream::connect(host(&server)).unwrap();
+            thread::spawn(move || {
+                stream
+                    .set_read_timeout(Some(Duration::from_millis(10)))
+                    .unwrap();
+                let request = format!("GET {CONTACTS_PATH} HTTP/1.1\r\nHost: x\r\n");
+                let opened = Instant::now();
+                for byte in request.bytes() {
+                    if opened.elapsed() > Duration::from_secs(4)
+                        || stream.write_all(&[byte]).is_err()
+                    {
+                        break;
+                    }
+                    match stream.read(&mut [0u8; 512]) {
+                        Ok(_) => return opened.elapsed(),
+                        Err(e)
+                            if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                        Err(_) => return opened.elapsed(),
+                    }
+                    thread::sleep(Duration::from_secs(1));
+                }
+                Duration::MAX
+            })
+        })
+        .collect();
+    let slow_body = {
+        let mut stream = TcpStream::connect(host(&server)).unwrap();
+        thread::spawn(move || {
+            stream
+                .write_all(
+                    format!(
+                        "POST {CONTACTS_PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: {SAMPLE_AUTH}\r\nProfileId: CAAG_302\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+                    )
+                    .as_bytes(),
+                )
+                .unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(4)))
+                .unwrap();
+            let mut bytes = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while let Ok(read) = stream.read(&mut buffer) {
+                if read == 0 {
+                    break;
+                }
+                bytes.extend_from_slice(&buffer[..read]);
+                if bytes.windows(4).any(|w| w == b"\r\n\r\n") && bytes.ends_with(b"}") {
+                    break;
+                }
+            }
+            parse_reply(&bytes)
+        })
+    };
+
+    let mut slowest = Duration::ZERO;
+    let mut served = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        let asked = Instant::now();
+        let reply = server.get_contacts(ACTIVE);
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        slowest = slowest.max(asked.elapsed());
+        served += 1;
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        slowest < Duration::from_millis(500),
+        "a request took {slowest:?}"
+    );
+
+    let held: Vec<Duration> = slow.into_iter().map(|h| h.join().unwrap()).collect();
+    for time in &held {
+        assert!(
+            *time < Duration::from_secs(3),
+            "a slow client held its connection {time:?}"
+        );
+    }
+    let reply = slow_body.join().unwrap();
+    reply.assert_failure(408, "Request Timeout");
+    assert_message(&reply, "did not arrive in time", "slow body");
+    println!(
+        "slowloris: {SLOW_CLIENTS} slow clients closed after at most {:?}; {served} other requests, slowest {slowest:?}",
+        held.iter().max().unwrap()
+    );
+}
+
+/// 100 agents save 100 different customers at once for `CONTACTS_LOAD_SECS`:
+/// every Success is stored exactly once with its audit and outbox rows, and
+/// each customer ends with its agent's last acknowledged save.
+#[test]
+fn a_hundred_agents_lose_and_duplicate_nothing() {
+    let _measuring = measuring();
+    const AGENTS: usize = 100;
+    let seconds: u64 = std::env::var("CONTACTS_LOAD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let scratch = Scratch::new();
+    let customers: Vec<String> = (0..AGENTS)
+        .map(|i| format!("{:015}", 20_000_000 + i))
+        .collect();
+    let config = config_file(&scratch.0, &customers, "");
+    let server = Server::start(&scratch.0, &["--config", config.to_str().unwrap()]);
+    // One request first, so that the 100 agents find the password check cached.
+    assert_eq!(server.get_contacts(&customers[0]).status, 200);
+
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let failures = Mutex::new(Vec::new());
+    let results: Vec<(Vec<String>, Vec<Duration>, Option<usize>)> = thread::scope(|scope| {
+        let handles: Vec<_> = customers
+            .iter()
+            .enumerate()
+            .map(|(agent, ezpay_id)| {
+                let (server, failures) = (&server, &failures);
+                scope.spawn(move || {
+                    let mut acknowledged = Vec::new();
+                    let mut latencies = Vec::new();
+                    let mut last = None;
+                    let mut save = 0;
+                    while Instant::now() < deadline {
+                        let id = format!("agent{agent}-{save}");
+                        let contacts = json!([{ "type": "billing", "name": format!("Agent {agent} save {save}") }]);
+                        let sent = Instant::now();
+                        let reply = server.post_contacts(ezpay_id, &id, &contacts);
+                        latencies.push(sent.elapsed());
+                        if reply.status == 200 && reply.body["status"] == "Success" {
+                            acknowledged.push(id);
+                            last = Some(save);
+                        } else {
+                            failures.lock().unwrap().push(format!("{id}: {} {}", reply.status, reply.text));
+                        }
+                        save += 1;
+                    }
+                    (acknowledged, latencies, last)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+
+    let acknowledged: Vec<&String> = results.iter().flat_map(|(ids, _, _)| ids).collect();
+    let connection = rusqlite::Connection::open(&server.db).unwrap();
+    let mut stored: HashMap<String, (i64, i64, i64)> = HashMap::new();
+    let mut statement = connection
+        .prepare(
+            "SELECT r.tracking_id,
+                    (SELECT count(*) FROM requests x WHERE x.tracking_id = r.tracking_id),
+                    (SELECT count(*) FROM audit a WHERE a.tracking_id = r.tracking_id),
+                    (SELECT count(*) FROM outbox o WHERE o.tracking_id = r.tracking_id)
+             FROM requests r",
+        )
+        .unwrap();
+    for row in statement
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
+        .unwrap()
+    {
+        let (id, counts) = row.unwrap();
+        stored.insert(id, counts);
+    }
+    let lost: Vec<&&String> = acknowledged
+        .iter()
+        .filter(|id| !stored.contains_key(id.as_str()))
+        .collect();
+    let duplicated: Vec<(&String, &(i64, i64, i64))> = stored
+        .iter()
+        .filter(|(_, counts)| **counts != (1, 1, 2))
+        .collect();
+    assert!(lost.is_empty(), "{} lost: {lost:?}", lost.len());
+    assert!(duplicated.is_empty(), "{duplicated:?}");
+    assert_eq!(
+        stored.len(),
+        acknowledged.len(),
+        "requests stored that were never acknowledged"
+    );
+    let audit_rows: i64 = connection
+        .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(usize::try_from(audit_rows).unwrap(), acknowledged.len());
+
+    for ((_, _, last), (agent, ezpay_id)) in results.iter().zip(customers.iter().enumerate()) {
+        let last = last.expect("every agent saved at least once");
+        let contacts = server.get_contacts(ezpay_id).body["contacts"].clone();
+        assert_eq!(
+            contacts,
+            json!([{ "type": "billing", "name": format!("Agent {agent} save {last}") }])
+        );
+    }
+
+    let mut latencies: Vec<Duration> = results
+        .iter()
+        .flat_map(|(_, l, _)| l.iter().copied())
+        .collect();
+    latencies.sort();
+    let percentile = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
+    println!(
+        "100 agents for {seconds} s: {} saves acknowledged, 0 lost, 0 duplicated, {:.0} saves/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        acknowledged.len(),
+        acknowledged.len() as f64 / seconds as f64,
+        percentile(50).as_secs_f64() * 1000.0,
+        percentile(99).as_secs_f64() * 1000.0,
+        latencies.last().unwrap().as_secs_f64() * 1000.0,
+    );
+}

@@ -5,7 +5,7 @@ use crate::text::is_forbidden_in_text;
 pub const MAX_EMAIL_LEN: usize = 254;
 
 /// Characters that cannot appear before the `@` of a practical address.
-const LOCAL_FORBIDDEN: [char; 10] = ['<', '>', '(', ')', '[', ']', '\\', ',', ';', ':'];
+pub(crate) const LOCAL_FORBIDDEN: [char; 10] = ['<', '>', '(', ')', '[', ']', '\\', ',', ';', ':'];
 
 /// Checks a practical email address and returns it trimmed, as typed.
 ///

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::MAX_CONTACTS;
 use crate::contact::{ContactType, Field, MAX_EXTENSION_LEN, MAX_NAME_LEN};
-use crate::email::MAX_EMAIL_LEN;
+use crate::email::{LOCAL_FORBIDDEN, MAX_EMAIL_LEN};
 use crate::tracking_id::TrackingId;
 
 /// The `$id` of the schema.
@@ -22,6 +22,73 @@ pub const SCHEMA_ID: &str = "urn:contacts-editor:contacts-request";
 
 /// A NANP number as the contract sends it: area code and exchange start with 2-9.
 const PHONE_PATTERN: &str = "^[2-9][0-9]{2}[2-9][0-9]{6}$";
+
+/// The characters text may not hold (see `text::is_forbidden_in_text`): the
+/// control characters, the line and paragraph separators and the
+/// bidirectional overrides.
+const FORBIDDEN: [(char, char); 4] = [
+    ('\u{0}', '\u{1f}'),
+    ('\u{7f}', '\u{9f}'),
+    ('\u{2028}', '\u{202e}'),
+    ('\u{2066}', '\u{2069}'),
+];
+
+/// The characters trimming removes (Unicode `White_Space`, as `str::trim`).
+const WHITESPACE: [(char, char); 10] = [
+    ('\t', '\r'),
+    (' ', ' '),
+    ('\u{85}', '\u{85}'),
+    ('\u{a0}', '\u{a0}'),
+    ('\u{1680}', '\u{1680}'),
+    ('\u{2000}', '\u{200a}'),
+    ('\u{2028}', '\u{2029}'),
+    ('\u{202f}', '\u{202f}'),
+    ('\u{205f}', '\u{205f}'),
+    ('\u{3000}', '\u{3000}'),
+];
+
+/// The inside of a regular-expression character class holding `ranges`,
+/// written with `\uXXXX` escapes that ECMA-262 (with or without the `u`
+/// flag), Python and Rust read alike.
+fn class_ranges(ranges: &[(char, char)]) -> String {
+    let escape = |c: char| format!("\\u{:04x}", u32::from(c));
+    ranges
+        .iter()
+        .map(|&(first, last)| {
+            if first == last {
+                escape(first)
+            } else {
+                format!("{}-{}", escape(first), escape(last))
+            }
+        })
+        .collect()
+}
+
+/// A character class matching what trimming removes, e.g. to describe
+/// input that the validation trims.
+pub fn whitespace_class() -> String {
+    format!("[{}]", class_ranges(&WHITESPACE))
+}
+
+/// A character class matching what trimming keeps: a pattern of it alone
+/// matches text that is not blank.
+pub fn not_whitespace_class() -> String {
+    format!("[^{}]", class_ranges(&WHITESPACE))
+}
+
+/// A character class matching what text may hold.
+fn text_char_class() -> String {
+    format!("[^{}]", class_ranges(&FORBIDDEN))
+}
+
+/// A character class matching what trimmed text may start and end with.
+fn text_edge_class() -> String {
+    format!(
+        "[^{}{}]",
+        class_ranges(&FORBIDDEN),
+        class_ranges(&WHITESPACE)
+    )
+}
 
 /// The JSON Schema (2020-12) of the body of `POST /api/v1/customers/{eZpayID}/contacts`.
 pub fn contacts_request_schema() -> Value {
@@ -71,7 +138,7 @@ fn tracking_id_schema() -> Value {
         "description": "Unique tracking identifier; the Request-Tracking-Id header is preferred.",
         "minLength": 1,
         "maxLength": TrackingId::MAX_LEN,
-        "pattern": "^[A-Za-z0-9._:-]+$",
+        "pattern": format!("^[A-Za-z0-9._:-]{{1,{}}}$", TrackingId::MAX_LEN),
     })
 }
 
@@ -108,7 +175,7 @@ fn field_schema(field: Field) -> Value {
             "format": "email",
             "minLength": 1,
             "maxLength": MAX_EMAIL_LEN,
-            "pattern": "^[^\\s@]+@[^\\s@]+\\.[^\\s@.]{2,}$",
+            "pattern": email_pattern(),
         }),
         Field::WorkPhoneExtension => json!({
             "type": "string",
@@ -120,14 +187,42 @@ fn field_schema(field: Field) -> Value {
     }
 }
 
-/// Trimmed, non-empty text of at most `max` characters.
+/// Trimmed, non-empty text of at most `max` characters, without control
+/// characters. The pattern states the length too, so that it still holds
+/// where a description lets the text be padded with whitespace.
 fn text_schema(max: usize) -> Value {
     json!({
         "type": "string",
         "minLength": 1,
         "maxLength": max,
-        "pattern": "^\\S(.*\\S)?$",
+        "pattern": format!(
+            "^{edge}(?:{inner}{{0,{}}}{edge})?$",
+            max.saturating_sub(2),
+            edge = text_edge_class(),
+            inner = text_char_class(),
+        ),
     })
+}
+
+/// One `@` between a local part without spaces, control characters or
+/// `< > ( ) [ ] , ; : \`, and a domain of dot-separated labels of letters,
+/// digits and inner dashes that ends in two or more letters.
+fn email_pattern() -> String {
+    let specials: String = LOCAL_FORBIDDEN
+        .iter()
+        .chain(&['@'])
+        .map(|&c| match c {
+            '[' | ']' | '\\' => format!("\\{c}"),
+            c => c.to_string(),
+        })
+        .collect();
+    let local = format!(
+        "[^{}{}{specials}]+",
+        class_ranges(&FORBIDDEN),
+        class_ranges(&WHITESPACE)
+    );
+    let label = "[\\p{L}\\p{N}](?:[\\p{L}\\p{N}-]*[\\p{L}\\p{N}])?";
+    format!("^{local}@(?:{label}\\.)+\\p{{L}}{{2,}}$")
 }
 
 #[cfg(test)]
@@ -184,6 +279,49 @@ mod tests {
         assert_eq!(
             contact["dependentRequired"]["work_phone_extension"],
             json!(["work_phone"])
+        );
+    }
+
+    fn in_ranges(ranges: &[(char, char)], c: char) -> bool {
+        ranges
+            .iter()
+            .any(|&(first, last)| (first..=last).contains(&c))
+    }
+
+    /// The character classes of the patterns are the validation's own
+    /// predicates, for every character.
+    #[test]
+    fn classes_match_the_validation_for_every_character() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            assert_eq!(
+                in_ranges(&FORBIDDEN, c),
+                crate::text::is_forbidden_in_text(c),
+                "{c:?}"
+            );
+            assert_eq!(in_ranges(&WHITESPACE, c), c.is_whitespace(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn patterns_are_written_with_escapes() {
+        assert_eq!(
+            class_ranges(&[('\u{0}', '\u{1f}'), (' ', ' ')]),
+            "\\u0000-\\u001f\\u0020"
+        );
+        let schema = contacts_request_schema();
+        let properties = &contact_def(&schema)["properties"];
+        assert_eq!(
+            properties["name"]["pattern"],
+            format!(
+                "^{0}(?:{1}{{0,98}}{0})?$",
+                text_edge_class(),
+                text_char_class()
+            )
+        );
+        let email = properties["email"]["pattern"].as_str().expect("pattern");
+        assert!(
+            email.starts_with("^[^\\u0000-\\u001f") && email.contains("<>()\\[\\]\\\\,;:@]+@"),
+            "{email}"
         );
     }
 

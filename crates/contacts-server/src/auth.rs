@@ -8,6 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64ct::{Base64, Encoding};
+use contacts_model::ErrorItem;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
@@ -152,13 +153,21 @@ impl FromRequestParts<AppState> for Caller {
             return Err(context.fail(Failure::Unauthorized));
         }
         // The sample header reads `CAAG_302 (QA Environment)`: the id is the first word.
-        let profile_id = parts
+        let Some(profile_id) = parts
             .headers
             .get("profileid")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split_whitespace().next())
-            .unwrap_or_default()
-            .to_owned();
+            .map(str::to_owned)
+        else {
+            // A request without a ProfileId is the client's mistake, not an
+            // unconfigured source: it names no source at all.
+            return Err(context.fail(Failure::BadRequest(vec![ErrorItem {
+                message: "Send the ProfileId header, e.g. 'ProfileId: CAAG_302'.".into(),
+                field: Some("ProfileId".into()),
+                code: None,
+            }])));
+        };
         let Some(source) = state.profiles.get(&profile_id) else {
             tracing::info!(user, profile_id, "unknown profile");
             return Err(context.fail(Failure::SourceNotConfigured));

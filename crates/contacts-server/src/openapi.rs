@@ -5,7 +5,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use contacts_model::schema::contacts_request_schema;
+use contacts_model::schema::{contacts_request_schema, not_whitespace_class, whitespace_class};
 use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
@@ -37,7 +37,105 @@ fn request_schemas() -> Map<String, Value> {
     for value in schemas.values_mut() {
         repoint_refs(value);
     }
+    accept_as_typed(&mut schemas);
     schemas
+}
+
+/// The model's schema describes the request as the contract sends it:
+/// trimmed text, absent fields left out. The validation also takes what
+/// agents type and normalises it: text padded with whitespace, and `null` or
+/// blank text for an optional field, which counts as absent. The description
+/// says so, so that every body it allows is accepted and every body it
+/// refuses is refused.
+fn accept_as_typed(schemas: &mut Map<String, Value>) {
+    let optional_fields = [
+        ("ContactsRequest", "request_tracking_id"),
+        ("contact", "organization_name"),
+        ("contact", "email"),
+        ("contact", "work_phone_extension"),
+    ];
+    for (schema, field) in optional_fields {
+        if let Some(property) = schemas
+            .get_mut(schema)
+            .and_then(|s| s.pointer_mut(&format!("/properties/{field}")))
+        {
+            // Only the email's pattern leaves its length to `maxLength`.
+            pad(property, true, field != "email");
+        }
+    }
+    if let Some(name) = schemas
+        .get_mut("contact")
+        .and_then(|s| s.pointer_mut("/properties/name"))
+    {
+        pad(name, false, true);
+    }
+    // The phone fields refer to this definition, and every phone is optional.
+    if let Some(phone) = schemas.get_mut("phone") {
+        pad(phone, true, true);
+    }
+    if let Some(contact) = schemas.get_mut("contact").and_then(Value::as_object_mut) {
+        require_given(contact);
+    }
+}
+
+/// `dependentRequired` is met by a field that is there, even `null` or
+/// blank; the validation wants it given (neither). Each rule becomes an
+/// `if`/`then` on fields that hold more than whitespace.
+fn require_given(schema: &mut Map<String, Value>) {
+    let Some(Value::Object(dependencies)) = schema.remove("dependentRequired") else {
+        return;
+    };
+    let given = |field: &str| {
+        json!({
+            "required": [field],
+            "properties": { field: { "type": "string", "pattern": not_whitespace_class() } },
+        })
+    };
+    let rules: Vec<Value> = dependencies
+        .iter()
+        .flat_map(|(field, needed)| {
+            needed
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|needed| json!({ "if": given(field), "then": given(needed) }))
+        })
+        .collect();
+    schema.insert("allOf".into(), rules.into());
+}
+
+/// Lets a string schema's pattern be padded with whitespace (and, when
+/// `optional`, be blank or `null`). Its length limits go where the pattern
+/// states the length itself (`length_in_pattern`), since padding counts in
+/// `maxLength` but is trimmed before the length is checked.
+fn pad(schema: &mut Value, optional: bool, length_in_pattern: bool) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    let Some(core) = object
+        .get("pattern")
+        .and_then(Value::as_str)
+        .and_then(|p| p.strip_prefix('^'))
+        .and_then(|p| p.strip_suffix('$'))
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    let space = whitespace_class();
+    let blank = if optional { "?" } else { "" };
+    object.insert(
+        "pattern".into(),
+        format!("^{space}*(?:{core}){blank}{space}*$").into(),
+    );
+    object.remove("minLength");
+    object.remove("format");
+    if length_in_pattern {
+        object.remove("maxLength");
+    }
+    if optional {
+        object.insert("type".into(), json!(["string", "null"]));
+    }
 }
 
 fn repoint_refs(value: &mut Value) {
@@ -259,6 +357,45 @@ mod tests {
                 "{target} does not resolve"
             );
         }
+    }
+
+    /// What schemathesis found: the description refused bodies the server
+    /// accepts (`null`, blank or padded optional fields) and allowed an
+    /// extension beside a `null` work phone, which the server refuses.
+    #[test]
+    fn the_request_schema_describes_what_agents_type() {
+        let document = document();
+        let schemas = &document["components"]["schemas"];
+        let space = whitespace_class();
+        for field in ["organization_name", "email", "work_phone_extension"] {
+            let property = &schemas["contact"]["properties"][field];
+            assert_eq!(property["type"], json!(["string", "null"]), "{field}");
+            let pattern = property["pattern"].as_str().expect(field);
+            assert!(pattern.starts_with(&format!("^{space}*(?:")), "{field}");
+            assert!(pattern.ends_with(&format!(")?{space}*$")), "{field}");
+        }
+        let name = &schemas["contact"]["properties"]["name"];
+        assert_eq!(name["type"], "string");
+        assert!(
+            name.get("maxLength").is_none(),
+            "the pattern bounds the trimmed name"
+        );
+        assert!(
+            name["pattern"]
+                .as_str()
+                .expect("pattern")
+                .ends_with(&format!("){space}*$"))
+        );
+        assert_eq!(schemas["contact"]["properties"]["email"]["maxLength"], 254);
+        assert_eq!(schemas["phone"]["type"], json!(["string", "null"]));
+        assert!(schemas["contact"].get("dependentRequired").is_none());
+        let rule = &schemas["contact"]["allOf"][0];
+        assert_eq!(rule["if"]["required"], json!(["work_phone_extension"]));
+        assert_eq!(rule["then"]["required"], json!(["work_phone"]));
+        assert_eq!(
+            rule["then"]["properties"]["work_phone"]["pattern"],
+            not_whitespace_class()
+        );
     }
 
     #[test]

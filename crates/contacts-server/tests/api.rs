@@ -103,9 +103,9 @@ fn every_refusal_is_an_envelope_and_leaves_the_database_unchanged() {
             ACTIVE,
             valid.clone(),
             vec![("ProfileId", "")],
-            500,
-            "Service Error",
-            "Source not configured",
+            400,
+            "Bad Request",
+            "ProfileId header",
         ),
         (
             "unknown customer",

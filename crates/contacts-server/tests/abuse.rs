@@ -360,6 +360,20 @@ fn a_10_mib_streamed_body_is_refused_without_reading_it() {
     assert_eq!(server.snapshot(), before);
 }
 
+/// How many rows of `table` each tracking id has.
+fn rows_per_tracking_id(connection: &rusqlite::Connection, table: &str) -> HashMap<String, i64> {
+    let mut statement = connection
+        .prepare(&format!(
+            "SELECT tracking_id, count(*) FROM {table} GROUP BY tracking_id"
+        ))
+        .unwrap();
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 /// The server's peak resident memory (`VmHWM`), in KiB.
 fn peak_memory_kib(server: &Server) -> i64 {
     let status = fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
@@ -845,28 +859,20 @@ fn a_hundred_agents_lose_and_duplicate_nothing() {
 
     let acknowledged: Vec<&String> = results.iter().flat_map(|(ids, _, _)| ids).collect();
     let connection = rusqlite::Connection::open(&server.db).unwrap();
-    let mut stored: HashMap<String, (i64, i64, i64)> = HashMap::new();
-    let mut statement = connection
-        .prepare(
-            "SELECT r.tracking_id,
-                    (SELECT count(*) FROM requests x WHERE x.tracking_id = r.tracking_id),
-                    (SELECT count(*) FROM audit a WHERE a.tracking_id = r.tracking_id),
-                    (SELECT count(*) FROM outbox o WHERE o.tracking_id = r.tracking_id)
-             FROM requests r",
-        )
-        .unwrap();
-    for row in statement
-        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
-        .unwrap()
-    {
-        let (id, counts) = row.unwrap();
-        stored.insert(id, counts);
-    }
+    let [requests, audit, outbox] =
+        ["requests", "audit", "outbox"].map(|table| rows_per_tracking_id(&connection, table));
+    let stored: HashMap<&String, (i64, i64, i64)> = requests
+        .iter()
+        .map(|(id, n)| {
+            let rows = |table: &HashMap<String, i64>| table.get(id).copied().unwrap_or(0);
+            (id, (*n, rows(&audit), rows(&outbox)))
+        })
+        .collect();
     let lost: Vec<&&String> = acknowledged
         .iter()
-        .filter(|id| !stored.contains_key(id.as_str()))
+        .filter(|id| !stored.contains_key(**id))
         .collect();
-    let duplicated: Vec<(&String, &(i64, i64, i64))> = stored
+    let duplicated: Vec<(&&String, &(i64, i64, i64))> = stored
         .iter()
         .filter(|(_, counts)| **counts != (1, 1, 2))
         .collect();

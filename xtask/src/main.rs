@@ -5,6 +5,7 @@
 
 mod bench;
 mod cmd;
+mod contract;
 mod dist;
 mod paths;
 mod run;
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
         Some("dist") => dist::dist(),
         Some("bench") => bench::bench(),
         Some("install") => tools::ensure_all(),
+        Some("contract") => contract::contract_test(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

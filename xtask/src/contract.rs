@@ -81,7 +81,7 @@ pub fn contract_test() -> Result {
         .args(["--generation-database", "none", "--no-color"])
         // Schemathesis keeps a cache in `.schemathesis/` of its working
         // directory: the run's own directory, not the work tree.
-        .current_dir(&server.db_dir)
+        .current_dir(&server.run_dir)
         .env("SCHEMATHESIS_HOOKS", HOOKS_MODULE)
         .env("PYTHONPATH", &hooks_dir)
         .stdin(Stdio::null());
@@ -113,7 +113,9 @@ fn ensure_schemathesis() -> Result<PathBuf> {
             ))
         })?;
     }
-    step(&format!("installing schemathesis {SCHEMATHESIS_VERSION} from PyPI"));
+    step(&format!(
+        "installing schemathesis {SCHEMATHESIS_VERSION} from PyPI"
+    ));
     run(cmd(bin.join("pip")).args([
         "install",
         "--disable-pip-version-check",
@@ -127,7 +129,7 @@ fn ensure_schemathesis() -> Result<PathBuf> {
 struct Server {
     child: Child,
     base_url: String,
-    db_dir: PathBuf,
+    run_dir: PathBuf,
 }
 
 impl Server {
@@ -138,17 +140,17 @@ impl Server {
         if !binary.exists() {
             run(cmd("cargo").args(["build", "--package", "contacts-server"]))?;
         }
-        let db_dir = paths::target()
+        let run_dir = paths::target()
             .join("contract")
             .join(std::process::id().to_string());
         // A directory left by an earlier, interrupted run is cleared first.
-        if db_dir.exists() {
-            std::fs::remove_dir_all(&db_dir)?;
+        if run_dir.exists() {
+            std::fs::remove_dir_all(&run_dir)?;
         }
-        std::fs::create_dir_all(&db_dir)?;
+        std::fs::create_dir_all(&run_dir)?;
         let mut child = cmd(&binary)
             .args(["--addr", "127.0.0.1:0", "--db"])
-            .arg(db_dir.join("contacts.sqlite"))
+            .arg(run_dir.join("contacts.sqlite"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -160,7 +162,7 @@ impl Server {
         let mut server = Self {
             child,
             base_url: String::new(),
-            db_dir,
+            run_dir,
         };
         match wait_for_address(stdout) {
             Ok(base_url) => {
@@ -185,7 +187,7 @@ impl Server {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-        let _ = std::fs::remove_dir_all(&self.db_dir);
+        let _ = std::fs::remove_dir_all(&self.run_dir);
     }
 }
 
@@ -195,7 +197,10 @@ fn wait_for_address(stdout: ChildStdout) -> Result<String> {
     let (sender, receiver) = mpsc::channel();
     thread::spawn(move || {
         let mut sender = Some(sender);
-        for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
+        for line in BufReader::new(stdout)
+            .lines()
+            .map_while(std::result::Result::ok)
+        {
             if let Some(url) = line.strip_prefix("listening on ")
                 && let Some(sender) = sender.take()
             {

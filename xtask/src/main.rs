@@ -25,6 +25,7 @@ tasks:
   dist     release artefacts: dist/ (the editor) and pkg/ (the JS package)
   bench    print benchmark figures (API throughput and latency, editor
            size and load time, JS validation speed and size)
+  contract check the running API against /openapi.json with schemathesis
   install  only install the missing tools";
 
 /// A task failure, with a sentence that says what went wrong.

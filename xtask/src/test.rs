@@ -4,13 +4,14 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::cmd::{cmd, run, step};
-use crate::{Result, dist, paths, tools};
+use crate::{Result, contract, dist, paths, tools};
 
 const WASM: &str = "wasm32-unknown-unknown";
 
 /// Installs what is missing, checks formatting and lints, then runs every
 /// test: host, wasm build, browser (wasm-bindgen-test in headless Chromium),
-/// the JS package under Node with a TypeScript check, and end-to-end.
+/// the API against its OpenAPI description (schemathesis), the JS package
+/// under Node with a TypeScript check, and end-to-end.
 pub fn test() -> Result {
     let started = Instant::now();
     tools::ensure_all()?;
@@ -45,6 +46,8 @@ pub fn test() -> Result {
 
     step("host tests");
     run(cmd("cargo").args(["test", "--workspace"]))?;
+
+    contract::contract_test()?;
 
     step("the model builds for the browser");
     run(cmd("cargo").args([

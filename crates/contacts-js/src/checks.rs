@@ -2,14 +2,12 @@
 //! are tested on the host. Every rule is the model's; this module only reads
 //! what JavaScript handed over and reports a value of the wrong kind.
 
+use crate::outcome::Outcome;
 use contacts_model::{
     Contact, ContactDraft, ContactsRequest, Envelope, EnvelopeError, ErrorCode, EzpayId, Phone,
     RequestDraft, Text, Valid, ValidationError, ValidationErrors, format_phone, normalize_phone,
     validate_contact, validate_request,
 };
-use serde_json::Value;
-
-use crate::outcome::Outcome;
 
 /// A JavaScript value handed to a check, as the bridge read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,16 +43,14 @@ const CONTACT: ObjectRule = ObjectRule {
 
 /// Validates and normalises one contact.
 pub fn contact(input: Input<'_>) -> Outcome<Valid<Contact>> {
-    read_json(input, &CONTACT)
-        .and_then(|value| ContactDraft::from_value(&value))
+    read_object(input, &CONTACT, ContactDraft::from_json)
         .and_then(|draft| validate_contact(&draft))
         .into()
 }
 
 /// Validates and normalises a request body.
 pub fn request(input: Input<'_>) -> Outcome<Valid<ContactsRequest>> {
-    read_json(input, &REQUEST)
-        .and_then(|value| RequestDraft::from_value(&value))
+    read_object(input, &REQUEST, RequestDraft::from_json)
         .and_then(|draft| validate_request(&draft))
         .into()
 }
@@ -93,16 +89,24 @@ pub fn response(input: Input<'_>) -> Outcome<Envelope> {
     }
 }
 
-/// Reads the JSON text of a value that should be an object.
-fn read_json(input: Input<'_>, rule: &ObjectRule) -> Result<Value, ValidationErrors> {
-    let fail = |message: String| ValidationError::new(rule.path, rule.code, message).into();
+/// Reads a value that should be an object with the model's reader of its
+/// JSON text, which reports every JSON value that is not an object.
+fn read_object<T>(
+    input: Input<'_>,
+    rule: &ObjectRule,
+    from_json: fn(&str) -> Result<T, ValidationErrors>,
+) -> Result<T, ValidationErrors> {
     match input {
-        Input::Json(json) => serde_json::from_str(json)
-            .map_err(|e| fail(format!("{} could not be read as JSON ({e}).", rule.noun))),
-        Input::NotJson(kind) => Err(fail(format!(
-            "{} must be a JSON object; this value ({kind}) cannot be written as JSON.",
-            rule.noun
-        ))),
+        Input::Json(json) => from_json(json),
+        Input::NotJson(kind) => Err(ValidationError::new(
+            rule.path,
+            rule.code,
+            format!(
+                "{} must be a JSON object; this value ({kind}) cannot be written as JSON.",
+                rule.noun
+            ),
+        )
+        .into()),
     }
 }
 

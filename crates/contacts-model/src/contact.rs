@@ -1,13 +1,13 @@
-use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::IgnoredAny;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::email::validate_email;
 use crate::error::{ErrorCode, ValidationError, ValidationErrors};
+use crate::json_kind::{ObjectOr, ObjectVisitor, mark_read, note_unknown_key};
 use crate::phone::{Phone, normalize_phone, split_extension};
-use crate::text::{Text, is_forbidden_in_text, json_kind, with_article};
+use crate::text::{Text, is_forbidden_in_text, with_article};
 use crate::valid::Valid;
 
 /// The two kinds of contact a customer has.
@@ -119,6 +119,11 @@ impl Field {
         }
     }
 
+    /// The field's position in [`Field::ALL`], for tables indexed by field.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// Whether the field holds a phone number.
     pub const fn is_phone(self) -> bool {
         matches!(self, Field::WorkPhone | Field::MobilePhone | Field::Fax)
@@ -134,35 +139,36 @@ impl Field {
 ///
 /// Every field accepts any JSON value; fields the contract does not define
 /// are kept in `unknown` so that validation can name them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContactDraft {
     /// `billing` or `service`.
-    #[serde(rename = "type", default, skip_serializing_if = "Text::is_absent")]
+    #[serde(rename = "type", skip_serializing_if = "Text::is_absent")]
     pub contact_type: Text,
     /// Name of the contact person.
-    #[serde(default, skip_serializing_if = "Text::is_absent")]
+    #[serde(skip_serializing_if = "Text::is_absent")]
     pub name: Text,
     /// Name of the customer's organization.
-    #[serde(default, skip_serializing_if = "Text::is_absent")]
+    #[serde(skip_serializing_if = "Text::is_absent")]
     pub organization_name: Text,
     /// Email address.
-    #[serde(default, skip_serializing_if = "Text::is_absent")]
+    #[serde(skip_serializing_if = "Text::is_absent")]
     pub email: Text,
     /// Work phone, possibly with a pasted extension.
-    #[serde(default, skip_serializing_if = "Text::is_absent")]
+    #[serde(skip_serializing_if = "Text::is_absent")]
     pub work_phone: Text,
     /// Extension of the work phone.
-    #[serde(default, skip_serializing_if = "Text::is_absent")]
+    #[serde(skip_serializing_if = "Text::is_absent")]
     pub work_phone_extension: Text,
     /// Mobile phone.
-    #[serde(default, skip_serializing_if = "Text::is_absent")]
+    #[serde(skip_serializing_if = "Text::is_absent")]
     pub mobile_phone: Text,
     /// Fax number.
-    #[serde(default, skip_serializing_if = "Text::is_absent")]
+    #[serde(skip_serializing_if = "Text::is_absent")]
     pub fax: Text,
-    /// Fields the contract does not define; validation rejects them.
-    #[serde(flatten, skip_serializing)]
-    pub unknown: BTreeMap<String, IgnoredAny>,
+    /// Fields the contract does not define, sorted and each once; validation
+    /// rejects them.
+    #[serde(skip)]
+    pub unknown: Vec<String>,
 }
 
 impl ContactDraft {
@@ -189,7 +195,11 @@ impl ContactDraft {
 
     /// Sets one field.
     pub fn set(&mut self, field: Field, value: impl Into<Text>) {
-        let slot = match field {
+        *self.slot(field) = value.into();
+    }
+
+    fn slot(&mut self, field: Field) -> &mut Text {
+        match field {
             Field::Name => &mut self.name,
             Field::OrganizationName => &mut self.organization_name,
             Field::Email => &mut self.email,
@@ -197,8 +207,7 @@ impl ContactDraft {
             Field::WorkPhoneExtension => &mut self.work_phone_extension,
             Field::MobilePhone => &mut self.mobile_phone,
             Field::Fax => &mut self.fax,
-        };
-        *slot = value.into();
+        }
     }
 
     /// Reads a contact from any JSON value.
@@ -206,22 +215,72 @@ impl ContactDraft {
     /// Fails only where the value is not a JSON object; every other fault is
     /// left for [`validate_contact`] to report with its path.
     pub fn from_value(value: &serde_json::Value) -> Result<Self, ValidationErrors> {
-        let fail = |why: String| {
-            ValidationErrors::from(ValidationError::new(
-                "contacts[0]",
-                ErrorCode::ContactNotAnObject,
-                format!("A contact must be a JSON object, not {why}."),
-            ))
+        Self::read(value.deserialize_any(ObjectVisitor(DraftVisitor)))
+    }
+
+    /// Reads a contact from JSON text, as [`ContactDraft::from_value`] reads a value.
+    pub fn from_json(json: &str) -> Result<Self, ValidationErrors> {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        Self::read(
+            deserializer
+                .deserialize_any(ObjectVisitor(DraftVisitor))
+                .and_then(|draft| deserializer.end().map(|()| draft)),
+        )
+    }
+
+    fn read(object: Result<ObjectOr<Self>, serde_json::Error>) -> Result<Self, ValidationErrors> {
+        let why = match object {
+            Ok(ObjectOr::Object(draft)) => return Ok(draft),
+            Ok(ObjectOr::Other(kind)) => with_article(kind),
+            Err(e) => format!("this ({e})"),
         };
-        if !value.is_object() {
-            return Err(fail(with_article(json_kind(value))));
-        }
-        Self::deserialize(value).map_err(|e| fail(format!("this ({e})")))
+        Err(ValidationErrors::from(ValidationError::new(
+            "contacts[0]",
+            ErrorCode::ContactNotAnObject,
+            format!("A contact must be a JSON object, not {why}."),
+        )))
     }
 
     /// Whether every editable field is blank.
     pub fn is_blank(&self) -> bool {
         Field::ALL.iter().all(|&f| self.get(f).trimmed().is_none())
+    }
+}
+
+impl<'de> Deserialize<'de> for ContactDraft {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(DraftVisitor)
+    }
+}
+
+/// Reads a contact object: the contract's fields by name, any other key into
+/// `unknown`. A field given twice is an error.
+pub(crate) struct DraftVisitor;
+
+impl<'de> Visitor<'de> for DraftVisitor {
+    type Value = ContactDraft;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("struct ContactDraft")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContactDraft, A::Error> {
+        let mut draft = ContactDraft::default();
+        let mut read = 0;
+        while let Some(key) = map.next_key::<String>()? {
+            let (bit, name, slot) = match Field::parse(&key) {
+                Some(field) => (field.index(), field.json_name(), draft.slot(field)),
+                None if key == "type" => (Field::ALL.len(), "type", &mut draft.contact_type),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                    note_unknown_key(&mut draft.unknown, key);
+                    continue;
+                }
+            };
+            mark_read(&mut read, bit, name)?;
+            *slot = map.next_value()?;
+        }
+        Ok(draft)
     }
 }
 
@@ -318,7 +377,7 @@ pub(crate) fn check_contact(
     let mut push = |e: ValidationError| errors.push(e.under(prefix));
 
     let contact_type = check_type(&draft.contact_type).map_err(&mut push).ok();
-    for key in draft.unknown.keys() {
+    for key in &draft.unknown {
         let shown: String = key.chars().take(MAX_ECHOED_KEY_LEN).collect();
         push(ValidationError::new(
             shown.clone(),

@@ -1,8 +1,11 @@
 use std::fmt;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::ValidationError;
+use crate::json_kind::{ObjectOr, ObjectVisitor};
+use crate::text::{Text, with_article};
 
 /// The `status` of a response envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,50 +126,180 @@ impl fmt::Display for EnvelopeError {
 
 impl std::error::Error for EnvelopeError {}
 
-/// The envelope as it may arrive: every member optional, checked afterwards.
-#[derive(Deserialize)]
+/// The envelope as it may arrive: every member read whatever JSON it holds
+/// and checked afterwards. Reading never asks serde for a type error, whose
+/// formatting machinery (floats included) would weigh on the browser.
+#[derive(Default)]
 struct RawEnvelope {
-    status: Option<Status>,
-    request_tracking_id: Option<String>,
-    error: Option<ErrorBody>,
+    status: Text,
+    request_tracking_id: Text,
+    error: Option<ObjectOr<RawErrorBody>>,
+}
+
+/// The `error` member as it may arrive.
+#[derive(Default)]
+struct RawErrorBody {
+    code: Text,
+    message: Text,
+    errors: Option<RawItems>,
+}
+
+/// One item of `error.errors` as it may arrive.
+#[derive(Default)]
+struct RawErrorItem {
+    message: Text,
+    field: Text,
+    code: Text,
+}
+
+/// Declares a visitor that reads an object's known members by name into a
+/// raw struct, skipping the others; a member given twice keeps its last value.
+macro_rules! raw_object_visitor {
+    ($visitor:ident => $raw:ident { $($member:ident),* }) => {
+        struct $visitor;
+
+        impl<'de> Visitor<'de> for $visitor {
+            type Value = $raw;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$raw, A::Error> {
+                let mut raw = $raw::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        $(stringify!($member) => raw.$member = map.next_value()?,)*
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(raw)
+            }
+        }
+    };
+}
+
+raw_object_visitor!(RawVisitor => RawEnvelope { status, request_tracking_id, error });
+raw_object_visitor!(BodyVisitor => RawErrorBody { code, message, errors });
+raw_object_visitor!(ItemVisitor => RawErrorItem { message, field, code });
+
+impl<'de> Deserialize<'de> for ObjectOr<RawErrorBody> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ObjectVisitor(BodyVisitor))
+    }
+}
+
+impl<'de> Deserialize<'de> for ObjectOr<RawErrorItem> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ObjectVisitor(ItemVisitor))
+    }
+}
+
+/// `error.errors` as it may arrive: a list, or the kind of value found instead.
+struct RawItems(Result<Vec<ObjectOr<RawErrorItem>>, &'static str>);
+
+impl RawItems {
+    fn other(kind: &'static str) -> Self {
+        Self(Err(kind))
+    }
+}
+
+impl<'de> Deserialize<'de> for RawItems {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ItemsVisitor)
+    }
+}
+
+struct ItemsVisitor;
+
+impl<'de> Visitor<'de> for ItemsVisitor {
+    type Value = RawItems;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawItems, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(RawItems(Ok(items)))
+    }
+
+    reject_json_kinds!(RawItems::other => null, boolean, number, string, object);
 }
 
 impl Envelope {
     /// Parses a response body.
+    ///
+    /// It is read straight into the envelope's members, without building a
+    /// tree of JSON values first, so that the browser carries no such tree.
     pub fn from_json(body: &str) -> Result<Self, EnvelopeError> {
         if body.trim().is_empty() {
             return Err(EnvelopeError::Empty);
         }
-        let value: serde_json::Value =
-            serde_json::from_str(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
-        Self::from_value(value)
+        let mut deserializer = serde_json::Deserializer::from_str(body);
+        let read = deserializer
+            .deserialize_any(ObjectVisitor(RawVisitor))
+            .and_then(|raw| deserializer.end().map(|()| raw));
+        match read {
+            Ok(raw) => Self::from_raw(raw),
+            // A member of the wrong kind may come before a syntax error: a
+            // body that is not JSON at all is reported as such.
+            Err(e) if e.is_data() => match serde_json::from_str::<IgnoredAny>(body) {
+                Ok(_) => Err(EnvelopeError::NotAnEnvelope(e.to_string())),
+                Err(syntax) => Err(EnvelopeError::NotJson(syntax.to_string())),
+            },
+            Err(e) => Err(EnvelopeError::NotJson(e.to_string())),
+        }
     }
 
     /// Reads an already parsed JSON value.
     pub fn from_value(value: serde_json::Value) -> Result<Self, EnvelopeError> {
-        // Serde would read a struct from an array too; an envelope is an object.
-        if !value.is_object() {
-            return Err(EnvelopeError::NotAnEnvelope("not a JSON object".into()));
-        }
-        let raw: RawEnvelope = serde_json::from_value(value)
-            .map_err(|e| EnvelopeError::NotAnEnvelope(e.to_string()))?;
-        match (raw.status, raw.error) {
+        value
+            .deserialize_any(ObjectVisitor(RawVisitor))
+            .map_err(|e| EnvelopeError::NotAnEnvelope(e.to_string()))
+            .and_then(Self::from_raw)
+    }
+
+    /// Checks that the members read make a Success or a Failure.
+    fn from_raw(object: ObjectOr<RawEnvelope>) -> Result<Self, EnvelopeError> {
+        let raw = match object {
+            ObjectOr::Object(raw) => raw,
+            ObjectOr::Other(_) => return Err(not_an_envelope("not a JSON object".into())),
+        };
+        let status = match optional_text(raw.status, "status")?.as_deref() {
+            None => None,
+            Some("Success") => Some(Status::Success),
+            Some("Failure") => Some(Status::Failure),
+            Some(other) => {
+                return Err(not_an_envelope(format!(
+                    "unknown status `{other}`, expected `Success` or `Failure`"
+                )));
+            }
+        };
+        let request_tracking_id = optional_text(raw.request_tracking_id, "request_tracking_id")?;
+        let error = match raw.error {
+            None | Some(ObjectOr::Other("null")) => None,
+            Some(ObjectOr::Other(kind)) => return Err(wrong_kind("error", "an object", kind)),
+            Some(ObjectOr::Object(body)) => Some(ErrorBody::from_raw(body)?),
+        };
+        match (status, error) {
             (Some(Status::Success), None) => Ok(Envelope::Success {
-                request_tracking_id: raw.request_tracking_id,
+                request_tracking_id,
             }),
             (Some(Status::Failure) | None, Some(error)) => Ok(Envelope::Failure {
                 error,
-                request_tracking_id: raw.request_tracking_id,
+                request_tracking_id,
             }),
-            (Some(Status::Success), Some(_)) => Err(EnvelopeError::NotAnEnvelope(
-                "a Success carries an error".into(),
-            )),
-            (Some(Status::Failure), None) => Err(EnvelopeError::NotAnEnvelope(
-                "a Failure has no error".into(),
-            )),
-            (None, None) => Err(EnvelopeError::NotAnEnvelope(
-                "neither status nor error".into(),
-            )),
+            (Some(Status::Success), Some(_)) => {
+                Err(not_an_envelope("a Success carries an error".into()))
+            }
+            (Some(Status::Failure), None) => Err(not_an_envelope("a Failure has no error".into())),
+            (None, None) => Err(not_an_envelope("neither status nor error".into())),
         }
     }
 
@@ -222,6 +355,62 @@ impl Envelope {
             Envelope::Failure { error, .. } => Some(error),
         }
     }
+}
+
+impl ErrorBody {
+    fn from_raw(raw: RawErrorBody) -> Result<Self, EnvelopeError> {
+        let errors = match raw.errors.map(|items| items.0) {
+            None => Vec::new(),
+            Some(Err(kind)) => return Err(wrong_kind("errors", "an array", kind)),
+            Some(Ok(items)) => items
+                .into_iter()
+                .map(|item| match item {
+                    ObjectOr::Object(item) => ErrorItem::from_raw(item),
+                    ObjectOr::Other(kind) => Err(wrong_kind("errors[]", "an object", kind)),
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Self {
+            code: required_text(raw.code, "code")?,
+            message: required_text(raw.message, "message")?,
+            errors,
+        })
+    }
+}
+
+impl ErrorItem {
+    fn from_raw(raw: RawErrorItem) -> Result<Self, EnvelopeError> {
+        Ok(Self {
+            message: required_text(raw.message, "message")?,
+            field: optional_text(raw.field, "field")?,
+            code: optional_text(raw.code, "code")?,
+        })
+    }
+}
+
+fn not_an_envelope(why: String) -> EnvelopeError {
+    EnvelopeError::NotAnEnvelope(why)
+}
+
+fn wrong_kind(member: &str, expected: &str, kind: &str) -> EnvelopeError {
+    not_an_envelope(format!(
+        "`{member}` must be {expected}, not {}",
+        with_article(kind)
+    ))
+}
+
+/// A member that may be missing or `null`, and otherwise is a string.
+fn optional_text(text: Text, member: &str) -> Result<Option<String>, EnvelopeError> {
+    match text {
+        Text::Absent => Ok(None),
+        Text::Given(s) => Ok(Some(s)),
+        Text::WrongType(kind) => Err(wrong_kind(member, "a string", kind)),
+    }
+}
+
+/// A member that must be a string.
+fn required_text(text: Text, member: &str) -> Result<String, EnvelopeError> {
+    optional_text(text, member)?.ok_or_else(|| not_an_envelope(format!("missing `{member}`")))
 }
 
 /// The envelope as sent: always with `status`.

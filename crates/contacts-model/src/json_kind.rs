@@ -48,3 +48,59 @@ macro_rules! reject_json_kinds {
         }
     };
 }
+
+/// A JSON value read where an object is expected: the object, or the kind of
+/// the value found instead (`"array"`, `"null"`, …), so that the caller can
+/// say what it got.
+pub(crate) enum ObjectOr<T> {
+    /// An object, read by the wrapped visitor.
+    Object(T),
+    /// Another kind of JSON value, named here.
+    Other(&'static str),
+}
+
+/// Reads an [`ObjectOr`]: objects go to the wrapped visitor's `visit_map`.
+pub(crate) struct ObjectVisitor<V>(pub(crate) V);
+
+impl<'de, V: serde::de::Visitor<'de>> serde::de::Visitor<'de> for ObjectVisitor<V> {
+    type Value = ObjectOr<V::Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_map(map).map(ObjectOr::Object)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    reject_json_kinds!(ObjectOr::Other => null, boolean, number, string, array);
+}
+
+/// Records a key that a reader does not know. The keys stay sorted and each
+/// appears once, so that errors about them come in a stable order.
+pub(crate) fn note_unknown_key(unknown: &mut Vec<String>, key: String) {
+    if let Err(at) = unknown.binary_search(&key) {
+        unknown.insert(at, key);
+    }
+}
+
+/// Marks member `bit` of an object as read; a member given twice is an error,
+/// as it is for the structs that serde derives.
+pub(crate) fn mark_read<E: serde::de::Error>(
+    read: &mut u16,
+    bit: usize,
+    name: &'static str,
+) -> Result<(), E> {
+    if *read & (1 << bit) != 0 {
+        return Err(E::duplicate_field(name));
+    }
+    *read |= 1 << bit;
+    Ok(())
+}

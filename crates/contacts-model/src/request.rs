@@ -1,29 +1,29 @@
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::MAX_CONTACTS;
-use crate::contact::{Contact, ContactDraft, ContactType, check_contact, check_type};
+use crate::contact::{Contact, ContactDraft, ContactType, DraftVisitor, check_contact, check_type};
 use crate::error::{ErrorCode, ValidationError, ValidationErrors};
-use crate::text::{Text, json_kind, with_article};
+use crate::json_kind::{ObjectOr, ObjectVisitor, mark_read, note_unknown_key};
+use crate::text::{Text, with_article};
 use crate::tracking_id::TrackingId;
 use crate::valid::Valid;
 
 /// The body of `POST /api/v1/customers/{eZpayID}/contacts` as received, not
 /// yet validated. It reads any JSON object.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RequestDraft {
     /// The tracking id, where the client put it in the body.
-    #[serde(default, skip_serializing_if = "Text::is_absent")]
+    #[serde(skip_serializing_if = "Text::is_absent")]
     pub request_tracking_id: Text,
     /// The contacts.
-    #[serde(default)]
     pub contacts: Contacts,
-    /// Fields the contract does not define; validation rejects them.
-    #[serde(flatten, skip_serializing)]
-    pub unknown: BTreeMap<String, IgnoredAny>,
+    /// Fields the contract does not define, sorted and each once; validation
+    /// rejects them.
+    #[serde(skip)]
+    pub unknown: Vec<String>,
 }
 
 impl RequestDraft {
@@ -40,17 +40,70 @@ impl RequestDraft {
     /// Fails only where the body is not a JSON object; every other fault is
     /// left for [`validate_request`] to report with its path.
     pub fn from_value(value: &serde_json::Value) -> Result<Self, ValidationErrors> {
-        let fail = |why: String| {
-            ValidationErrors::from(ValidationError::new(
-                "",
-                ErrorCode::RequestNotAnObject,
-                format!("Send the request as a JSON object holding 'contacts', not {why}."),
-            ))
+        Self::read(value.deserialize_any(ObjectVisitor(RequestVisitor)))
+    }
+
+    /// Reads a request body from JSON text, as [`RequestDraft::from_value`] reads a value.
+    pub fn from_json(json: &str) -> Result<Self, ValidationErrors> {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        Self::read(
+            deserializer
+                .deserialize_any(ObjectVisitor(RequestVisitor))
+                .and_then(|draft| deserializer.end().map(|()| draft)),
+        )
+    }
+
+    fn read(object: Result<ObjectOr<Self>, serde_json::Error>) -> Result<Self, ValidationErrors> {
+        let why = match object {
+            Ok(ObjectOr::Object(draft)) => return Ok(draft),
+            Ok(ObjectOr::Other(kind)) => with_article(kind),
+            Err(e) => format!("this ({e})"),
         };
-        if !value.is_object() {
-            return Err(fail(with_article(json_kind(value))));
+        Err(ValidationErrors::from(ValidationError::new(
+            "",
+            ErrorCode::RequestNotAnObject,
+            format!("Send the request as a JSON object holding 'contacts', not {why}."),
+        )))
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestDraft {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RequestVisitor)
+    }
+}
+
+/// Reads a request object: `request_tracking_id` and `contacts` by name, any
+/// other key into `unknown`. A member given twice is an error.
+struct RequestVisitor;
+
+impl<'de> Visitor<'de> for RequestVisitor {
+    type Value = RequestDraft;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("struct RequestDraft")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RequestDraft, A::Error> {
+        let mut draft = RequestDraft::default();
+        let mut read = 0;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "request_tracking_id" => {
+                    mark_read(&mut read, 0, "request_tracking_id")?;
+                    draft.request_tracking_id = map.next_value()?;
+                }
+                "contacts" => {
+                    mark_read(&mut read, 1, "contacts")?;
+                    draft.contacts = map.next_value()?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    note_unknown_key(&mut draft.unknown, key);
+                }
+            }
         }
-        Self::deserialize(value).map_err(|e| fail(format!("this ({e})")))
+        Ok(draft)
     }
 }
 
@@ -100,7 +153,7 @@ impl ContactsRequest {
 /// one of each type, and no unknown field. Returns every failure found.
 pub fn validate_request(draft: &RequestDraft) -> Result<Valid<ContactsRequest>, ValidationErrors> {
     let mut errors = Vec::new();
-    for key in draft.unknown.keys() {
+    for key in &draft.unknown {
         let shown: String = key.chars().take(64).collect();
         errors.push(ValidationError::new(
             shown.clone(),
@@ -279,8 +332,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ContactEntry, A::Error> {
-        ContactDraft::deserialize(de::value::MapAccessDeserializer::new(map))
-            .map(ContactEntry::Object)
+        DraftVisitor.visit_map(map).map(ContactEntry::Object)
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<ContactEntry, D::Error> {

@@ -60,18 +60,6 @@ pub(crate) fn with_article(kind: &str) -> String {
     }
 }
 
-/// The name of a JSON value's kind, as error messages say it.
-pub(crate) fn json_kind(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "boolean",
-        serde_json::Value::Number(_) => "number",
-        serde_json::Value::String(_) => "string",
-        serde_json::Value::Array(_) => "array",
-        serde_json::Value::Object(_) => "object",
-    }
-}
-
 impl From<&str> for Text {
     fn from(value: &str) -> Self {
         Text::Given(value.to_owned())

@@ -53,11 +53,13 @@ fn router(state: AppState, consoles: ConsoleOrigins) -> Router {
             Arc::new(consoles),
             origin::refuse_cross_site,
         ))
+        .layer(from_fn(tracking::track))
+        // Outermost, so that every response gets the security headers, even
+        // a refusal of the tracking middleware (found by the fuzz target `server`).
         .layer(from_fn_with_state(
             Arc::clone(&state.web),
             web::security_headers,
         ))
-        .layer(from_fn(tracking::track))
         .with_state(state)
 }
 

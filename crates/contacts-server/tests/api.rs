@@ -396,6 +396,12 @@ fn serves_the_editor_with_security_headers_and_health_and_openapi() {
 
     let health = server.get("/healthz", &[]);
     assert_eq!(health.body["status"], "Success", "{}", health.text);
+    // A refusal by the outermost middleware carries the security headers too
+    // (the fuzz target `server` found one that did not).
+    let refused = server.get("/healthz", &[("Request-Tracking-Id", "a b")]);
+    refused.assert_failure(400, "Bad Request");
+    assert!(refused.header("content-security-policy").is_some());
+    assert_eq!(refused.header("x-content-type-options"), Some("nosniff"));
 
     let openapi = server.get("/openapi.json", &[]);
     assert_eq!(openapi.body["openapi"], "3.1.0");

@@ -2,7 +2,6 @@
 //! has done to them. A [`Reducible`] driven by verb-named [`Action`]s, as in
 //! yew's `function_todomvc` example, so that it can be tested on the host.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use contacts_model::{
@@ -13,6 +12,9 @@ use yew::Reducible;
 
 use crate::draft::Draft;
 
+/// The number of fields of a contact.
+const FIELDS: usize = Field::ALL.len();
+
 /// One contact panel: the contact as loaded and the agent's edit of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Panel {
@@ -20,10 +22,12 @@ pub struct Panel {
     pub loaded: ContactDraft,
     /// The contact as the agent has edited it.
     pub current: ContactDraft,
-    /// Fields the agent has left at least once; their errors are shown.
-    pub touched: BTreeSet<Field>,
-    /// Messages the server attached to fields of this panel in its last answer.
-    pub server_errors: BTreeMap<Field, String>,
+    /// Whether the agent has left each field (by [`Field::index`]) at least
+    /// once; the errors of those fields are shown.
+    pub touched: [bool; FIELDS],
+    /// Messages the server attached to fields of this panel in its last
+    /// answer, by [`Field::index`].
+    pub server_errors: [Option<String>; FIELDS],
 }
 
 impl Panel {
@@ -31,8 +35,8 @@ impl Panel {
         Self {
             current: for_display(&loaded),
             loaded,
-            touched: BTreeSet::new(),
-            server_errors: BTreeMap::new(),
+            touched: [false; FIELDS],
+            server_errors: Default::default(),
         }
     }
 
@@ -73,10 +77,10 @@ impl Panel {
         show_all_errors: bool,
         errors: Option<&ValidationErrors>,
     ) -> Option<String> {
-        if let Some(message) = self.server_errors.get(&field) {
+        if let Some(message) = &self.server_errors[field.index()] {
             return Some(message.clone());
         }
-        if !(show_all_errors || self.touched.contains(&field)) {
+        if !(show_all_errors || self.touched[field.index()]) {
             return None;
         }
         errors?
@@ -266,7 +270,7 @@ impl FormState {
 
     fn leave(&mut self, contact_type: ContactType, field: Field) {
         let panel = self.panel_mut(contact_type);
-        panel.touched.insert(field);
+        panel.touched[field.index()] = true;
         if !field.is_phone() {
             return;
         }
@@ -287,9 +291,7 @@ impl FormState {
     fn attach_server_errors(&mut self, items: &[ErrorItem]) {
         for item in items {
             if let Some((t, field)) = item.field.as_deref().and_then(parse_field_path) {
-                self.panel_mut(t)
-                    .server_errors
-                    .insert(field, item.message.clone());
+                self.panel_mut(t).server_errors[field.index()] = Some(item.message.clone());
             }
         }
     }
@@ -318,14 +320,14 @@ impl Reducible for FormState {
             Action::Edit(t, field, value) => {
                 let panel = state.panel_mut(t);
                 panel.current.set(field, value);
-                panel.server_errors.remove(&field);
+                panel.server_errors[field.index()] = None;
             }
             Action::Leave(t, field) => state.leave(t, field),
             Action::CopyBillingToService => {
                 let mut copy = state.billing.current.clone();
                 copy.contact_type = Text::from(ContactType::Service.as_str());
                 state.service.current = copy;
-                state.service.server_errors.clear();
+                state.service.server_errors = Default::default();
             }
             Action::Reset(t) => {
                 let panel = state.panel_mut(t);

@@ -27,7 +27,7 @@ pub fn change_summary(props: &ChangeSummaryProps) -> Html {
     let items = props.changes.iter().map(|c| {
         html! {
             <li>
-                <span class="what">{ format!("{} {}: ", c.contact_type.label(), c.field.label().to_lowercase()) }</span>
+                <span class="what">{ format!("{} {}: ", c.contact_type.label(), c.field.label().to_ascii_lowercase()) }</span>
                 { shown(c.old.as_ref()) }
                 <span class="arrow" aria-hidden="true">{ " → " }</span>
                 <span class="visually-hidden">{ " becomes " }</span>

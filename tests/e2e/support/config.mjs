@@ -36,6 +36,9 @@ export const DEV_PASSWORD = 'ocsuser';
 export const DEV_AUTHORIZATION = `Basic ${Buffer.from(`${DEV_USER}:${DEV_PASSWORD}`).toString('base64')}`;
 export const DEV_PROFILE_ID = 'CAAG_302';
 
+/** The path of a customer's contacts in the API (GET to read, POST to save). */
+export const CONTACTS_PATH = /\/api\/v1\/customers\/\d+\/contacts$/;
+
 /** The active demo customer, the only one with demo contacts. */
 export const ACTIVE_CUSTOMER = '000010000005008';
 

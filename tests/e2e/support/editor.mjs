@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 
-import { DEV_PASSWORD, DEV_USER } from './config.mjs';
+import { CONTACTS_PATH, DEV_PASSWORD, DEV_USER } from './config.mjs';
 
 export const PANELS = { billing: 'Billing contact', service: 'Service contact' };
 
@@ -87,6 +87,16 @@ export async function waitForResult(page, status) {
   return box.innerText();
 }
 
+/**
+ * Asserts that an unsaved edit survived a failed save: the panel still shows
+ * `edited` and the tab's draft storage still holds `marker`.
+ */
+export async function assertDraftKept(page, type, edited, marker) {
+  assert.deepEqual(await panelValues(page, type), edited, 'the edit is kept on screen');
+  const stored = await page.evaluate(() => JSON.stringify({ ...window.sessionStorage }));
+  assert.ok(stored.includes(marker), `the draft is kept in sessionStorage: ${stored}`);
+}
+
 /** Polls an async predicate for a few seconds, then fails with `message`. */
 export async function assertEventually(predicate, message, timeoutMs = 5_000) {
   const deadline = Date.now() + timeoutMs;
@@ -98,7 +108,7 @@ export async function assertEventually(predicate, message, timeoutMs = 5_000) {
 
 /** Whether a request is the editor's POST of the contacts. */
 export function isContactsPost(request) {
-  return request.method() === 'POST' && /\/api\/v1\/customers\/\d+\/contacts$/.test(new URL(request.url()).pathname);
+  return request.method() === 'POST' && CONTACTS_PATH.test(new URL(request.url()).pathname);
 }
 
 /** Clicks a button that submits the contacts and returns the POST request it sent. */

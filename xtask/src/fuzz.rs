@@ -73,7 +73,9 @@ fn ensure_cargo_fuzz() -> Result {
 /// `CARGO_TARGET_DIR`.
 fn cargo_fuzz() -> Command {
     let mut command = cmd("cargo");
-    command.args(["+nightly", "fuzz"]).env_remove("CARGO_TARGET_DIR");
+    command
+        .args(["+nightly", "fuzz"])
+        .env_remove("CARGO_TARGET_DIR");
     command
 }
 
@@ -163,7 +165,8 @@ mod tests {
     fn reads_execs_from_the_final_stats_or_the_last_status_line() {
         let finished = "#2\tINITED cov: 10\n#4096\tpulse\nDone 5000 runs in 1 second(s)\nstat::number_of_executed_units: 5000\n";
         assert_eq!(executed_units(finished), Some(5000));
-        let crashed = "#2\tINITED cov: 10\n#77\tNEW cov: 12 ft: 3\n==1== ERROR: libFuzzer: deadly signal\n";
+        let crashed =
+            "#2\tINITED cov: 10\n#77\tNEW cov: 12 ft: 3\n==1== ERROR: libFuzzer: deadly signal\n";
         assert_eq!(executed_units(crashed), Some(77));
         assert_eq!(executed_units("no output"), None);
     }

@@ -113,17 +113,24 @@ pub fn read_answer(http_status: u16, body: &str) -> Outcome {
         .map_err(|why| CallFailure::NotAnEnvelope { http_status, why })
 }
 
-/// Whether sending the same submission again may succeed: no answer came,
-/// or the server said it was busy with it or briefly unavailable. Validation,
-/// credential and configuration refusals are not retried.
+/// The detail of the contract's refusal of an unknown ProfileId.
+const SOURCE_NOT_CONFIGURED: &str = "Source not configured";
+
+/// Whether the outcome leaves the submission unsettled, so that sending it
+/// again (Retry, or Save of the same request) may pass and must reuse its
+/// tracking id: no answer came (the server may have applied it), the server
+/// was busy with it, or it failed on the server's side (5xx). The contract's
+/// "Source not configured" is a refusal like those of validation and
+/// credentials: it is settled, and a new ProfileId makes a new submission.
 pub fn may_pass_on_retry(outcome: &Outcome) -> bool {
-    match outcome {
-        Err(_) => true,
-        Ok(answer) => answer
-            .envelope
-            .error()
-            .is_some_and(|e| matches!(e.code.as_str(), "409" | "429" | "502" | "503" | "504")),
-    }
+    let Ok(answer) = outcome else {
+        return true;
+    };
+    answer.envelope.error().is_some_and(|e| {
+        let server_side = e.code.len() == 3 && e.code.starts_with('5');
+        let not_configured = e.errors.iter().any(|i| i.message == SOURCE_NOT_CONFIGURED);
+        matches!(e.code.as_str(), "409" | "429") || (server_side && !not_configured)
+    })
 }
 
 /// The outcome as an envelope, for display and for the embedding page's events.
@@ -165,6 +172,22 @@ impl Submission {
             request,
             body,
         }
+    }
+
+    /// This submission under the tracking id of `unsettled` (the last one,
+    /// if it may have reached the server) where both send exactly the same
+    /// body for the same customer: the server then replays its answer to the
+    /// first instead of writing the same update twice. A changed request
+    /// keeps its own new tracking id.
+    #[must_use]
+    pub fn resuming(mut self, unsettled: Option<&Submission>) -> Self {
+        if let Some(previous) = unsettled
+            && previous.customer == self.customer
+            && previous.body == self.body
+        {
+            self.tracking_id.clone_from(&previous.tracking_id);
+        }
+        self
     }
 }
 
@@ -327,6 +350,56 @@ mod tests {
             assert!(!envelope.error().unwrap().errors[0].message.is_empty());
             assert!(may_pass_on_retry(&Err(failure)));
         }
+    }
+
+    #[test]
+    fn server_side_failures_are_retried_but_not_an_unknown_source() {
+        let failure = |code: &str, detail: &str| {
+            Ok(Answer {
+                http_status: 500,
+                envelope: Envelope::failure(
+                    Some("t".into()),
+                    code.to_owned(),
+                    "Service Error",
+                    vec![ErrorItem::message(detail)],
+                ),
+            })
+        };
+        assert!(may_pass_on_retry(&failure("500", "database is locked")));
+        assert!(may_pass_on_retry(&failure("503", "Service Unavailable")));
+        assert!(!may_pass_on_retry(&failure("500", SOURCE_NOT_CONFIGURED)));
+        assert!(!may_pass_on_retry(&failure("5000", "not an HTTP status")));
+        assert!(!may_pass_on_retry(&failure("422", "changed body")));
+    }
+
+    fn submission(customer: &str, name: &str, tracking_id: &str) -> Submission {
+        let mut billing = ContactDraft::new(contacts_model::ContactType::Billing);
+        billing.set(contacts_model::Field::Name, name);
+        let request =
+            contacts_model::validate_request(&contacts_model::RequestDraft::from_contacts([
+                billing,
+            ]))
+            .unwrap();
+        Submission::new(
+            EzpayId::parse(customer).unwrap(),
+            request,
+            tracking_id.into(),
+        )
+    }
+
+    #[test]
+    fn a_save_of_the_same_request_resumes_the_unsettled_submission() {
+        let lost = submission("000010000005008", "Answer Lost", "first");
+        let again = submission("000010000005008", "Answer Lost", "second").resuming(Some(&lost));
+        assert_eq!(again.tracking_id, "first");
+
+        let changed = submission("000010000005008", "Changed", "second").resuming(Some(&lost));
+        assert_eq!(changed.tracking_id, "second");
+        let other_customer =
+            submission("000010000005009", "Answer Lost", "second").resuming(Some(&lost));
+        assert_eq!(other_customer.tracking_id, "second");
+        let settled = submission("000010000005008", "Answer Lost", "second").resuming(None);
+        assert_eq!(settled.tracking_id, "second");
     }
 
     #[test]

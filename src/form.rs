@@ -141,6 +141,10 @@ pub struct FormState {
     pub prefilled: bool,
     /// Whether an unsaved draft from this tab replaced the loaded values.
     pub draft_restored: bool,
+    /// Whether a customer's contacts are being fetched. The panels are
+    /// locked meanwhile: their arrival replaces whatever the panels show, so
+    /// typing would be lost.
+    pub loading: bool,
 }
 
 impl Default for FormState {
@@ -152,6 +156,7 @@ impl Default for FormState {
             show_all_errors: false,
             prefilled: false,
             draft_restored: false,
+            loading: false,
         }
     }
 }
@@ -159,6 +164,9 @@ impl Default for FormState {
 /// What can happen to the form.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
+    /// A customer's contacts were asked for: the panels are locked until
+    /// they arrive (or fail to).
+    BeginLoad,
     /// Contacts of a customer arrived; a draft of this tab, if any, goes on top.
     Load {
         /// The customer.
@@ -217,6 +225,13 @@ impl FormState {
             billing: self.billing.current.clone(),
             service: self.service.current.clone(),
         }
+    }
+
+    /// Whether the agent may edit the panels: a customer's contacts are
+    /// loaded and no other load is under way. Before that, edits would be
+    /// replaced by the load and lost.
+    pub fn is_editable(&self) -> bool {
+        self.customer.is_some() && !self.loading
     }
 
     /// Whether any panel differs from its loaded values.
@@ -310,8 +325,18 @@ impl Reducible for FormState {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let edits = matches!(
+            action,
+            Action::Edit(..) | Action::Leave(..) | Action::CopyBillingToService | Action::Reset(_)
+        );
+        if edits && !self.is_editable() {
+            // The inputs are disabled meanwhile; this guards against an
+            // event that was already queued when they were.
+            return self;
+        }
         let mut state = Rc::unwrap_or_clone(self);
         match action {
+            Action::BeginLoad => state.loading = true,
             Action::Load {
                 customer,
                 contacts,
@@ -376,6 +401,41 @@ mod tests {
             contacts: vec![contact(ContactType::Billing, "John Smith", "9147212006")],
             draft: None,
         })
+    }
+
+    #[test]
+    fn edits_wait_for_the_customer_and_its_contacts() {
+        let edit = || Action::Edit(ContactType::Billing, Field::Name, "Typed Early".into());
+        let empty = Rc::new(FormState::default());
+        assert!(!empty.is_editable());
+        assert!(!empty.reduce(edit()).is_changed());
+
+        let reloading = loaded().reduce(Action::BeginLoad);
+        assert!(reloading.loading);
+        assert!(!reloading.is_editable());
+        for action in [
+            edit(),
+            Action::Leave(ContactType::Billing, Field::WorkPhone),
+            Action::CopyBillingToService,
+            Action::Reset(ContactType::Billing),
+        ] {
+            assert_eq!(
+                reloading.clone().reduce(action),
+                reloading,
+                "no edit while loading"
+            );
+        }
+
+        let arrived = reloading.reduce(Action::Load {
+            customer: customer(),
+            contacts: Vec::new(),
+            draft: None,
+        });
+        assert!(arrived.is_editable());
+        assert_eq!(
+            arrived.reduce(edit()).billing.current.name.as_str(),
+            "Typed Early"
+        );
     }
 
     #[test]

@@ -41,6 +41,12 @@ struct Mounted {
 
 impl Mounted {
     async fn new() -> Self {
+        Self::with_contacts(Some(vec![loaded_billing()])).await
+    }
+
+    /// The editor with these contacts from the embedding page, or, with
+    /// `None`, fetching them from an API that cannot answer.
+    async fn with_contacts(contacts: Option<Vec<ContactDraft>>) -> Self {
         let document = web_sys::window().unwrap().document().unwrap();
         let host = document.create_element("div").unwrap();
         document.body().unwrap().append_child(&host).unwrap();
@@ -48,7 +54,7 @@ impl Mounted {
             api_base: "http://127.0.0.1:9".into(),
             ezpay_id: CUSTOMER.into(),
             authorization: Some("Basic dGVzdDp0ZXN0".into()),
-            contacts: Some(vec![loaded_billing()]),
+            contacts,
             ..EditorOptions::default()
         };
         let handle = mount(host.clone(), options);
@@ -62,6 +68,13 @@ impl Mounted {
             .unwrap()
             .unwrap_or_else(|| panic!("no input for {t} {field:?}"))
             .dyn_into()
+            .unwrap()
+    }
+
+    fn section(&self, t: ContactType) -> Element {
+        self.host
+            .query_selector(&format!("section[aria-labelledby='{t}-heading']"))
+            .unwrap()
             .unwrap()
     }
 
@@ -100,6 +113,17 @@ impl Mounted {
         self.host.remove();
         draft::clear(&customer());
     }
+}
+
+/// Lets the browser run for `ms` milliseconds.
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
 
 fn fire(target: &HtmlInputElement, name: &str, bubbles: bool) {
@@ -262,4 +286,36 @@ fn refuses_bad_options_with_a_clear_error() {
         .as_string()
         .unwrap();
     assert!(message.contains("bad options"), "{message}");
+}
+
+#[wasm_bindgen_test]
+async fn panels_are_locked_while_the_contacts_load() {
+    draft::clear(&customer());
+    // Port 9 is one that browsers refuse to fetch from, so the load fails
+    // without reaching the network; until it does, it is under way.
+    let editor = Mounted::with_contacts(None).await;
+    let (t, field) = (ContactType::Billing, Field::Name);
+    assert!(editor.input(t, field).disabled(), "no typing while loading");
+    assert_eq!(
+        editor.section(t).get_attribute("aria-busy").as_deref(),
+        Some("true")
+    );
+    assert!(
+        editor
+            .text_of(".notice")
+            .is_some_and(|n| n.contains("Loading"))
+    );
+
+    let mut waited_ms = 0;
+    while editor.input(t, field).disabled() {
+        assert!(waited_ms < 5_000, "the failed load never unlocked the panels");
+        sleep(50).await;
+        yew::scheduler::flush().await;
+        waited_ms += 50;
+    }
+    assert!(editor.text_of("#load-error").is_some());
+    assert_eq!(editor.section(t).get_attribute("aria-busy"), None);
+    editor.type_into(t, field, "Typed After").await;
+    assert_eq!(editor.input(t, field).value(), "Typed After");
+    editor.unmount();
 }

@@ -31,16 +31,18 @@ pub struct AppProps {
     pub host: Element,
 }
 
-/// Where the loading of the current contacts stands.
+/// How the last load of the current contacts ended; a load under way is
+/// [`FormState::loading`](crate::form::FormState::loading).
 #[derive(Debug, Clone, PartialEq)]
 enum LoadState {
     Idle,
-    Loading,
     Loaded { status: Option<String> },
     Failed(Envelope),
 }
 
-/// The last save: its answer and, where it may pass on retry, the submission.
+/// The last save: its answer and, where it is unsettled (it may have reached
+/// the server, and may pass if sent again), the submission. Retry sends that
+/// submission again, and so does a Save of the same request.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct SaveState {
     in_flight: bool,
@@ -125,7 +127,8 @@ pub fn app(props: &AppProps) -> Html {
                     return;
                 };
                 *awaited.borrow_mut() = Some(customer.clone());
-                load.set(LoadState::Loading);
+                load.set(LoadState::Idle);
+                form.dispatch(Action::BeginLoad);
                 spawn_local(async move {
                     let answer = api::fetch_contacts(&config, &customer).await;
                     if awaited.borrow().as_ref() != Some(&customer) {
@@ -221,7 +224,12 @@ pub fn app(props: &AppProps) -> Html {
 
     let onsave = {
         let (form, refused, send) = (form.clone(), refused.clone(), send.clone());
+        let unsettled = save.retry.clone();
         Callback::from(move |()| {
+            if form.loading {
+                refused.set(Some(vec!["Wait for the current contacts to load.".into()]));
+                return;
+            }
             let Some(customer) = form.customer.clone() else {
                 refused.set(Some(vec!["Load a customer before saving.".into()]));
                 return;
@@ -246,7 +254,9 @@ pub fn app(props: &AppProps) -> Html {
                 }
                 Ok(request) => {
                     refused.set(None);
-                    send.emit(Submission::new(customer, request, api::new_tracking_id()));
+                    let submission = Submission::new(customer, request, api::new_tracking_id())
+                        .resuming(unsettled.as_ref());
+                    send.emit(submission);
                 }
             }
         })
@@ -305,6 +315,7 @@ pub fn app(props: &AppProps) -> Html {
         };
     }
 
+    let editable = form.is_editable();
     let panel = |t: ContactType, children: Html| {
         let onedit = form
             .dispatcher()
@@ -323,6 +334,8 @@ pub fn app(props: &AppProps) -> Html {
                 contact_type={t}
                 panel={form.panel(t).clone()}
                 show_all_errors={form.show_all_errors}
+                disabled={!editable}
+                busy={form.loading}
                 {onedit}
                 {onleave}
                 {onreset}
@@ -336,10 +349,13 @@ pub fn app(props: &AppProps) -> Html {
         .to_callback()
         .reform(|_: MouseEvent| Action::CopyBillingToService);
     let load_notice = match &*load {
-        LoadState::Loading => {
+        _ if form.loading => {
             html! { <p class="notice" role="status">{ "Loading the current contacts…" }</p> }
         }
         LoadState::Failed(envelope) => load_failure(envelope),
+        LoadState::Idle if customer.is_none() => html! {
+            <p class="notice">{ "Enter an eZpayID and press Load customer to edit its contacts." }</p>
+        },
         LoadState::Idle | LoadState::Loaded { .. } => html! {},
     };
     let onretry = save
@@ -361,14 +377,14 @@ pub fn app(props: &AppProps) -> Html {
             <div class="panels">
                 { panel(ContactType::Billing, html! {}) }
                 { panel(ContactType::Service, html! {
-                    <button type="button" onclick={copy}>{ "Copy billing to service" }</button>
+                    <button type="button" onclick={copy} disabled={!editable}>{ "Copy billing to service" }</button>
                 }) }
             </div>
             if form.prefilled {
                 <ChangeSummary changes={form.changes()} />
             }
             <div class="save-bar">
-                <button type="button" class="primary" onclick={save_click} disabled={save.in_flight}>
+                <button type="button" class="primary" onclick={save_click} disabled={save.in_flight || form.loading}>
                     { "Save" }
                 </button>
                 <span class="hint">{ "or Ctrl+Enter" }</span>

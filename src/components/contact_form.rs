@@ -15,13 +15,19 @@ pub struct ContactFormProps {
     pub panel: Panel,
     /// Whether every error is shown (after a save attempt).
     pub show_all_errors: bool,
+    /// Whether the fields and actions are locked (no customer loaded yet).
+    #[prop_or_default]
+    pub disabled: bool,
+    /// Whether the contact is being loaded (`aria-busy`).
+    #[prop_or_default]
+    pub busy: bool,
     /// Called as the agent types in a field.
     pub onedit: Callback<(Field, String)>,
     /// Called when the agent leaves a field.
     pub onleave: Callback<Field>,
     /// Called to return the panel to its loaded values.
     pub onreset: Callback<()>,
-    /// More actions, shown beside Reset.
+    /// More actions, shown beside Reset; they are disabled with the panel by their owner.
     #[prop_or_default]
     pub children: Html,
 }
@@ -58,6 +64,7 @@ pub fn contact_form(props: &ContactFormProps) -> Html {
                 inputmode={inputmode.map(AttrValue::from)}
                 required={field == Field::Name}
                 changed={changed.contains(&field)}
+                disabled={props.disabled}
                 oninput={props.onedit.reform(move |value| (field, value))}
                 onleave={props.onleave.reform(move |()| field)}
             />
@@ -65,7 +72,7 @@ pub fn contact_form(props: &ContactFormProps) -> Html {
     });
     let onreset = props.onreset.reform(|_: MouseEvent| ());
     html! {
-        <section class="contact-panel" aria-labelledby={heading_id.clone()}>
+        <section class="contact-panel" aria-labelledby={heading_id.clone()} aria-busy={props.busy.then_some("true")}>
             <div class="panel-header">
                 <h2 id={heading_id}>{ format!("{} contact", t.label()) }</h2>
                 if !changed.is_empty() {
@@ -74,7 +81,7 @@ pub fn contact_form(props: &ContactFormProps) -> Html {
             </div>
             <div class="fields">{ for fields }</div>
             <div class="panel-actions">
-                <button type="button" onclick={onreset}>{ format!("Reset {t}") }</button>
+                <button type="button" onclick={onreset} disabled={props.disabled}>{ format!("Reset {t}") }</button>
                 { props.children.clone() }
             </div>
         </section>

@@ -30,6 +30,9 @@ pub struct TextFieldProps {
     /// Whether the value differs from the loaded one.
     #[prop_or_default]
     pub changed: bool,
+    /// Whether the input is locked (while the values it would edit load).
+    #[prop_or_default]
+    pub disabled: bool,
     /// Called with the new value as the person types.
     pub oninput: Callback<String>,
     /// Called when the input loses focus.
@@ -63,6 +66,7 @@ pub fn text_field(props: &TextFieldProps) -> Html {
                 aria-invalid={invalid.then_some("true")}
                 aria-describedby={invalid.then(|| error_id.clone())}
                 value={props.value.clone()}
+                disabled={props.disabled}
                 {oninput}
                 {onblur}
             />

@@ -2,7 +2,8 @@
 // real server answers a save with an HTML 503 page, stalls it past the
 // editor's 15 s timeout, resets its connection, or lets the server commit it
 // and loses the answer. Each time the editor shows a clear failure inline and
-// keeps the draft, and a Retry (same tracking id) writes exactly once.
+// keeps the draft, and a Retry (same tracking id) writes exactly once; so does
+// a Save of the unchanged edit pressed instead of Retry.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -48,10 +49,11 @@ function currentTrackingId(page) {
 /**
  * Edits the billing contact, saves it while the proxy applies `fault`, checks
  * the failure shown and the kept draft, then heals the network and presses
- * Retry, which must succeed under the same tracking id with a single write.
+ * `resendWith` (Retry, or Save again as a hurried agent might), which must
+ * succeed under the same tracking id with a single write.
  * Returns what the checks of each fault differ in.
  */
-async function saveThroughFault(t, page, fault, name) {
+async function saveThroughFault(t, page, fault, name, resendWith = 'Retry') {
   const { server } = fixture;
   const { proxy } = faulty;
   await openSignedIn(page, proxy.baseUrl, { ezpay_id: ACTIVE_CUSTOMER });
@@ -86,11 +88,11 @@ async function saveThroughFault(t, page, fault, name) {
   }
   const writesBeforeRetry = await writesFor(server.dbPath, trackingId);
 
-  await submitWith(page, 'Retry');
+  await submitWith(page, resendWith);
   await waitForResult(page, 'Success');
-  assert.equal(await currentTrackingId(page), trackingId, 'the Retry kept the tracking id');
+  assert.equal(await currentTrackingId(page), trackingId, `the ${resendWith} kept the tracking id`);
   const retries = proxy.saves.slice(firstSave + faulted.length);
-  assert.deepEqual(retries, [{ trackingId, fault: null, serverStatus: 200 }], 'one Retry, forwarded and answered');
+  assert.deepEqual(retries, [{ trackingId, fault: null, serverStatus: 200 }], `one ${resendWith}, forwarded and answered`);
   assert.deepEqual(await writesFor(server.dbPath, trackingId), ONE_WRITE);
   assert.equal((await storedContact(server, ACTIVE_CUSTOMER, 'billing')).name, name);
   return { faulted, failedAfterMs, writesBeforeRetry };
@@ -129,6 +131,13 @@ test('an answer lost after the server committed: Retry gets the replayed Success
       'the server received and accepted the stalled save',
     );
     // The write happened before the timeout; the Retry's check above found no second one.
+    assert.deepEqual(writesBeforeRetry, ONE_WRITE);
+  });
+});
+
+test('an answer lost, then Save pressed instead of Retry: the same tracking id, no second write', { timeout: 60_000 }, async (t) => {
+  await inSession(fixture.browser, 'fault-answer-lost-save', async ({ page }) => {
+    const { writesBeforeRetry } = await saveThroughFault(t, page, 'answer-lost', 'Saved Not Retried', 'Save');
     assert.deepEqual(writesBeforeRetry, ONE_WRITE);
   });
 });

@@ -10,10 +10,11 @@ use contacts_model::{
 };
 use gloo_net::http::{Request, RequestBuilder};
 use gloo_timers::callback::Timeout;
-use serde::Deserialize;
+use js_sys::{JSON, Reflect};
 use web_sys::AbortController;
 
 use crate::credentials::Authorization;
+use crate::draft::read_contact_list;
 
 /// How long a call may take before the editor gives up on it.
 pub const TIMEOUT_MS: u32 = 15_000;
@@ -252,42 +253,44 @@ pub async fn save_contacts(config: &ApiConfig, submission: &Submission) -> Outco
 }
 
 /// A customer's current contacts, as `GET …/contacts` answers them.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CustomerContacts {
-    /// The customer's account.
-    #[serde(default)]
-    pub customer: Option<Customer>,
+    /// The customer's status: `active`, `inactive` or `cancelled`.
+    pub status: Option<String>,
     /// Its contacts, read leniently: the editor validates what it sends.
-    #[serde(default)]
     pub contacts: Vec<ContactDraft>,
 }
 
-/// The customer's account, as `GET …/contacts` describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Customer {
-    /// `active`, `inactive` or `cancelled`.
-    pub status: String,
-}
-
-/// Reads the answer of `GET …/contacts`: the contacts, or the Failure envelope.
+/// Reads the contacts in the answer of `GET …/contacts`, or its Failure envelope.
 pub fn read_contacts(
     outcome: Outcome,
     body: &str,
     tracking_id: &str,
-) -> Result<CustomerContacts, Envelope> {
+) -> Result<Vec<ContactDraft>, Envelope> {
     match outcome {
         Ok(Answer {
             envelope: Envelope::Success { .. },
             http_status,
-        }) => serde_json::from_str(body).map_err(|e| {
+        }) => read_contact_list(body).ok_or_else(|| {
             CallFailure::NotAnEnvelope {
                 http_status,
-                why: EnvelopeError::NotAnEnvelope(format!("unreadable contacts: {e}")),
+                why: EnvelopeError::NotAnEnvelope(
+                    "unreadable contacts: 'contacts' is not a list of objects".into(),
+                ),
             }
             .to_envelope(Some(tracking_id.to_owned()))
         }),
         other => Err(outcome_envelope(&other, tracking_id)),
     }
+}
+
+/// The customer's status in the answer of `GET …/contacts`, read by the
+/// browser's JSON parser (only shown, so nothing is checked).
+fn customer_status(body: &str) -> Option<String> {
+    let answer = JSON::parse(body).ok()?;
+    let customer = Reflect::get(&answer, &"customer".into()).ok()?;
+    // `Reflect.get` throws, and so answers `None`, where `customer` is no object.
+    Reflect::get(&customer, &"status".into()).ok()?.as_string()
 }
 
 /// Loads a customer's current contacts.
@@ -297,10 +300,14 @@ pub async fn fetch_contacts(
 ) -> Result<CustomerContacts, Envelope> {
     let tracking_id = new_tracking_id();
     let builder = config.with_headers(Request::get(&config.contacts_url(customer)), &tracking_id);
-    match call(builder, None).await {
-        Ok((status, body)) => read_contacts(read_answer(status, &body), &body, &tracking_id),
-        Err(failure) => Err(failure.to_envelope(Some(tracking_id))),
-    }
+    let (status, body) = call(builder, None)
+        .await
+        .map_err(|failure| failure.to_envelope(Some(tracking_id.clone())))?;
+    let contacts = read_contacts(read_answer(status, &body), &body, &tracking_id)?;
+    Ok(CustomerContacts {
+        status: customer_status(&body),
+        contacts,
+    })
 }
 
 #[cfg(test)]
@@ -421,8 +428,7 @@ mod tests {
     fn reads_the_contacts_of_a_customer() {
         let body = r#"{"status":"Success","request_tracking_id":"9","customer":{"ezpay_id":"000010000005008","status":"active"},"contacts":[{"type":"billing","name":"John Smith","work_phone":"9147212006"}]}"#;
         let contacts = read_contacts(read_answer(200, body), body, "9").unwrap();
-        assert_eq!(contacts.customer.unwrap().status, "active");
-        assert_eq!(contacts.contacts[0].name.as_str(), "John Smith");
+        assert_eq!(contacts[0].name.as_str(), "John Smith");
         let odd = r#"{"status":"Success","contacts":7}"#;
         assert!(read_contacts(read_answer(200, odd), odd, "9").is_err());
     }

@@ -1,11 +1,10 @@
 //! The unsaved contacts of one customer, kept in the tab's `sessionStorage`
 //! so that a reload loses nothing. Only contacts are kept, never credentials.
 
-use contacts_model::{ContactDraft, EzpayId};
-use serde::{Deserialize, Serialize};
+use contacts_model::{ContactDraft, ContactEntry, ContactType, Contacts, EzpayId, RequestDraft};
 
 /// The edited contacts of one customer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
     /// The billing contact as edited.
     pub billing: ContactDraft,
@@ -19,16 +18,42 @@ pub fn storage_key(customer: &EzpayId) -> String {
 }
 
 impl Draft {
-    /// The stored form of a draft.
+    /// The stored form of a draft: a request body holding both contacts,
+    /// `{"contacts":[billing, service]}`, so that the model's reader of
+    /// untrusted JSON reads it back.
     pub fn encode(&self) -> String {
+        let both = RequestDraft::from_contacts([self.billing.clone(), self.service.clone()]);
         // A draft holds strings only, which always serialise.
-        serde_json::to_string(self).unwrap_or_default()
+        serde_json::to_string(&both).unwrap_or_default()
     }
 
     /// Reads a stored draft; anything unreadable (an older format, a hand
     /// edit) is no draft at all.
     pub fn decode(stored: &str) -> Option<Self> {
-        serde_json::from_str(stored).ok()
+        let mut contacts = read_contact_list(stored)?.into_iter();
+        let (billing, service) = (contacts.next()?, contacts.next()?);
+        let is = |draft: &ContactDraft, t: ContactType| draft.contact_type.as_str() == t.as_str();
+        (is(&billing, ContactType::Billing) && is(&service, ContactType::Service))
+            .then_some(Self { billing, service })
+    }
+}
+
+/// The contacts of a JSON object's `contacts` array, such as a request body
+/// or the answer of `GET …/contacts`, read by the model's lenient reader (no
+/// type errors, whose messages would weigh on the editor). `None` where the
+/// JSON is not an object, or `contacts` not an array of objects; an absent
+/// `contacts` is no contacts.
+pub fn read_contact_list(json: &str) -> Option<Vec<ContactDraft>> {
+    match RequestDraft::from_json(json).ok()?.contacts {
+        Contacts::Absent => Some(Vec::new()),
+        Contacts::WrongType(_) => None,
+        Contacts::List(entries) => entries
+            .into_iter()
+            .map(|entry| match entry {
+                ContactEntry::Object(draft) => Some(draft),
+                ContactEntry::WrongType(_) => None,
+            })
+            .collect(),
     }
 }
 
@@ -78,6 +103,25 @@ mod tests {
         assert_eq!(Draft::decode(&draft.encode()), Some(draft));
         assert_eq!(Draft::decode("{not json"), None);
         assert_eq!(Draft::decode(r#"{"billing":1}"#), None);
+        assert_eq!(
+            Draft::decode(r#"{"contacts":[{"type":"service"},{"type":"billing"}]}"#),
+            None
+        );
+    }
+
+    #[test]
+    fn reads_contact_lists_without_type_errors() {
+        let contacts =
+            read_contact_list(r#"{"status":"Success","contacts":[{"type":"billing","name":7}]}"#)
+                .unwrap();
+        assert_eq!(contacts[0].name, contacts_model::Text::WrongType("number"));
+        assert_eq!(
+            read_contact_list(r#"{"status":"Success"}"#),
+            Some(Vec::new())
+        );
+        for unreadable in [r#"{"contacts":7}"#, r#"{"contacts":[1]}"#, "[]", "{"] {
+            assert_eq!(read_contact_list(unreadable), None, "{unreadable}");
+        }
     }
 
     #[test]

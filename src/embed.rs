@@ -44,15 +44,7 @@ pub fn mount(element: Element, options: EditorOptions) -> EditorHandle {
 /// Throws an `Error` naming what is wrong with the options.
 #[wasm_bindgen(js_name = mountContactEditor)]
 pub fn mount_contact_editor(element: Element, options: JsValue) -> Result<EditorHandle, JsError> {
-    let json = if options.is_undefined() || options.is_null() {
-        "{}".to_owned()
-    } else {
-        js_sys::JSON::stringify(&options)
-            .ok()
-            .and_then(|s| s.as_string())
-            .ok_or_else(|| JsError::new("mountContactEditor: options must be a plain object"))?
-    };
-    let options = EditorOptions::from_json(&json).map_err(|e| JsError::new(&e))?;
+    let options = EditorOptions::from_js(&options).map_err(|e| JsError::new(&e))?;
     Ok(mount(element, options))
 }
 

@@ -2,38 +2,68 @@
 //! standalone from the page's URL.
 
 use contacts_model::ContactDraft;
-use serde::Deserialize;
+use js_sys::{Array, JSON, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::draft::read_contact_list;
 
 /// The ProfileId used when none is given.
 pub const DEFAULT_PROFILE_ID: &str = "CAAG_302";
 
 /// The options of `mountContactEditor(element, options)`.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct EditorOptions {
     /// The origin and path prefix of the API; empty for the page's own origin.
-    #[serde(default)]
     pub api_base: String,
     /// The customer to edit.
-    #[serde(default)]
     pub ezpay_id: String,
     /// The `ProfileId` header; [`DEFAULT_PROFILE_ID`] when absent.
-    #[serde(default)]
     pub profile_id: Option<String>,
     /// The `Authorization` header value the console holds; without it the
     /// editor asks the agent to sign in.
-    #[serde(default)]
     pub authorization: Option<String>,
     /// The customer's current contacts, in the contract's shape; when given,
     /// the editor does not fetch them.
-    #[serde(default)]
     pub contacts: Option<Vec<ContactDraft>>,
 }
 
 impl EditorOptions {
-    /// Reads the options as JSON; the error says what is wrong with them.
-    pub fn from_json(json: &str) -> Result<Self, String> {
-        serde_json::from_str(json).map_err(|e| format!("mountContactEditor: bad options: {e}"))
+    /// Reads the options object of `mountContactEditor` (absent or `null`
+    /// for none); the error names what is wrong with them.
+    pub fn from_js(options: &JsValue) -> Result<Self, String> {
+        let bad = |why: String| format!("mountContactEditor: bad options: {why}");
+        let mut read = Self::default();
+        if options.is_undefined() || options.is_null() {
+            return Ok(read);
+        }
+        if !options.is_object() || Array::is_array(options) {
+            return Err(bad("they must be a plain object".into()));
+        }
+        for key in Object::keys(options.unchecked_ref::<Object>()).iter() {
+            let key = key.as_string().unwrap_or_default();
+            let value = Reflect::get(options, &JsValue::from_str(&key)).unwrap_or_default();
+            if value.is_undefined() || value.is_null() {
+                continue;
+            }
+            let text = || {
+                value
+                    .as_string()
+                    .ok_or_else(|| bad(format!("`{key}` must be a string")))
+            };
+            match key.as_str() {
+                "apiBase" => read.api_base = text()?,
+                "ezpayId" => read.ezpay_id = text()?,
+                "profileId" => read.profile_id = Some(text()?),
+                "authorization" => read.authorization = Some(text()?),
+                "contacts" => read.contacts = Some(contacts_from_js(&value).map_err(bad)?),
+                _ => {
+                    return Err(bad(format!(
+                        "unknown option `{key}`, expected one of apiBase, ezpayId, profileId, authorization, contacts"
+                    )));
+                }
+            }
+        }
+        Ok(read)
     }
 
     /// The options of the standalone page: `?ezpay_id=…&profile_id=…`.
@@ -60,6 +90,18 @@ impl EditorOptions {
             .unwrap_or(DEFAULT_PROFILE_ID)
             .to_owned()
     }
+}
+
+/// Reads the `contacts` option: an array of contacts in the contract's shape,
+/// read by the model's lenient reader, as the answer of `GET …/contacts` is
+/// (validation comes later).
+fn contacts_from_js(value: &JsValue) -> Result<Vec<ContactDraft>, String> {
+    let array = Array::is_array(value)
+        .then(|| JSON::stringify(value).ok()?.as_string())
+        .flatten();
+    array
+        .and_then(|json| read_contact_list(&format!(r#"{{"contacts":{json}}}"#)))
+        .ok_or_else(|| "`contacts` must be an array of contact objects".into())
 }
 
 /// Decodes `+` and `%XX` of a query value; malformed escapes stay as typed.
@@ -93,24 +135,6 @@ fn decode_query_value(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_the_console_options() {
-        let options = EditorOptions::from_json(
-            r#"{"apiBase":"https://api","ezpayId":"000010000005008","authorization":"Basic x","contacts":[{"type":"billing","name":"Jo"}]}"#,
-        )
-        .unwrap();
-        assert_eq!(options.api_base, "https://api");
-        assert_eq!(options.profile_id(), DEFAULT_PROFILE_ID);
-        assert_eq!(options.contacts.unwrap()[0].name.as_str(), "Jo");
-    }
-
-    #[test]
-    fn names_a_mistyped_option() {
-        let error = EditorOptions::from_json(r#"{"ezpayID":"1"}"#).unwrap_err();
-        assert!(error.contains("ezpayID"), "{error}");
-        assert!(EditorOptions::from_json("null").is_err());
-    }
 
     #[test]
     fn reads_the_page_url() {

@@ -308,7 +308,10 @@ async fn panels_are_locked_while_the_contacts_load() {
 
     let mut waited_ms = 0;
     while editor.input(t, field).disabled() {
-        assert!(waited_ms < 5_000, "the failed load never unlocked the panels");
+        assert!(
+            waited_ms < 5_000,
+            "the failed load never unlocked the panels"
+        );
         sleep(50).await;
         yew::scheduler::flush().await;
         waited_ms += 50;
@@ -318,4 +321,45 @@ async fn panels_are_locked_while_the_contacts_load() {
     editor.type_into(t, field, "Typed After").await;
     assert_eq!(editor.input(t, field).value(), "Typed After");
     editor.unmount();
+}
+
+#[wasm_bindgen_test]
+fn reads_the_console_options() {
+    let given = js_sys::JSON::parse(
+        r#"{"apiBase":"https://api","ezpayId":"000010000005008","authorization":"Basic x","profileId":null,"contacts":[{"type":"billing","name":"Jo"}]}"#,
+    )
+    .unwrap();
+    let options = EditorOptions::from_js(&given).unwrap();
+    assert_eq!(options.api_base, "https://api");
+    assert_eq!(options.ezpay_id, CUSTOMER);
+    assert_eq!(options.authorization.as_deref(), Some("Basic x"));
+    assert_eq!(
+        options.profile_id(),
+        contacts_editor::options::DEFAULT_PROFILE_ID
+    );
+    assert_eq!(options.contacts.unwrap()[0].name.as_str(), "Jo");
+    assert_eq!(
+        EditorOptions::from_js(&JsValue::UNDEFINED),
+        Ok(EditorOptions::default())
+    );
+}
+
+#[wasm_bindgen_test]
+fn names_what_is_wrong_with_options() {
+    let cases = [
+        (r#"{"ezpayID":"1"}"#, "ezpayID"),
+        (r#"{"ezpayId":15}"#, "`ezpayId` must be a string"),
+        (r#"{"contacts":{}}"#, "`contacts` must be an array"),
+        (r#"{"contacts":[7]}"#, "array of contact objects"),
+        ("[]", "plain object"),
+        ("\"text\"", "plain object"),
+    ];
+    for (given, expected) in cases {
+        let error = EditorOptions::from_js(&js_sys::JSON::parse(given).unwrap()).unwrap_err();
+        assert!(
+            error.starts_with("mountContactEditor: bad options: "),
+            "{error}"
+        );
+        assert!(error.contains(expected), "{given}: {error}");
+    }
 }

@@ -138,7 +138,7 @@ pub fn app(props: &AppProps) -> Html {
                         Ok(found) => {
                             form.dispatch(loaded(&customer, found.contacts));
                             load.set(LoadState::Loaded {
-                                status: found.customer.map(|c| c.status),
+                                status: found.status,
                             });
                         }
                         Err(envelope) => {

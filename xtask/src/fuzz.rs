@@ -8,6 +8,13 @@ use crate::{Failure, Result, paths};
 /// The targets of `fuzz/Cargo.toml`; each has its seed corpus in `fuzz/corpus/<target>/`.
 const TARGETS: [&str; 4] = ["request", "envelope", "normalize", "server"];
 
+/// How the targets are built, for `cargo fuzz build` and `cargo fuzz run`
+/// alike (different flags would rebuild). No sanitizer: the project's code
+/// forbids `unsafe`, and without AddressSanitizer the targets build in half
+/// the time and run about four times as many inputs per second. Sixteen
+/// codegen units build faster still, for a little speed.
+const BUILD_FLAGS: [&str; 4] = ["--sanitizer", "none", "--codegen-units", "16"];
+
 /// How many lines of libFuzzer's output a crash report shows.
 const CRASH_REPORT_LINES: usize = 60;
 
@@ -25,8 +32,8 @@ struct Outcome {
 pub fn fuzz(seconds_per_target: u64) -> Result {
     ensure_nightly()?;
     ensure_cargo_fuzz()?;
-    step("building the fuzz targets (nightly, address sanitizer)");
-    run(cargo_fuzz().arg("build"))?;
+    step("building the fuzz targets (nightly)");
+    run(cargo_fuzz().arg("build").args(BUILD_FLAGS))?;
     let mut outcomes = Vec::new();
     for target in TARGETS {
         step(&format!("fuzzing `{target}` for {seconds_per_target} s"));
@@ -88,6 +95,7 @@ fn fuzz_target(target: &'static str, seconds: u64) -> Result<Outcome> {
     let seeds = fuzz_dir.join("corpus").join(target);
     let output = cargo_fuzz()
         .arg("run")
+        .args(BUILD_FLAGS)
         .arg(target)
         .arg(&scratch)
         .arg(&seeds)

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::email::validate_email;
 use crate::error::{ErrorCode, ValidationError, ValidationErrors};
-use crate::json_kind::{ObjectOr, ObjectVisitor, mark_read, note_unknown_key};
+use crate::json_kind::{
+    ObjectOr, ObjectVisitor, expect_object, mark_read, note_unknown_key, object_from_text,
+};
 use crate::phone::{Phone, normalize_phone, split_extension};
 use crate::text::{Text, is_forbidden_in_text, with_article};
 use crate::valid::Valid;
@@ -220,25 +222,17 @@ impl ContactDraft {
 
     /// Reads a contact from JSON text, as [`ContactDraft::from_value`] reads a value.
     pub fn from_json(json: &str) -> Result<Self, ValidationErrors> {
-        let mut deserializer = serde_json::Deserializer::from_str(json);
-        Self::read(
-            deserializer
-                .deserialize_any(ObjectVisitor(DraftVisitor))
-                .and_then(|draft| deserializer.end().map(|()| draft)),
-        )
+        Self::read(object_from_text(json, DraftVisitor))
     }
 
     fn read(object: Result<ObjectOr<Self>, serde_json::Error>) -> Result<Self, ValidationErrors> {
-        let why = match object {
-            Ok(ObjectOr::Object(draft)) => return Ok(draft),
-            Ok(ObjectOr::Other(kind)) => with_article(kind),
-            Err(e) => format!("this ({e})"),
-        };
-        Err(ValidationErrors::from(ValidationError::new(
-            "contacts[0]",
-            ErrorCode::ContactNotAnObject,
-            format!("A contact must be a JSON object, not {why}."),
-        )))
+        expect_object(object).map_err(|why| {
+            ValidationErrors::from(ValidationError::new(
+                "contacts[0]",
+                ErrorCode::ContactNotAnObject,
+                format!("A contact must be a JSON object, not {why}."),
+            ))
+        })
     }
 
     /// Whether every editable field is blank.

@@ -83,6 +83,28 @@ impl<'de, V: serde::de::Visitor<'de>> serde::de::Visitor<'de> for ObjectVisitor<
     reject_json_kinds!(ObjectOr::Other => null, boolean, number, string, array);
 }
 
+/// Reads JSON text as an [`ObjectOr`] with `visitor`; nothing may follow the value.
+pub(crate) fn object_from_text<'de, V: serde::de::Visitor<'de>>(
+    json: &'de str,
+    visitor: V,
+) -> Result<ObjectOr<V::Value>, serde_json::Error> {
+    use serde::Deserializer as _;
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    let object = deserializer.deserialize_any(ObjectVisitor(visitor))?;
+    deserializer.end()?;
+    Ok(object)
+}
+
+/// The object read, or words for what came instead (`an array`, or the
+/// parser's own words) for the caller's error message.
+pub(crate) fn expect_object<T>(read: Result<ObjectOr<T>, serde_json::Error>) -> Result<T, String> {
+    match read {
+        Ok(ObjectOr::Object(object)) => Ok(object),
+        Ok(ObjectOr::Other(kind)) => Err(crate::text::with_article(kind)),
+        Err(e) => Err(format!("this ({e})")),
+    }
+}
+
 /// Records a key that a reader does not know. The keys stay sorted and each
 /// appears once, so that errors about them come in a stable order.
 pub(crate) fn note_unknown_key(unknown: &mut Vec<String>, key: String) {

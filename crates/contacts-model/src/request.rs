@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::MAX_CONTACTS;
 use crate::contact::{Contact, ContactDraft, ContactType, DraftVisitor, check_contact, check_type};
 use crate::error::{ErrorCode, ValidationError, ValidationErrors};
-use crate::json_kind::{ObjectOr, ObjectVisitor, mark_read, note_unknown_key};
+use crate::json_kind::{
+    ObjectOr, ObjectVisitor, expect_object, mark_read, note_unknown_key, object_from_text,
+};
 use crate::text::{Text, with_article};
 use crate::tracking_id::TrackingId;
 use crate::valid::Valid;
@@ -45,25 +47,17 @@ impl RequestDraft {
 
     /// Reads a request body from JSON text, as [`RequestDraft::from_value`] reads a value.
     pub fn from_json(json: &str) -> Result<Self, ValidationErrors> {
-        let mut deserializer = serde_json::Deserializer::from_str(json);
-        Self::read(
-            deserializer
-                .deserialize_any(ObjectVisitor(RequestVisitor))
-                .and_then(|draft| deserializer.end().map(|()| draft)),
-        )
+        Self::read(object_from_text(json, RequestVisitor))
     }
 
     fn read(object: Result<ObjectOr<Self>, serde_json::Error>) -> Result<Self, ValidationErrors> {
-        let why = match object {
-            Ok(ObjectOr::Object(draft)) => return Ok(draft),
-            Ok(ObjectOr::Other(kind)) => with_article(kind),
-            Err(e) => format!("this ({e})"),
-        };
-        Err(ValidationErrors::from(ValidationError::new(
-            "",
-            ErrorCode::RequestNotAnObject,
-            format!("Send the request as a JSON object holding 'contacts', not {why}."),
-        )))
+        expect_object(object).map_err(|why| {
+            ValidationErrors::from(ValidationError::new(
+                "",
+                ErrorCode::RequestNotAnObject,
+                format!("Send the request as a JSON object holding 'contacts', not {why}."),
+            ))
+        })
     }
 }
 

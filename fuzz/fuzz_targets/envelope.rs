@@ -1,7 +1,8 @@
 //! Response bodies: bytes → `Envelope::from_json`.
 //!
-//! Parsing never panics, every refusal has its stable code, and a parsed
-//! envelope serialised again parses to the same envelope.
+//! Parsing never panics, every refusal has its stable code, reading text and
+//! reading a parsed value agree, and a parsed envelope serialised again
+//! parses to the same envelope.
 
 #![no_main]
 
@@ -11,7 +12,16 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     // A response body reaches the parser as text; the client decodes it lossily.
     let body = String::from_utf8_lossy(data);
-    let envelope = match Envelope::from_json(&body) {
+    let parsed = Envelope::from_json(&body);
+    // Reading the text straight and reading a parsed value agree.
+    if let Ok(value) = serde_json::from_str(&body) {
+        assert_eq!(
+            Envelope::from_value(value).map_err(|e| e.code()),
+            parsed.clone().map_err(|e| e.code()),
+            "text and value readers differ on {body}"
+        );
+    }
+    let envelope = match parsed {
         Ok(envelope) => envelope,
         Err(error) => {
             assert!(error.code().starts_with("response."), "{error:?}");

@@ -10,11 +10,11 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::api::{self, ApiConfig, Submission};
-use crate::components::change_summary::ChangeSummary;
+use crate::components::change_summary::change_summary;
 use crate::components::contact_form::ContactForm;
-use crate::components::customer_bar::CustomerBar;
+use crate::components::customer_bar::{CustomerBar, use_customer_bar};
 use crate::components::result_panel::ResultPanel;
-use crate::components::sign_in::SignIn;
+use crate::components::sign_in::{SignIn, use_sign_in};
 use crate::credentials::Authorization;
 use crate::draft;
 use crate::embed::announce;
@@ -89,6 +89,9 @@ pub fn app(props: &AppProps) -> Html {
     let load = use_state(|| LoadState::Idle);
     let save = use_state(SaveState::default);
     let refused = use_state(|| None::<Vec<String>>);
+    let copied = use_state(|| None::<String>);
+    let customer_bar_state = use_customer_bar(&options.ezpay_id);
+    let sign_in_state = use_sign_in();
     // The embedding page's contacts serve the first load only.
     let initial_contacts = use_mut_ref(|| options.contacts.clone());
     // The customer whose contacts are awaited, so that a late answer for
@@ -295,54 +298,39 @@ pub fn app(props: &AppProps) -> Html {
         LoadState::Loaded { status } => status.clone().map(AttrValue::from),
         _ => None,
     };
-    let customer_bar = html! {
-        <CustomerBar
-            initial_ezpay_id={options.ezpay_id.clone()}
-            profile_id={(*profile_id).clone()}
-            {status}
-            busy={save.in_flight}
-            {onload}
-            {onprofile}
-        />
-    };
+    let customer_bar = CustomerBar {
+        state: customer_bar_state,
+        profile_id: (*profile_id).clone().into(),
+        status,
+        busy: save.in_flight,
+        onload,
+        onprofile,
+    }
+    .view();
     if authorization.is_none() {
+        let sign_in = SignIn {
+            state: sign_in_state,
+            onsignin,
+            error: (*sign_in_error).clone(),
+        };
         return html! {
             <div class="contacts-editor">
                 <h1>{ "Customer contacts" }</h1>
                 { customer_bar }
-                <SignIn {onsignin} error={(*sign_in_error).clone()} />
+                { sign_in.view() }
             </div>
         };
     }
 
     let editable = form.is_editable();
-    let panel = |t: ContactType, children: Html| {
-        let onedit = form
-            .dispatcher()
-            .to_callback()
-            .reform(move |(field, value)| Action::Edit(t, field, value));
-        let onleave = form
-            .dispatcher()
-            .to_callback()
-            .reform(move |field| Action::Leave(t, field));
-        let onreset = form
-            .dispatcher()
-            .to_callback()
-            .reform(move |()| Action::Reset(t));
-        html! {
-            <ContactForm
-                contact_type={t}
-                panel={form.panel(t).clone()}
-                show_all_errors={form.show_all_errors}
-                disabled={!editable}
-                busy={form.loading}
-                {onedit}
-                {onleave}
-                {onreset}
-            >
-                { children }
-            </ContactForm>
+    let panel = |contact_type: ContactType, children: Html| {
+        ContactForm {
+            contact_type,
+            form: &form,
+            dispatch: form.dispatcher(),
+            children,
         }
+        .view()
     };
     let copy = form
         .dispatcher()
@@ -381,7 +369,7 @@ pub fn app(props: &AppProps) -> Html {
                 }) }
             </div>
             if form.prefilled {
-                <ChangeSummary changes={form.changes()} />
+                { change_summary(&form.changes()) }
             }
             <div class="save-bar">
                 <button type="button" class="primary" onclick={save_click} disabled={save.in_flight || form.loading}>
@@ -401,7 +389,7 @@ pub fn app(props: &AppProps) -> Html {
                 </div>
             }
             if let Some(envelope) = &save.answer {
-                <ResultPanel envelope={envelope.clone()} {onretry} busy={save.in_flight} />
+                { ResultPanel { envelope, onretry, busy: save.in_flight, copied }.view() }
             }
         </div>
     }

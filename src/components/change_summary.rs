@@ -4,13 +4,6 @@ use yew::prelude::*;
 
 use crate::form::Change;
 
-/// Properties of a [`ChangeSummary`].
-#[derive(Debug, Properties, PartialEq)]
-pub struct ChangeSummaryProps {
-    /// The changed fields, billing first.
-    pub changes: Vec<Change>,
-}
-
 fn shown(value: Option<&String>) -> Html {
     match value {
         Some(v) => html! { <span class="value">{ v.clone() }</span> },
@@ -18,13 +11,13 @@ fn shown(value: Option<&String>) -> Html {
     }
 }
 
-/// The list of changes a save will make; nothing when there are none.
-#[function_component(ChangeSummary)]
-pub fn change_summary(props: &ChangeSummaryProps) -> Html {
-    if props.changes.is_empty() {
+/// The list of changes a save will make (billing first); nothing when there
+/// are none. A function rather than a component: it has no state.
+pub fn change_summary(changes: &[Change]) -> Html {
+    if changes.is_empty() {
         return html! {};
     }
-    let items = props.changes.iter().map(|c| {
+    let items = changes.iter().map(|c| {
         html! {
             <li>
                 <span class="what">{ format!("{} {}: ", c.contact_type.label(), c.field.label().to_ascii_lowercase()) }</span>

@@ -1,4 +1,7 @@
-//! The editor's components, from the root [`app::App`] down to one [`field::TextField`].
+//! The editor: one Yew component, the root [`app::App`], which renders the
+//! parts in the other modules, down to one [`field::TextField`]. The parts
+//! are plain views, their state hooks of the app: each component type would
+//! cost the download a copy of Yew's lifecycle code.
 
 pub mod app;
 pub mod change_summary;

@@ -329,26 +329,10 @@ mod tests {
     /// shape: its keys are the schema's properties and its types are listed.
     #[test]
     fn sample_request_fits_the_schema() {
-        let sample = json!({
-            "contacts": [{
-                "type": "billing",
-                "work_phone": "9147212006",
-                "work_phone_extension": "2006",
-                "organization_name": "APPLE BANK FOR SAVINGS",
-                "email": "IDZAFEROVIC@APPLE-BANK.COM",
-                "name": "John Smith",
-                "mobile_phone": "9147212006",
-                "fax": "9147212006"
-            }, {
-                "type": "service",
-                "work_phone": "9147212006",
-                "work_phone_extension": "2006",
-                "organization_name": "APPLE BANK FOR SAVINGS",
-                "name": "John Smith",
-                "mobile_phone": "9147212006",
-                "fax": "9147212006"
-            }]
-        });
+        let sample: Value = serde_json::from_str(include_str!(
+            "../tests/fixtures/contract-sample-request.json"
+        ))
+        .expect("the fixture is JSON");
         let draft: crate::RequestDraft = serde_json::from_value(sample.clone()).expect("draft");
         let valid = crate::validate_request(&draft).expect("the sample is valid");
         assert_eq!(serde_json::to_value(&*valid).expect("json"), sample);

@@ -7,49 +7,13 @@ use contacts_model::{
 use serde_json::{Value, json};
 
 /// The document's "Sample Request" body, tabs and all.
-const SAMPLE_REQUEST: &str = r#"{
-	"contacts": [{
-		"type": "billing",
-		"work_phone": "9147212006",
-		"work_phone_extension": "2006",
-		"organization_name": "APPLE BANK FOR SAVINGS",
-		"email": "IDZAFEROVIC@APPLE-BANK.COM",
-		"name": "John Smith",
-		"mobile_phone": "9147212006",
-		"fax": "9147212006"
-	}, {
-		"type": "service",
-		"work_phone": "9147212006",
-		"work_phone_extension": "2006",
-		"organization_name": "APPLE BANK FOR SAVINGS",
-		"name": "John Smith",
-		"mobile_phone": "9147212006",
-		"fax": "9147212006"
-	}]
-}
-"#;
+const SAMPLE_REQUEST: &str = include_str!("../fixtures/contract-sample-request.json");
 
 /// The document's "Sample Success Response".
-const SAMPLE_SUCCESS: &str = r#"{
-    "status": "Success",
-    "request_tracking_id": "756345"
-}
-"#;
+const SAMPLE_SUCCESS: &str = include_str!("../fixtures/contract-sample-success.json");
 
 /// The document's "Sample Failure Response", which has no `status`.
-const SAMPLE_FAILURE: &str = r#"{
-    "error": {
-        "code": "500",
-        "message": "Service Error",
-        "errors": [
-            {
-                "message": "Source not configured"
-            }
-        ]
-    },
-    "request_tracking_id": "3432273233"
-}
-"#;
+const SAMPLE_FAILURE: &str = include_str!("../fixtures/contract-sample-failure.json");
 
 fn parse(json: &str) -> Envelope {
     Envelope::from_json(json).expect("an envelope")

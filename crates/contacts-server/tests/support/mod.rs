@@ -24,24 +24,11 @@ pub const CANCELLED: &str = "000010000005010";
 
 /// The contacts of the contract's sample request.
 pub fn sample_contacts() -> Value {
-    json!([{
-        "type": "billing",
-        "work_phone": "9147212006",
-        "work_phone_extension": "2006",
-        "organization_name": "APPLE BANK FOR SAVINGS",
-        "email": "IDZAFEROVIC@APPLE-BANK.COM",
-        "name": "John Smith",
-        "mobile_phone": "9147212006",
-        "fax": "9147212006"
-    }, {
-        "type": "service",
-        "work_phone": "9147212006",
-        "work_phone_extension": "2006",
-        "organization_name": "APPLE BANK FOR SAVINGS",
-        "name": "John Smith",
-        "mobile_phone": "9147212006",
-        "fax": "9147212006"
-    }])
+    let request: Value = serde_json::from_str(include_str!(
+        "../../../contacts-model/tests/fixtures/contract-sample-request.json"
+    ))
+    .expect("the fixture is JSON");
+    request["contacts"].clone()
 }
 
 /// A scratch directory removed when dropped.

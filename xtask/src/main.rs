@@ -7,6 +7,7 @@ mod bench;
 mod cmd;
 mod contract;
 mod dist;
+mod fuzz;
 mod paths;
 mod run;
 mod test;
@@ -26,6 +27,8 @@ tasks:
   bench    print benchmark figures (API throughput and latency, editor
            size and load time, JS validation speed and size)
   contract check the running API against /openapi.json with schemathesis
+  fuzz [SECONDS]
+           run every cargo-fuzz target for SECONDS each (default 60)
   install  only install the missing tools";
 
 /// A task failure, with a sentence that says what went wrong.
@@ -49,6 +52,14 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench(),
         Some("install") => tools::ensure_all(),
         Some("contract") => contract::contract_test(),
+        Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
+            None => fuzz::fuzz(60),
+            Some(Ok(seconds)) => fuzz::fuzz(seconds),
+            Some(Err(_)) => Err(Failure(format!(
+                "fuzz: '{}' is not a number of seconds",
+                args[1]
+            ))),
+        },
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

@@ -4,9 +4,14 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::cmd::{cmd, run, step};
-use crate::{Result, contract, dist, paths, tools};
+use crate::{Result, contract, dist, fuzz, paths, tools};
 
 const WASM: &str = "wasm32-unknown-unknown";
+
+/// How long each fuzz target runs in the test suite: enough to replay the
+/// seeds and catch a regression, short enough for CI (`cargo xtask fuzz`
+/// runs longer).
+const FUZZ_SECONDS_IN_TESTS: u64 = 15;
 
 /// Installs what is missing, checks formatting and lints, then runs every
 /// test: host, wasm build, browser (wasm-bindgen-test in headless Chromium),
@@ -18,6 +23,7 @@ pub fn test() -> Result {
 
     step("formatting");
     run(cmd("cargo").args(["fmt", "--all", "--check"]))?;
+    run(cmd("cargo").args(["fmt", "--manifest-path", "fuzz/Cargo.toml", "--check"]))?;
 
     step("lints (host and wasm32)");
     run(cmd("cargo").args([
@@ -48,6 +54,9 @@ pub fn test() -> Result {
     run(cmd("cargo").args(["test", "--workspace"]))?;
 
     contract::contract_test()?;
+
+    step("fuzzing, briefly: every target from its seeds");
+    fuzz::fuzz(FUZZ_SECONDS_IN_TESTS)?;
 
     step("the model builds for the browser");
     run(cmd("cargo").args([

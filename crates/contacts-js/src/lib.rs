@@ -9,7 +9,7 @@
 //! Objects cross the boundary as JSON text: the value goes through
 //! `JSON.stringify`, so it is checked exactly as `fetch` would send it to the
 //! server (an `undefined` field is absent, a `Date` is a string), and the
-//! result comes back through `JSON.parse` as a plain object.
+//! result comes back as a plain object, written by serde-wasm-bindgen.
 
 pub mod checks;
 pub mod outcome;
@@ -148,6 +148,7 @@ fn kind_of(value: &JsValue) -> &'static str {
 /// Hands a result to JavaScript as a plain object. Serialising an outcome
 /// cannot fail on any input; an error here would be a bug and is thrown.
 fn to_js(outcome: &impl Serialize) -> Result<JsValue, JsValue> {
-    let json = serde_json::to_string(outcome).map_err(|e| JsError::new(&e.to_string()))?;
-    JSON::parse(&json)
+    outcome
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(JsValue::from)
 }

@@ -22,7 +22,7 @@ use crate::origin::{self, ConsoleOrigins};
 use crate::store::{SqliteStore, Store};
 use crate::tracking::{self, RequestContext};
 use crate::web::{self, Web};
-use crate::{contacts, health, listen, openapi};
+use crate::{contacts, cors, health, listen, openapi};
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -42,6 +42,7 @@ impl FromRef<AppState> for Arc<Web> {
 
 /// The routes and their layers.
 fn router(state: AppState, consoles: ConsoleOrigins) -> Router {
+    let consoles = Arc::new(consoles);
     Router::new()
         .merge(contacts::router())
         .merge(health::router())
@@ -50,10 +51,13 @@ fn router(state: AppState, consoles: ConsoleOrigins) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(from_fn_with_state(
-            Arc::new(consoles),
+            Arc::clone(&consoles),
             origin::refuse_cross_site,
         ))
         .layer(from_fn(tracking::track))
+        // Outside the tracking middleware, so that its refusals are readable
+        // by a console page too.
+        .layer(from_fn_with_state(consoles, cors::grant))
         // Outermost, so that every response gets the security headers, even
         // a refusal of the tracking middleware (found by the fuzz target `server`).
         .layer(from_fn_with_state(

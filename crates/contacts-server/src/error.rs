@@ -17,6 +17,8 @@ pub enum Failure {
     Unauthorized,
     /// A write sent by a page of another site (cross-site request forgery).
     CrossSite,
+    /// A preflight from a page of an origin not configured as a console.
+    CrossOrigin,
     /// The ProfileId names no configured source.
     SourceNotConfigured,
     /// No customer has this eZpayID.
@@ -44,7 +46,7 @@ impl Failure {
         match self {
             Failure::BadRequest(_) => StatusCode::BAD_REQUEST,
             Failure::Unauthorized => StatusCode::UNAUTHORIZED,
-            Failure::CrossSite => StatusCode::FORBIDDEN,
+            Failure::CrossSite | Failure::CrossOrigin => StatusCode::FORBIDDEN,
             Failure::SourceNotConfigured | Failure::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Failure::CustomerNotFound(_) | Failure::RouteNotFound => StatusCode::NOT_FOUND,
             Failure::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -61,7 +63,7 @@ impl Failure {
         match self {
             Failure::BadRequest(_) => "Bad Request",
             Failure::Unauthorized => "Unauthorized",
-            Failure::CrossSite => "Forbidden",
+            Failure::CrossSite | Failure::CrossOrigin => "Forbidden",
             Failure::SourceNotConfigured | Failure::Internal => "Service Error",
             Failure::CustomerNotFound(_) | Failure::RouteNotFound => "Not Found",
             Failure::MethodNotAllowed => "Method Not Allowed",
@@ -82,6 +84,10 @@ impl Failure {
             ),
             Failure::CrossSite => one(
                 "Writes are accepted from this server's own pages and the configured console origins only."
+                    .into(),
+            ),
+            Failure::CrossOrigin => one(
+                "Pages of other origins may call the API only from the configured console origins."
                     .into(),
             ),
             Failure::SourceNotConfigured => one("Source not configured".into()),

@@ -12,6 +12,7 @@ mod body;
 pub mod cli;
 mod config;
 mod contacts;
+mod cors;
 mod error;
 mod health;
 mod listen;

@@ -5,7 +5,8 @@
 //! server's own origin, from a configured console origin, or from a client
 //! that is not a browser page at all (no `Origin`, no `Sec-Fetch-Site`, as
 //! with curl or a back-end service). Reads pass: a foreign page cannot see
-//! their answers without CORS, which this server does not grant.
+//! their answers without CORS, which this server grants to the console
+//! origins only (`cors.rs`).
 
 use std::sync::Arc;
 
@@ -20,6 +21,13 @@ use crate::tracking::RequestContext;
 /// The origins, besides the server's own, whose pages may send writes.
 #[derive(Debug, Default)]
 pub struct ConsoleOrigins(pub Vec<String>);
+
+impl ConsoleOrigins {
+    /// Whether `origin`, as a browser sends it in `Origin`, is one of them.
+    pub fn allows(&self, origin: &str) -> bool {
+        self.0.iter().any(|allowed| allowed == origin)
+    }
+}
 
 /// Middleware: answers a cross-site write with the 403 envelope.
 pub async fn refuse_cross_site(
@@ -46,7 +54,7 @@ fn is_cross_site_write(method: &Method, headers: &HeaderMap, consoles: &ConsoleO
     // A header that is not visible ASCII cannot name an allowed origin.
     let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or_default());
     let origin = text(header::ORIGIN);
-    if origin.is_some_and(|origin| consoles.0.iter().any(|allowed| allowed == origin)) {
+    if origin.is_some_and(|origin| consoles.allows(origin)) {
         return false;
     }
     if text(header::HeaderName::from_static("sec-fetch-site"))

@@ -146,7 +146,8 @@ pub async fn fallback(
     index
 }
 
-fn is_api(path: &str) -> bool {
+/// Whether `path` belongs to the API (`/api` and below) rather than the editor.
+pub fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }
 

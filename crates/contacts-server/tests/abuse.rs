@@ -625,6 +625,130 @@ fn cross_site_writes_are_refused() {
     assert_eq!(read.header("access-control-allow-origin"), None);
 }
 
+/// The console's origin may call the API from its pages (CORS); any other
+/// origin gets no CORS header and its preflight a 403 envelope.
+#[test]
+fn cors_is_granted_to_console_origins_only() {
+    const CONSOLE: &str = "https://console.example.com";
+    let scratch = Scratch::new();
+    let config = config_file(
+        &scratch.0,
+        &development_customers(),
+        &format!("console_origins = [\"{CONSOLE}\"]"),
+    );
+    let server = Server::start(&scratch.0, &["--config", config.to_str().unwrap()]);
+    let preflight = |origin: &str| {
+        Server::reply(
+            server
+                .agent
+                .options(server.url(CONTACTS_PATH))
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", "POST")
+                .header(
+                    "Access-Control-Request-Headers",
+                    "authorization,content-type,profileid,request-tracking-id",
+                )
+                .call(),
+        )
+    };
+    let cors_headers = |reply: &Reply| {
+        let mut pairs: Vec<(String, String)> = reply
+            .headers
+            .iter()
+            .filter(|(name, _)| name.as_str().starts_with("access-control-") || *name == "vary")
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    let pairs = |expected: &[(&str, &str)]| -> Vec<(String, String)> {
+        expected
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
+    };
+    let before = server.snapshot();
+
+    let granted = preflight(CONSOLE);
+    assert_eq!(granted.status, 204, "{}", granted.text);
+    assert_eq!(
+        cors_headers(&granted),
+        pairs(&[
+            (
+                "access-control-allow-headers",
+                "Accept, Authorization, Content-Type, ProfileId, Request-Tracking-Id"
+            ),
+            ("access-control-allow-methods", "GET, POST"),
+            ("access-control-allow-origin", CONSOLE),
+            ("access-control-max-age", "600"),
+            ("vary", "origin"),
+        ])
+    );
+    assert!(granted.header("content-security-policy").is_some());
+    assert_eq!(granted.header("x-content-type-options"), Some("nosniff"));
+
+    for origin in [
+        "https://evil.example",
+        "https://console.example.com.evil.example",
+        "null",
+        server.base.as_str(),
+    ] {
+        let refused = preflight(origin);
+        refused.assert_failure(403, "Forbidden");
+        assert_message(&refused, "console origins", origin);
+        assert_eq!(
+            cors_headers(&refused),
+            pairs(&[("vary", "origin")]),
+            "{origin}"
+        );
+        assert!(refused.header("content-security-policy").is_some());
+    }
+    assert_eq!(
+        server.snapshot(),
+        before,
+        "a preflight changed the database"
+    );
+
+    let actual = [("Origin", CONSOLE), ("Sec-Fetch-Site", "cross-site")];
+    let exposed = pairs(&[
+        ("access-control-allow-origin", CONSOLE),
+        ("access-control-expose-headers", "Request-Tracking-Id"),
+        ("vary", "origin"),
+    ]);
+    let body = json!({ "contacts": sample_contacts() }).to_string();
+    let saved = server.post(
+        ACTIVE,
+        &body,
+        &[actual[0], actual[1], ("Request-Tracking-Id", "cors-1")],
+    );
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    assert_eq!(cors_headers(&saved), exposed);
+    assert_eq!(saved.header("request-tracking-id"), Some("cors-1"));
+    assert!(saved.header("content-security-policy").is_some());
+    // A failure is readable too, so that the editor shows its envelope.
+    let unauthorized = server.post(
+        ACTIVE,
+        &body,
+        &[actual[0], actual[1], ("Authorization", "Basic eDp5")],
+    );
+    unauthorized.assert_failure(401, "Unauthorized");
+    assert_eq!(cors_headers(&unauthorized), exposed);
+    let mut read_headers = vec![("Authorization", SAMPLE_AUTH), ("ProfileId", "CAAG_302")];
+    read_headers.extend(actual);
+    let read = server.get(CONTACTS_PATH, &read_headers);
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(cors_headers(&read), exposed);
+
+    assert_eq!(
+        count(
+            &server.db,
+            "SELECT COUNT(*) FROM requests WHERE tracking_id = ?1",
+            "cors-1"
+        ),
+        1
+    );
+}
+
 /// The database reaches its configured size, as a disk fills: the update
 /// fails with a Failure envelope and changes nothing; reads still work; once
 /// space is freed the same request succeeds.

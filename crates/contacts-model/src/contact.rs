@@ -421,9 +421,14 @@ pub(crate) fn check_contact(
             ("", None)
         }
     };
+    // A work phone typed as only an extension marker (`x`, `#`) has no
+    // number: it is refused as too short rather than dropped in silence.
+    let marker_only = work_phone_part.is_empty()
+        && pasted_extension.is_none()
+        && matches!(text(Field::WorkPhone), Ok(Some(_)));
     let work_phone = check_phone(
         Field::WorkPhone,
-        Some(work_phone_part).filter(|p| !p.is_empty()),
+        Some(work_phone_part).filter(|p| !p.is_empty() || marker_only),
     )
     .map_err(&mut push)
     .ok()

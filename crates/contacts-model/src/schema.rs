@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::MAX_CONTACTS;
 use crate::contact::{ContactType, Field, MAX_EXTENSION_LEN, MAX_NAME_LEN};
 use crate::email::{LOCAL_FORBIDDEN, MAX_EMAIL_LEN};
+use crate::text::FORBIDDEN_IN_TEXT;
 use crate::tracking_id::TrackingId;
 
 /// The `$id` of the schema.
@@ -22,16 +23,6 @@ pub const SCHEMA_ID: &str = "urn:contacts-editor:contacts-request";
 
 /// A NANP number as the contract sends it: area code and exchange start with 2-9.
 const PHONE_PATTERN: &str = "^[2-9][0-9]{2}[2-9][0-9]{6}$";
-
-/// The characters text may not hold (see `text::is_forbidden_in_text`): the
-/// control characters, the line and paragraph separators and the
-/// bidirectional overrides.
-const FORBIDDEN: [(char, char); 4] = [
-    ('\u{0}', '\u{1f}'),
-    ('\u{7f}', '\u{9f}'),
-    ('\u{2028}', '\u{202e}'),
-    ('\u{2066}', '\u{2069}'),
-];
 
 /// The characters trimming removes (Unicode `White_Space`, as `str::trim`).
 const WHITESPACE: [(char, char); 10] = [
@@ -78,14 +69,14 @@ pub fn not_whitespace_class() -> String {
 
 /// A character class matching what text may hold.
 fn text_char_class() -> String {
-    format!("[^{}]", class_ranges(&FORBIDDEN))
+    format!("[^{}]", class_ranges(&FORBIDDEN_IN_TEXT))
 }
 
 /// A character class matching what trimmed text may start and end with.
 fn text_edge_class() -> String {
     format!(
         "[^{}{}]",
-        class_ranges(&FORBIDDEN),
+        class_ranges(&FORBIDDEN_IN_TEXT),
         class_ranges(&WHITESPACE)
     )
 }
@@ -218,7 +209,7 @@ fn email_pattern() -> String {
         .collect();
     let local = format!(
         "[^{}{}{specials}]+",
-        class_ranges(&FORBIDDEN),
+        class_ranges(&FORBIDDEN_IN_TEXT),
         class_ranges(&WHITESPACE)
     );
     let label = "[\\p{L}\\p{N}](?:[\\p{L}\\p{N}-]*[\\p{L}\\p{N}])?";
@@ -294,7 +285,7 @@ mod tests {
     fn classes_match_the_validation_for_every_character() {
         for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
             assert_eq!(
-                in_ranges(&FORBIDDEN, c),
+                in_ranges(&FORBIDDEN_IN_TEXT, c),
                 crate::text::is_forbidden_in_text(c),
                 "{c:?}"
             );

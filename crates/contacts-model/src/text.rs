@@ -43,12 +43,28 @@ impl Text {
     }
 }
 
-/// Whether `c` must not appear in text: a control character (such as a line
-/// break or a tab), a line or paragraph separator, or a bidirectional override
-/// that would make a name read differently from how it is stored.
+/// The characters text may not hold, as inclusive ranges: the control
+/// characters (such as a line break or a tab), the line and paragraph
+/// separators, the bidirectional overrides and isolates that would make a name
+/// read differently from how it is stored, and the invisible characters that
+/// play no part in any script (zero width space, word joiner, byte order
+/// mark). The zero width joiner and non-joiner stay allowed: some scripts need
+/// them. The JSON Schema is built from this same table.
+pub(crate) const FORBIDDEN_IN_TEXT: [(char, char); 7] = [
+    ('\u{0}', '\u{1f}'),
+    ('\u{7f}', '\u{9f}'),
+    ('\u{200b}', '\u{200b}'),
+    ('\u{2028}', '\u{202e}'),
+    ('\u{2060}', '\u{2060}'),
+    ('\u{2066}', '\u{2069}'),
+    ('\u{feff}', '\u{feff}'),
+];
+
+/// Whether `c` must not appear in text (see [`FORBIDDEN_IN_TEXT`]).
 pub(crate) fn is_forbidden_in_text(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    FORBIDDEN_IN_TEXT
+        .iter()
+        .any(|&(first, last)| (first..=last).contains(&c))
 }
 
 /// A JSON kind as a sentence names it: `an array`, `a number`.

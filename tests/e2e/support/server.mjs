@@ -28,10 +28,13 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 export class ContactsServer {
-  /** Starts a server on a free port with a database file in a new temporary directory. */
-  static async start() {
+  /**
+   * Starts a server on a free port with a database file in a new temporary
+   * directory; `args` are further flags, such as `--config FILE`.
+   */
+  static async start({ args = [] } = {}) {
     const dir = await mkdtemp(path.join(tmpdir(), 'contacts-e2e-'));
-    const server = new ContactsServer(dir, path.join(dir, 'contacts.sqlite3'));
+    const server = new ContactsServer(dir, path.join(dir, 'contacts.sqlite3'), args);
     await server.#launch('127.0.0.1:0');
     return server;
   }
@@ -39,9 +42,10 @@ export class ContactsServer {
   #child = null;
   #stderr = '';
 
-  constructor(dir, dbPath) {
+  constructor(dir, dbPath, args = []) {
     this.dir = dir;
     this.dbPath = dbPath;
+    this.args = args;
     this.baseUrl = null;
     this.port = null;
   }
@@ -96,7 +100,7 @@ export class ContactsServer {
   }
 
   async #launch(addr) {
-    const args = ['--addr', addr, '--db', this.dbPath, '--static-dir', distDir()];
+    const args = ['--addr', addr, '--db', this.dbPath, '--static-dir', distDir(), ...this.args];
     const child = spawn(serverBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     this.#child = child;

@@ -794,9 +794,7 @@ fn a_full_database_fails_cleanly_and_recovers() {
     }
     let before = server.snapshot();
     let reply = server.post_contacts(INACTIVE, "full-1", &big('c'));
-    reply.assert_failure(500, "Service Error");
-    assert_message(&reply, "try again later", "full");
-    assert_eq!(reply.body["request_tracking_id"], "full-1");
+    assert_storage_failure(&reply, "full-1");
     assert_eq!(
         server.snapshot(),
         before,
@@ -815,6 +813,129 @@ fn a_full_database_fails_cleanly_and_recovers() {
         "full-1",
     );
     assert_eq!(audit, 1);
+}
+
+/// Asserts the envelope of an update the storage could not write: a service
+/// error that tells the agent to try again, echoing the tracking id.
+fn assert_storage_failure(reply: &Reply, tracking_id: &str) {
+    reply.assert_failure(500, "Service Error");
+    assert_message(reply, "try again later", tracking_id);
+    assert_eq!(reply.body["request_tracking_id"], tracking_id);
+}
+
+/// Files made immutable with `chattr +i`, which binds root too (chmod does
+/// not); dropping the guard clears the flag, so that the scratch directory can
+/// be removed even when the test fails.
+struct Immutable(Vec<PathBuf>);
+
+impl Immutable {
+    fn set(files: Vec<PathBuf>) -> Self {
+        // The guard exists before the flag is set: a partial failure is cleared too.
+        let guard = Self(files);
+        if let Err(error) = chattr("+i", &guard.0) {
+            panic!("{error}");
+        }
+        guard
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        match chattr("-i", &self.0) {
+            Ok(()) => {}
+            // A second panic while unwinding would abort and hide the first.
+            Err(error) if thread::panicking() => eprintln!("{error}"),
+            Err(error) => panic!("{error}"),
+        }
+    }
+}
+
+fn chattr(flag: &str, files: &[PathBuf]) -> Result<(), String> {
+    let output = std::process::Command::new("chattr")
+        .arg(flag)
+        .args(files)
+        .output()
+        .map_err(|e| format!("cannot run chattr (Debian package e2fsprogs) to set {flag}: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "chattr {flag} {files:?} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// The database becomes read-only under a running server: the update fails
+/// with a Failure envelope and writes nothing, reads and the health check
+/// still answer, and once the fault clears the same request (same tracking
+/// id) is applied exactly once, beside the earlier update.
+///
+/// In WAL mode a commit is written to the `-wal` file, so that file must be
+/// read-only for the fault to bite (the main file alone is written only by
+/// checkpoints, and a commit would still succeed). The `-shm` file is left
+/// writable: it is the memory-mapped WAL index, and on an immutable mapped
+/// file the kernel answers SQLite's next store with SIGBUS, killing any
+/// process that uses the database; no server can answer that with an envelope.
+#[test]
+fn a_read_only_database_fails_cleanly_and_recovers() {
+    let scratch = Scratch::new();
+    let mut server = Server::start(&scratch.0, &[]);
+    let named = |contacts: &Value, name: &str| -> Value {
+        let mut contact = contacts.clone();
+        contact["name"] = json!(name);
+        contact
+    };
+    let sample = sample_contacts();
+    let first = json!([
+        named(&sample[0], "Ada Lovelace"),
+        named(&sample[1], "Ada Lovelace")
+    ]);
+    let refused = json!([named(&sample[1], "Grace Hopper")]);
+    let reply = server.post_contacts(ACTIVE, "readonly-1", &first);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+
+    let wal = scratch.0.join("contacts.sqlite-wal");
+    assert!(wal.exists(), "the server's database is not in WAL mode");
+    let before = server.snapshot();
+    let read_only = Immutable::set(vec![server.db.clone(), wal]);
+    let reply = server.post_contacts(ACTIVE, "readonly-2", &refused);
+    assert_storage_failure(&reply, "readonly-2");
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the server exited under the fault"
+    );
+    // Reads go through the reader connection's open files and write nothing,
+    // so they still answer, with the data before the fault.
+    let reply = server.get_contacts(ACTIVE);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["contacts"], first);
+    assert_eq!(server.get("/healthz", &[]).status, 200);
+
+    drop(read_only);
+    assert_eq!(
+        server.snapshot(),
+        before,
+        "the refused update left something in the database"
+    );
+    let reply = server.post_contacts(ACTIVE, "readonly-2", &refused);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        server.get_contacts(ACTIVE).body["contacts"],
+        json!([first[0], refused[0]])
+    );
+    // Each update once: one audit row and one outbox row per target.
+    for tracking_id in ["readonly-1", "readonly-2"] {
+        let rows = |table: &str| {
+            count(
+                &server.db,
+                &format!("SELECT count(*) FROM {table} WHERE tracking_id = ?1"),
+                tracking_id,
+            )
+        };
+        assert_eq!((rows("audit"), rows("outbox")), (1, 2), "{tracking_id}");
+    }
 }
 
 /// Slow clients (slowloris: headers at one byte a second; a body that

@@ -10,6 +10,7 @@ use contacts_model::{
 };
 use gloo_net::http::{Request, RequestBuilder};
 use gloo_timers::callback::Timeout;
+use js_json::JsJson;
 use js_sys::{JSON, Reflect};
 use web_sys::AbortController;
 
@@ -106,7 +107,7 @@ pub type Outcome = Result<Answer, CallFailure>;
 
 /// Reads an HTTP answer into an envelope, whatever its status.
 pub fn read_answer(http_status: u16, body: &str) -> Outcome {
-    Envelope::from_json(body)
+    Envelope::from_body(body, JsJson::parse)
         .map(|envelope| Answer {
             http_status,
             envelope,
@@ -166,7 +167,7 @@ impl Submission {
     pub fn new(customer: EzpayId, request: Valid<ContactsRequest>, tracking_id: String) -> Self {
         let request = request.into_inner();
         // A validated request holds strings only, which always serialise.
-        let body = serde_json::to_string(&request).unwrap_or_default();
+        let body = js_json::stringify(&request).unwrap_or_default();
         Self {
             customer,
             tracking_id,
@@ -312,9 +313,13 @@ pub async fn fetch_contacts(
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_family = "wasm")]
+    use wasm_bindgen_test::wasm_bindgen_test;
+
     use super::*;
 
-    #[test]
+    #[cfg(target_family = "wasm")]
+    #[wasm_bindgen_test]
     fn reads_envelopes_whatever_the_http_status() {
         let answer = read_answer(
             500,
@@ -328,7 +333,8 @@ mod tests {
         assert!(!may_pass_on_retry(&Ok(answer)));
     }
 
-    #[test]
+    #[cfg(target_family = "wasm")]
+    #[wasm_bindgen_test]
     fn html_and_empty_bodies_are_failures_of_their_own() {
         let html = read_answer(502, "<html><body>Bad Gateway</body></html>");
         assert!(matches!(
@@ -379,6 +385,7 @@ mod tests {
         assert!(!may_pass_on_retry(&failure("422", "changed body")));
     }
 
+    #[cfg(target_family = "wasm")]
     fn submission(customer: &str, name: &str, tracking_id: &str) -> Submission {
         let mut billing = ContactDraft::new(contacts_model::ContactType::Billing);
         billing.set(contacts_model::Field::Name, name);
@@ -394,7 +401,8 @@ mod tests {
         )
     }
 
-    #[test]
+    #[cfg(target_family = "wasm")]
+    #[wasm_bindgen_test]
     fn a_save_of_the_same_request_resumes_the_unsettled_submission() {
         let lost = submission("000010000005008", "Answer Lost", "first");
         let again = submission("000010000005008", "Answer Lost", "second").resuming(Some(&lost));
@@ -409,7 +417,8 @@ mod tests {
         assert_eq!(settled.tracking_id, "second");
     }
 
-    #[test]
+    #[cfg(target_family = "wasm")]
+    #[wasm_bindgen_test]
     fn busy_is_retried_and_refusals_are_not() {
         let busy = read_answer(
             409,
@@ -424,7 +433,8 @@ mod tests {
         assert!(is_unauthorized(&refused.unwrap().envelope));
     }
 
-    #[test]
+    #[cfg(target_family = "wasm")]
+    #[wasm_bindgen_test]
     fn reads_the_contacts_of_a_customer() {
         let body = r#"{"status":"Success","request_tracking_id":"9","customer":{"ezpay_id":"000010000005008","status":"active"},"contacts":[{"type":"billing","name":"John Smith","work_phone":"9147212006"}]}"#;
         let contacts = read_contacts(read_answer(200, body), body, "9").unwrap();

@@ -24,7 +24,7 @@ impl Draft {
     pub fn encode(&self) -> String {
         let both = RequestDraft::from_contacts([self.billing.clone(), self.service.clone()]);
         // A draft holds strings only, which always serialise.
-        serde_json::to_string(&both).unwrap_or_default()
+        js_json::stringify(&both).unwrap_or_default()
     }
 
     /// Reads a stored draft; anything unreadable (an older format, a hand
@@ -44,7 +44,8 @@ impl Draft {
 /// JSON is not an object, or `contacts` not an array of objects; an absent
 /// `contacts` is no contacts.
 pub fn read_contact_list(json: &str) -> Option<Vec<ContactDraft>> {
-    match RequestDraft::from_json(json).ok()?.contacts {
+    let parsed = js_json::JsJson::parse(json).ok()?;
+    match RequestDraft::from_deserializer(parsed).ok()?.contacts {
         Contacts::Absent => Some(Vec::new()),
         Contacts::WrongType(_) => None,
         Contacts::List(entries) => entries
@@ -87,11 +88,15 @@ pub fn clear(customer: &EzpayId) {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_family = "wasm")]
     use contacts_model::{ContactType, Field};
+    #[cfg(target_family = "wasm")]
+    use wasm_bindgen_test::wasm_bindgen_test;
 
     use super::*;
 
-    #[test]
+    #[cfg(target_family = "wasm")]
+    #[wasm_bindgen_test]
     fn round_trips_and_rejects_garbage() {
         let mut billing = ContactDraft::new(ContactType::Billing);
         billing.set(Field::Name, "<img src=x onerror=alert(1)>");
@@ -109,7 +114,8 @@ mod tests {
         );
     }
 
-    #[test]
+    #[cfg(target_family = "wasm")]
+    #[wasm_bindgen_test]
     fn reads_contact_lists_without_type_errors() {
         let contacts =
             read_contact_list(r#"{"status":"Success","contacts":[{"type":"billing","name":7}]}"#)

@@ -65,10 +65,7 @@ pub fn announce(host: &Element, envelope: &Envelope) {
         Envelope::Success { .. } => "contacts-saved",
         Envelope::Failure { .. } => "contacts-failed",
     };
-    let detail = serde_json::to_string(envelope)
-        .ok()
-        .and_then(|json| js_sys::JSON::parse(&json).ok())
-        .unwrap_or(JsValue::NULL);
+    let detail = js_json::to_js(envelope).unwrap_or(JsValue::NULL);
     let init = CustomEventInit::new();
     init.set_bubbles(true);
     init.set_detail(&detail);

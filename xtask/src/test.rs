@@ -34,12 +34,14 @@ pub fn test() -> Result {
         "-D",
         "warnings",
     ]))?;
-    // The editor's browser tests are wasm-only; the model's tests are host
+    // The editor's and js-json's tests are wasm-only; the model's tests are host
     // tests (proptest needs the host's randomness), so only its library is
     // checked for wasm32.
     run(cmd("cargo").args(wasm_clippy(&[
         "--package",
         "contacts-editor",
+        "--package",
+        "js-json",
         "--all-targets",
     ])))?;
     run(cmd("cargo").args(wasm_clippy(&[
@@ -58,19 +60,27 @@ pub fn test() -> Result {
     step("fuzzing, briefly: every target from its seeds");
     fuzz::fuzz(FUZZ_SECONDS_IN_TESTS)?;
 
-    step("the model builds for the browser");
+    step("the model builds for the browser, without serde_json");
     run(cmd("cargo").args([
         "build",
         "--package",
         "contacts-model",
+        "--no-default-features",
         "--target",
         WASM,
         "--release",
     ]))?;
 
-    step("browser tests of the editor's components (headless Chromium)");
+    step("browser tests of the editor's components (headless Chromium), and of js-json (Node)");
     run(cmd("cargo")
-        .args(["test", "--package", "contacts-editor", "--target", WASM])
+        .args([
+            "test",
+            "--package",
+            "contacts-editor",
+            "--package",
+            "js-json",
+        ])
+        .args(["--target", WASM])
         .env("CHROMEDRIVER", paths::CHROMEDRIVER))?;
 
     dist::build_editor()?;

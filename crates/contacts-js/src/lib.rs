@@ -6,10 +6,12 @@
 //! union `{ ok: true, value }` or `{ ok: false, errors: [{ path, code, message }] }`.
 //! Bad data never throws.
 //!
-//! Objects cross the boundary as JSON text: the value goes through
-//! `JSON.stringify`, so it is checked exactly as `fetch` would send it to the
-//! server (an `undefined` field is absent, a `Date` is a string), and the
-//! result comes back as a plain object, written by serde-wasm-bindgen.
+//! A value is checked exactly as `fetch` would send it to the server: it goes
+//! through `JSON.stringify` and `JSON.parse` (an `undefined` field is absent,
+//! a `Date` is a string) and serde-wasm-bindgen reads the result into the
+//! model's readers; the result comes back as a plain object, written by
+//! serde-wasm-bindgen. The engine's own JSON does the parsing, so the wasm
+//! carries no JSON parser.
 
 pub mod checks;
 pub mod outcome;
@@ -18,7 +20,8 @@ use js_sys::{Array, JSON};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use contacts_model::Text;
+use contacts_model::{Envelope, Text};
+use js_json::JsJson;
 
 use crate::checks::Input;
 
@@ -36,8 +39,7 @@ const SCHEMA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/schema.json"))
 pub fn validate_contact(
     #[wasm_bindgen(unchecked_param_type = "unknown")] input: &JsValue,
 ) -> Result<JsValue, JsValue> {
-    let json = json_text(input);
-    to_js(&checks::contact(input_of(&json)))
+    to_js(&checks::contact(input_of(input)))
 }
 
 /// Validates and normalises the body of `POST /api/v1/customers/{eZpayID}/contacts`.
@@ -48,8 +50,7 @@ pub fn validate_contact(
 pub fn validate_contacts_request(
     #[wasm_bindgen(unchecked_param_type = "unknown")] input: &JsValue,
 ) -> Result<JsValue, JsValue> {
-    let json = json_text(input);
-    to_js(&checks::request(input_of(&json)))
+    to_js(&checks::request(input_of(input)))
 }
 
 /// Normalises a phone number typed in any common format to its 10 digits.
@@ -82,11 +83,11 @@ pub fn validate_ezpay_id(
 pub fn parse_response(
     #[wasm_bindgen(unchecked_param_type = "unknown")] body: &JsValue,
 ) -> Result<JsValue, JsValue> {
-    let json = match body.as_string() {
-        Some(text) => Ok(text),
-        None => json_text(body),
+    let outcome = match body.as_string() {
+        Some(text) => Envelope::from_body(&text, JsJson::parse).into(),
+        None => checks::response(input_of(body)),
     };
-    to_js(&checks::response(input_of(&json)))
+    to_js(&outcome)
 }
 
 /// The JSON Schema (draft 2020-12) of the request body, generated from the
@@ -96,19 +97,10 @@ pub fn contacts_request_schema() -> Result<JsValue, JsValue> {
     JSON::parse(SCHEMA_JSON)
 }
 
-/// Writes a value as `JSON.stringify` would, or names its kind where JSON cannot hold it.
-fn json_text(value: &JsValue) -> Result<String, &'static str> {
-    JSON::stringify(value)
-        .ok()
-        .and_then(|text| text.as_string())
-        .ok_or_else(|| kind_of(value))
-}
-
-fn input_of<'a>(json: &'a Result<String, &'static str>) -> Input<'a> {
-    match json {
-        Ok(text) => Input::Json(text),
-        Err(kind) => Input::NotJson(kind),
-    }
+/// A value as `fetch` would send it, for the model's readers; or the kind
+/// of a value JSON cannot hold.
+fn input_of(value: &JsValue) -> Input<JsJson> {
+    JsJson::from_js(value).map_or_else(|| Input::NotJson(kind_of(value)), Input::Json)
 }
 
 /// Reads a value that should be text; `null` and `undefined` are absent.
@@ -148,7 +140,5 @@ fn kind_of(value: &JsValue) -> &'static str {
 /// Hands a result to JavaScript as a plain object. Serialising an outcome
 /// cannot fail on any input; an error here would be a bug and is thrown.
 fn to_js(outcome: &impl Serialize) -> Result<JsValue, JsValue> {
-    outcome
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(JsValue::from)
+    js_json::to_js(outcome).map_err(JsValue::from)
 }

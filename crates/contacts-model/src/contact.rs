@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::email::validate_email;
 use crate::error::{ErrorCode, ValidationError, ValidationErrors};
-use crate::json_kind::{
-    ObjectOr, ObjectVisitor, expect_object, mark_read, note_unknown_key, object_from_text,
-};
+#[cfg(feature = "json")]
+use crate::json_kind::object_from_text;
+use crate::json_kind::{ObjectOr, expect_object, mark_read, note_unknown_key, object_from};
 use crate::phone::{Phone, normalize_phone, split_extension};
 use crate::text::{Text, is_forbidden_in_text, with_article};
 use crate::valid::Valid;
@@ -212,20 +212,30 @@ impl ContactDraft {
         }
     }
 
-    /// Reads a contact from any JSON value.
+    /// Reads a contact from any JSON value of a serde data format: a
+    /// `serde_json::Value`, or a JavaScript value through serde-wasm-bindgen.
     ///
     /// Fails only where the value is not a JSON object; every other fault is
     /// left for [`validate_contact`] to report with its path.
-    pub fn from_value(value: &serde_json::Value) -> Result<Self, ValidationErrors> {
-        Self::read(value.deserialize_any(ObjectVisitor(DraftVisitor)))
+    pub fn from_deserializer<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, ValidationErrors> {
+        Self::read(object_from(deserializer, DraftVisitor))
     }
 
-    /// Reads a contact from JSON text, as [`ContactDraft::from_value`] reads a value.
+    /// Reads a contact from a JSON value, as [`ContactDraft::from_deserializer`] does.
+    #[cfg(feature = "json")]
+    pub fn from_value(value: &serde_json::Value) -> Result<Self, ValidationErrors> {
+        Self::from_deserializer(value)
+    }
+
+    /// Reads a contact from JSON text, as [`ContactDraft::from_deserializer`] reads a value.
+    #[cfg(feature = "json")]
     pub fn from_json(json: &str) -> Result<Self, ValidationErrors> {
         Self::read(object_from_text(json, DraftVisitor))
     }
 
-    fn read(object: Result<ObjectOr<Self>, serde_json::Error>) -> Result<Self, ValidationErrors> {
+    fn read<E: fmt::Display>(object: Result<ObjectOr<Self>, E>) -> Result<Self, ValidationErrors> {
         expect_object(object).map_err(|why| {
             ValidationErrors::from(ValidationError::new(
                 "contacts[0]",

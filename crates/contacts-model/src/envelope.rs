@@ -4,7 +4,7 @@ use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::ValidationError;
-use crate::json_kind::{ObjectOr, ObjectVisitor};
+use crate::json_kind::{ObjectOr, ObjectVisitor, object_from};
 use crate::text::{Text, with_article};
 
 /// The `status` of a response envelope.
@@ -236,14 +236,14 @@ impl Envelope {
     /// Parses a response body.
     ///
     /// It is read straight into the envelope's members, without building a
-    /// tree of JSON values first, so that the browser carries no such tree.
+    /// tree of JSON values first.
+    #[cfg(feature = "json")]
     pub fn from_json(body: &str) -> Result<Self, EnvelopeError> {
         if body.trim().is_empty() {
             return Err(EnvelopeError::Empty);
         }
         let mut deserializer = serde_json::Deserializer::from_str(body);
-        let read = deserializer
-            .deserialize_any(ObjectVisitor(RawVisitor))
+        let read = object_from(&mut deserializer, RawVisitor)
             .and_then(|raw| deserializer.end().map(|()| raw));
         match read {
             Ok(raw) => Self::from_raw(raw),
@@ -257,12 +257,32 @@ impl Envelope {
         }
     }
 
-    /// Reads an already parsed JSON value.
-    pub fn from_value(value: serde_json::Value) -> Result<Self, EnvelopeError> {
-        value
-            .deserialize_any(ObjectVisitor(RawVisitor))
+    /// Parses a response body with the caller's JSON parser, which says in
+    /// words why text is not JSON. The browser passes `JSON.parse` read
+    /// through serde-wasm-bindgen, so it carries no JSON parser of its own.
+    pub fn from_body<'de, D: Deserializer<'de>>(
+        body: &str,
+        parse: impl FnOnce(&str) -> Result<D, String>,
+    ) -> Result<Self, EnvelopeError> {
+        if body.trim().is_empty() {
+            return Err(EnvelopeError::Empty);
+        }
+        Self::from_deserializer(parse(body).map_err(EnvelopeError::NotJson)?)
+    }
+
+    /// Reads an already parsed JSON value of any serde data format.
+    pub fn from_deserializer<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, EnvelopeError> {
+        object_from(deserializer, RawVisitor)
             .map_err(|e| EnvelopeError::NotAnEnvelope(e.to_string()))
             .and_then(Self::from_raw)
+    }
+
+    /// Reads an already parsed JSON value.
+    #[cfg(feature = "json")]
+    pub fn from_value(value: serde_json::Value) -> Result<Self, EnvelopeError> {
+        Self::from_deserializer(value)
     }
 
     /// Checks that the members read make a Success or a Failure.

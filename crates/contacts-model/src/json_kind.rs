@@ -83,21 +83,31 @@ impl<'de, V: serde::de::Visitor<'de>> serde::de::Visitor<'de> for ObjectVisitor<
     reject_json_kinds!(ObjectOr::Other => null, boolean, number, string, array);
 }
 
+/// Reads any value of a serde data format as an [`ObjectOr`] with `visitor`.
+pub(crate) fn object_from<'de, D: serde::Deserializer<'de>, V: serde::de::Visitor<'de>>(
+    deserializer: D,
+    visitor: V,
+) -> Result<ObjectOr<V::Value>, D::Error> {
+    deserializer.deserialize_any(ObjectVisitor(visitor))
+}
+
 /// Reads JSON text as an [`ObjectOr`] with `visitor`; nothing may follow the value.
+#[cfg(feature = "json")]
 pub(crate) fn object_from_text<'de, V: serde::de::Visitor<'de>>(
     json: &'de str,
     visitor: V,
 ) -> Result<ObjectOr<V::Value>, serde_json::Error> {
-    use serde::Deserializer as _;
     let mut deserializer = serde_json::Deserializer::from_str(json);
-    let object = deserializer.deserialize_any(ObjectVisitor(visitor))?;
+    let object = object_from(&mut deserializer, visitor)?;
     deserializer.end()?;
     Ok(object)
 }
 
 /// The object read, or words for what came instead (`an array`, or the
 /// parser's own words) for the caller's error message.
-pub(crate) fn expect_object<T>(read: Result<ObjectOr<T>, serde_json::Error>) -> Result<T, String> {
+pub(crate) fn expect_object<T, E: std::fmt::Display>(
+    read: Result<ObjectOr<T>, E>,
+) -> Result<T, String> {
     match read {
         Ok(ObjectOr::Object(object)) => Ok(object),
         Ok(ObjectOr::Other(kind)) => Err(crate::text::with_article(kind)),

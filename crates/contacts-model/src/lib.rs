@@ -19,6 +19,7 @@ mod error;
 mod ezpay_id;
 mod phone;
 mod request;
+#[cfg(feature = "json")]
 pub mod schema;
 mod text;
 mod tracking_id;

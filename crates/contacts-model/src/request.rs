@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::MAX_CONTACTS;
 use crate::contact::{Contact, ContactDraft, ContactType, DraftVisitor, check_contact, check_type};
 use crate::error::{ErrorCode, ValidationError, ValidationErrors};
-use crate::json_kind::{
-    ObjectOr, ObjectVisitor, expect_object, mark_read, note_unknown_key, object_from_text,
-};
+#[cfg(feature = "json")]
+use crate::json_kind::object_from_text;
+use crate::json_kind::{ObjectOr, expect_object, mark_read, note_unknown_key, object_from};
 use crate::text::{Text, with_article};
 use crate::tracking_id::TrackingId;
 use crate::valid::Valid;
@@ -37,20 +37,30 @@ impl RequestDraft {
         }
     }
 
-    /// Reads a request body from any JSON value.
+    /// Reads a request body from any JSON value of a serde data format: a
+    /// `serde_json::Value`, or a JavaScript value through serde-wasm-bindgen.
     ///
-    /// Fails only where the body is not a JSON object; every other fault is
+    /// Fails only where the value is not a JSON object; every other fault is
     /// left for [`validate_request`] to report with its path.
-    pub fn from_value(value: &serde_json::Value) -> Result<Self, ValidationErrors> {
-        Self::read(value.deserialize_any(ObjectVisitor(RequestVisitor)))
+    pub fn from_deserializer<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, ValidationErrors> {
+        Self::read(object_from(deserializer, RequestVisitor))
     }
 
-    /// Reads a request body from JSON text, as [`RequestDraft::from_value`] reads a value.
+    /// Reads a request body from a JSON value, as [`RequestDraft::from_deserializer`] does.
+    #[cfg(feature = "json")]
+    pub fn from_value(value: &serde_json::Value) -> Result<Self, ValidationErrors> {
+        Self::from_deserializer(value)
+    }
+
+    /// Reads a request body from JSON text, as [`RequestDraft::from_deserializer`] reads a value.
+    #[cfg(feature = "json")]
     pub fn from_json(json: &str) -> Result<Self, ValidationErrors> {
         Self::read(object_from_text(json, RequestVisitor))
     }
 
-    fn read(object: Result<ObjectOr<Self>, serde_json::Error>) -> Result<Self, ValidationErrors> {
+    fn read<E: fmt::Display>(object: Result<ObjectOr<Self>, E>) -> Result<Self, ValidationErrors> {
         expect_object(object).map_err(|why| {
             ValidationErrors::from(ValidationError::new(
                 "",

@@ -1,0 +1,155 @@
+//! JSON for the browser builds (the editor and `contacts-js`) without a JSON
+//! parser or printer in their wasm: text is parsed by the engine's own
+//! `JSON.parse`, and the value it makes is read by serde through
+//! [`JsJson`], a `Deserializer` of plain JSON data (null, booleans, numbers,
+//! strings, arrays and objects). Values are written back with
+//! serde-wasm-bindgen and `JSON.stringify`.
+//!
+//! Only the self-describing part of serde is served: every `deserialize_*`
+//! reads what the value is (`deserialize_any`), which is what the model's
+//! lenient readers ask for. Errors name kinds, never the values met, so they
+//! stay small and never echo untrusted data.
+
+mod error;
+
+use js_sys::{Array, JSON, Object};
+use serde::de::{self, DeserializeSeed, Visitor};
+use serde::{Serialize, forward_to_deserialize_any};
+use wasm_bindgen::{JsCast, JsValue};
+
+pub use error::Error;
+
+/// Largest integer a JavaScript number holds exactly (2^53 - 1).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// A value made by `JSON.parse`, read by serde.
+#[derive(Debug, Clone)]
+pub struct JsJson(JsValue);
+
+impl JsJson {
+    /// Parses JSON text with `JSON.parse`; the error is the engine's own
+    /// words for why the text is not JSON.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        JSON::parse(text).map(Self).map_err(|e| {
+            e.dyn_into::<js_sys::Error>()
+                .map_or_else(|_| "not JSON".to_owned(), |e| e.message().into())
+        })
+    }
+
+    /// A value as `fetch` would send it: `JSON.parse(JSON.stringify(value))`.
+    /// `None` where JSON cannot hold the value (`undefined`, a function, a
+    /// symbol, or an object holding a BigInt or a cycle).
+    pub fn from_js(value: &JsValue) -> Option<Self> {
+        let text = JSON::stringify(value).ok()?.as_string()?;
+        JSON::parse(&text).ok().map(Self)
+    }
+}
+
+/// A value as the plain object `JSON.parse` would make of its JSON.
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, serde_wasm_bindgen::Error> {
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+}
+
+/// A value as JSON text.
+pub fn stringify<T: Serialize + ?Sized>(value: &T) -> Result<String, JsValue> {
+    let js = to_js(value)?;
+    JSON::stringify(&js)?
+        .as_string()
+        .ok_or_else(|| JsValue::from_str("JSON.stringify gave no text"))
+}
+
+impl<'de> de::Deserializer<'de> for JsJson {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        let value = self.0;
+        if value.is_null() || value.is_undefined() {
+            visitor.visit_unit()
+        } else if let Some(boolean) = value.as_bool() {
+            visitor.visit_bool(boolean)
+        } else if let Some(number) = value.as_f64() {
+            if number.fract() == 0.0 && number.abs() <= MAX_SAFE_INTEGER {
+                visitor.visit_i64(number as i64)
+            } else {
+                visitor.visit_f64(number)
+            }
+        } else if let Some(text) = value.as_string() {
+            visitor.visit_string(text)
+        } else if Array::is_array(&value) {
+            let items = Array::from(&value);
+            visitor.visit_seq(Items { items, next: 0 })
+        } else {
+            let entries = Object::entries(value.unchecked_ref());
+            visitor.visit_map(Entries {
+                entries,
+                next: 0,
+                value: JsValue::NULL,
+            })
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if self.0.is_null() || self.0.is_undefined() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+/// The items of an array.
+struct Items {
+    items: Array,
+    next: u32,
+}
+
+impl<'de> de::SeqAccess<'de> for Items {
+    type Error = Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Error> {
+        if self.next >= self.items.length() {
+            return Ok(None);
+        }
+        let item = self.items.get(self.next);
+        self.next += 1;
+        seed.deserialize(JsJson(item)).map(Some)
+    }
+}
+
+/// The members of an object, from `Object.entries`: `[key, value]` pairs.
+struct Entries {
+    entries: Array,
+    next: u32,
+    /// The value of the key read last.
+    value: JsValue,
+}
+
+impl<'de> de::MapAccess<'de> for Entries {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
+        if self.next >= self.entries.length() {
+            return Ok(None);
+        }
+        let entry = Array::from(&self.entries.get(self.next));
+        self.next += 1;
+        self.value = entry.get(1);
+        seed.deserialize(JsJson(entry.get(0))).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        seed.deserialize(JsJson(std::mem::replace(&mut self.value, JsValue::NULL)))
+    }
+}

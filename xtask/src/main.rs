@@ -12,6 +12,7 @@ mod paths;
 mod run;
 mod test;
 mod tools;
+mod wasm_imports;
 
 use std::process::ExitCode;
 

@@ -10,6 +10,7 @@ use crate::cmd::{cmd, probe, run, step};
 use crate::{Failure, Result, paths};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+const RUST_SRC: &str = "rust-src";
 const TRUNK_VERSION: &str = "0.21.14";
 
 /// Installs every tool any task needs.
@@ -27,13 +28,21 @@ pub fn ensure_build_tools() -> Result {
     ensure_npm_tools()
 }
 
+/// The wasm32 target, and the standard library's source that the release
+/// wasm builds rebuild for size (`dist.rs`). rust-toolchain.toml names both,
+/// so rustup may already have installed them.
 fn ensure_wasm_target() -> Result {
     let installed = probe("rustup", &["target", "list", "--installed"]).unwrap_or_default();
-    if installed.lines().any(|l| l.trim() == WASM_TARGET) {
-        return Ok(());
+    if !installed.lines().any(|l| l.trim() == WASM_TARGET) {
+        step("installing the wasm32 target");
+        run(cmd("rustup").args(["target", "add", WASM_TARGET]))?;
     }
-    step("installing the wasm32 target");
-    run(cmd("rustup").args(["target", "add", WASM_TARGET]))
+    let components = probe("rustup", &["component", "list", "--installed"]).unwrap_or_default();
+    if !components.lines().any(|l| l.trim() == RUST_SRC) {
+        step("installing the rust-src component");
+        run(cmd("rustup").args(["component", "add", RUST_SRC]))?;
+    }
+    Ok(())
 }
 
 fn ensure_wasm_bindgen() -> Result {

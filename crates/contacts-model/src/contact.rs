@@ -212,8 +212,8 @@ impl ContactDraft {
         }
     }
 
-    /// Reads a contact from any JSON value of a serde data format: a
-    /// `serde_json::Value`, or a JavaScript value through serde-wasm-bindgen.
+    /// Reads a contact from any JSON value of a self-describing serde
+    /// format: a `serde_json::Value`, or a JavaScript value through `js-json`.
     ///
     /// Fails only where the value is not a JSON object; every other fault is
     /// left for [`validate_contact`] to report with its path.

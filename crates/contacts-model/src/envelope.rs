@@ -258,8 +258,8 @@ impl Envelope {
     }
 
     /// Parses a response body with the caller's JSON parser, which says in
-    /// words why text is not JSON. The browser passes `JSON.parse` read
-    /// through serde-wasm-bindgen, so it carries no JSON parser of its own.
+    /// words why text is not JSON. The browser builds pass `JSON.parse`
+    /// through `js-json`, so that they carry no JSON parser of their own.
     pub fn from_body<'de, D: Deserializer<'de>>(
         body: &str,
         parse: impl FnOnce(&str) -> Result<D, String>,
@@ -469,6 +469,32 @@ mod tests {
         for (body, code) in cases {
             let error = Envelope::from_json(body).expect_err(body);
             assert_eq!(error.code(), code, "{body}");
+            let error = Envelope::from_body(body, parse).expect_err(body);
+            assert_eq!(error.code(), code, "{body}");
         }
+    }
+
+    /// A caller's parser, here serde_json's, as the browser's would be.
+    fn parse(text: &str) -> Result<serde_json::Value, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_callers_parser_reads_as_the_text_reader_does() {
+        let bodies = [
+            r#"{"status":"Success","request_tracking_id":"7"}"#,
+            r#"{"error":{"code":"500","message":"Service Error","errors":[{"message":"Source not configured"}]}}"#,
+        ];
+        for body in bodies {
+            assert_eq!(
+                Envelope::from_body(body, parse),
+                Envelope::from_json(body),
+                "{body}"
+            );
+        }
+        let Err(EnvelopeError::NotJson(why)) = Envelope::from_body("{", parse) else {
+            panic!("a cut body is not JSON");
+        };
+        assert!(why.contains("EOF"), "the parser's own words: {why}");
     }
 }

@@ -63,7 +63,11 @@ impl<'de> de::Deserializer<'de> for JsJson {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let value = self.0;
-        if value.is_null() || value.is_undefined() {
+        // Strings first: most values of a contact are, and each question
+        // asked of the value is a call into JavaScript.
+        if let Some(text) = value.as_string() {
+            visitor.visit_string(text)
+        } else if value.is_null() || value.is_undefined() {
             visitor.visit_unit()
         } else if let Some(boolean) = value.as_bool() {
             visitor.visit_bool(boolean)
@@ -73,10 +77,8 @@ impl<'de> de::Deserializer<'de> for JsJson {
             } else {
                 visitor.visit_f64(number)
             }
-        } else if let Some(text) = value.as_string() {
-            visitor.visit_string(text)
         } else if Array::is_array(&value) {
-            let items = Array::from(&value);
+            let items: Array = value.unchecked_into();
             visitor.visit_seq(Items { items, next: 0 })
         } else {
             let entries = Object::entries(value.unchecked_ref());
@@ -143,7 +145,8 @@ impl<'de> de::MapAccess<'de> for Entries {
         if self.next >= self.entries.length() {
             return Ok(None);
         }
-        let entry = Array::from(&self.entries.get(self.next));
+        // `Object.entries` gives `[key, value]` arrays.
+        let entry: Array = self.entries.get(self.next).unchecked_into();
         self.next += 1;
         self.value = entry.get(1);
         seed.deserialize(JsJson(entry.get(0))).map(Some)

@@ -313,45 +313,7 @@ pub async fn fetch_contacts(
 
 #[cfg(test)]
 mod tests {
-    #[cfg(target_family = "wasm")]
-    use wasm_bindgen_test::wasm_bindgen_test;
-
     use super::*;
-
-    #[cfg(target_family = "wasm")]
-    #[wasm_bindgen_test]
-    fn reads_envelopes_whatever_the_http_status() {
-        let answer = read_answer(
-            500,
-            r#"{"error":{"code":"500","message":"Service Error","errors":[{"message":"Source not configured"}]},"request_tracking_id":"1"}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            answer.envelope.error().unwrap().errors[0].message,
-            "Source not configured"
-        );
-        assert!(!may_pass_on_retry(&Ok(answer)));
-    }
-
-    #[cfg(target_family = "wasm")]
-    #[wasm_bindgen_test]
-    fn html_and_empty_bodies_are_failures_of_their_own() {
-        let html = read_answer(502, "<html><body>Bad Gateway</body></html>");
-        assert!(matches!(
-            html,
-            Err(CallFailure::NotAnEnvelope {
-                http_status: 502,
-                why: EnvelopeError::NotJson(_)
-            })
-        ));
-        assert!(may_pass_on_retry(&html));
-        let empty = read_answer(200, "");
-        let envelope = outcome_envelope(&empty, "t-1");
-        let error = envelope.error().unwrap();
-        assert_eq!(error.code, "200");
-        assert!(error.errors[0].message.contains("empty"));
-        assert_eq!(envelope.request_tracking_id(), Some("t-1"));
-    }
 
     #[test]
     fn network_failures_and_timeouts_say_so_and_may_be_retried() {
@@ -385,64 +347,6 @@ mod tests {
         assert!(!may_pass_on_retry(&failure("422", "changed body")));
     }
 
-    #[cfg(target_family = "wasm")]
-    fn submission(customer: &str, name: &str, tracking_id: &str) -> Submission {
-        let mut billing = ContactDraft::new(contacts_model::ContactType::Billing);
-        billing.set(contacts_model::Field::Name, name);
-        let request =
-            contacts_model::validate_request(&contacts_model::RequestDraft::from_contacts([
-                billing,
-            ]))
-            .unwrap();
-        Submission::new(
-            EzpayId::parse(customer).unwrap(),
-            request,
-            tracking_id.into(),
-        )
-    }
-
-    #[cfg(target_family = "wasm")]
-    #[wasm_bindgen_test]
-    fn a_save_of_the_same_request_resumes_the_unsettled_submission() {
-        let lost = submission("000010000005008", "Answer Lost", "first");
-        let again = submission("000010000005008", "Answer Lost", "second").resuming(Some(&lost));
-        assert_eq!(again.tracking_id, "first");
-
-        let changed = submission("000010000005008", "Changed", "second").resuming(Some(&lost));
-        assert_eq!(changed.tracking_id, "second");
-        let other_customer =
-            submission("000010000005009", "Answer Lost", "second").resuming(Some(&lost));
-        assert_eq!(other_customer.tracking_id, "second");
-        let settled = submission("000010000005008", "Answer Lost", "second").resuming(None);
-        assert_eq!(settled.tracking_id, "second");
-    }
-
-    #[cfg(target_family = "wasm")]
-    #[wasm_bindgen_test]
-    fn busy_is_retried_and_refusals_are_not() {
-        let busy = read_answer(
-            409,
-            r#"{"status":"Failure","error":{"code":"409","message":"Conflict"}}"#,
-        );
-        assert!(may_pass_on_retry(&busy));
-        let refused = read_answer(
-            401,
-            r#"{"status":"Failure","error":{"code":"401","message":"Unauthorized"}}"#,
-        );
-        assert!(!may_pass_on_retry(&refused));
-        assert!(is_unauthorized(&refused.unwrap().envelope));
-    }
-
-    #[cfg(target_family = "wasm")]
-    #[wasm_bindgen_test]
-    fn reads_the_contacts_of_a_customer() {
-        let body = r#"{"status":"Success","request_tracking_id":"9","customer":{"ezpay_id":"000010000005008","status":"active"},"contacts":[{"type":"billing","name":"John Smith","work_phone":"9147212006"}]}"#;
-        let contacts = read_contacts(read_answer(200, body), body, "9").unwrap();
-        assert_eq!(contacts[0].name.as_str(), "John Smith");
-        let odd = r#"{"status":"Success","contacts":7}"#;
-        assert!(read_contacts(read_answer(200, odd), odd, "9").is_err());
-    }
-
     #[test]
     fn builds_the_contacts_url() {
         let config = ApiConfig {
@@ -455,5 +359,102 @@ mod tests {
             config.contacts_url(&customer),
             "https://api.example/api/v1/customers/000010000005008/contacts"
         );
+    }
+
+    /// The tests that need the engine's JSON (`js-json`): they run under
+    /// wasm-bindgen-test.
+    #[cfg(target_arch = "wasm32")]
+    mod json {
+        use wasm_bindgen_test::wasm_bindgen_test;
+
+        use super::*;
+
+        #[wasm_bindgen_test]
+        fn reads_envelopes_whatever_the_http_status() {
+            let answer = read_answer(
+                500,
+                r#"{"error":{"code":"500","message":"Service Error","errors":[{"message":"Source not configured"}]},"request_tracking_id":"1"}"#,
+            )
+            .unwrap();
+            assert_eq!(
+                answer.envelope.error().unwrap().errors[0].message,
+                "Source not configured"
+            );
+            assert!(!may_pass_on_retry(&Ok(answer)));
+        }
+
+        #[wasm_bindgen_test]
+        fn html_and_empty_bodies_are_failures_of_their_own() {
+            let html = read_answer(502, "<html><body>Bad Gateway</body></html>");
+            assert!(matches!(
+                html,
+                Err(CallFailure::NotAnEnvelope {
+                    http_status: 502,
+                    why: EnvelopeError::NotJson(_)
+                })
+            ));
+            assert!(may_pass_on_retry(&html));
+            let empty = read_answer(200, "");
+            let envelope = outcome_envelope(&empty, "t-1");
+            let error = envelope.error().unwrap();
+            assert_eq!(error.code, "200");
+            assert!(error.errors[0].message.contains("empty"));
+            assert_eq!(envelope.request_tracking_id(), Some("t-1"));
+        }
+
+        fn submission(customer: &str, name: &str, tracking_id: &str) -> Submission {
+            let mut billing = ContactDraft::new(contacts_model::ContactType::Billing);
+            billing.set(contacts_model::Field::Name, name);
+            let request =
+                contacts_model::validate_request(&contacts_model::RequestDraft::from_contacts([
+                    billing,
+                ]))
+                .unwrap();
+            Submission::new(
+                EzpayId::parse(customer).unwrap(),
+                request,
+                tracking_id.into(),
+            )
+        }
+
+        #[wasm_bindgen_test]
+        fn a_save_of_the_same_request_resumes_the_unsettled_submission() {
+            let lost = submission("000010000005008", "Answer Lost", "first");
+            let again =
+                submission("000010000005008", "Answer Lost", "second").resuming(Some(&lost));
+            assert_eq!(again.tracking_id, "first");
+
+            let changed = submission("000010000005008", "Changed", "second").resuming(Some(&lost));
+            assert_eq!(changed.tracking_id, "second");
+            let other_customer =
+                submission("000010000005009", "Answer Lost", "second").resuming(Some(&lost));
+            assert_eq!(other_customer.tracking_id, "second");
+            let settled = submission("000010000005008", "Answer Lost", "second").resuming(None);
+            assert_eq!(settled.tracking_id, "second");
+        }
+
+        #[wasm_bindgen_test]
+        fn busy_is_retried_and_refusals_are_not() {
+            let busy = read_answer(
+                409,
+                r#"{"status":"Failure","error":{"code":"409","message":"Conflict"}}"#,
+            );
+            assert!(may_pass_on_retry(&busy));
+            let refused = read_answer(
+                401,
+                r#"{"status":"Failure","error":{"code":"401","message":"Unauthorized"}}"#,
+            );
+            assert!(!may_pass_on_retry(&refused));
+            assert!(is_unauthorized(&refused.unwrap().envelope));
+        }
+
+        #[wasm_bindgen_test]
+        fn reads_the_contacts_of_a_customer() {
+            let body = r#"{"status":"Success","request_tracking_id":"9","customer":{"ezpay_id":"000010000005008","status":"active"},"contacts":[{"type":"billing","name":"John Smith","work_phone":"9147212006"}]}"#;
+            let contacts = read_contacts(read_answer(200, body), body, "9").unwrap();
+            assert_eq!(contacts[0].name.as_str(), "John Smith");
+            let odd = r#"{"status":"Success","contacts":7}"#;
+            assert!(read_contacts(read_answer(200, odd), odd, "9").is_err());
+        }
     }
 }

@@ -1,11 +1,12 @@
 //! Release artefacts: `dist/` (the editor) and `pkg/` (the JS package).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use crate::cmd::{cmd, run, step};
-use crate::{Failure, Result, paths, tools};
+use crate::wasm_imports::minify_imports;
+use crate::{Result, paths, tools};
 
 /// `cargo xtask dist`.
 pub fn dist() -> Result {
@@ -49,8 +50,9 @@ fn small_wasm_target() -> PathBuf {
 /// These are unstable options of the pinned stable compiler
 /// (rust-toolchain.toml), opened for these two builds only by
 /// `RUSTC_BOOTSTRAP=1`; tests, clippy and the server build as plain stable.
-/// They take 13-14 KiB gzip off the editor and 7-8 KiB off the JS package
-/// (`cargo xtask bench`). They need the toolchain's `rust-src` component.
+/// Against the same build without them they take about 13 KB gzip off the
+/// editor and 7.7 KB off the JS package. They need the toolchain's
+/// `rust-src` component.
 fn small_wasm(command: &mut Command) -> &mut Command {
     command
         .env("RUSTC_BOOTSTRAP", "1")
@@ -115,72 +117,4 @@ pub fn build_js_package() -> Result {
     // files out of `npm pack`.
     let _ = fs::remove_file(pkg.join(".gitignore"));
     Ok(())
-}
-
-/// Shortens the names under which a wasm module imports its JS glue
-/// (`"./contacts-editor_bg.js"`, `__wbg_fetch_9b478faef8cda538`) to `w` and
-/// `a`, `b`, …, in the module and in the glue alike: wasm-bindgen's names
-/// carry a 16-digit hash each, which gzip cannot shrink, in both files.
-/// Exports keep their names (the package's `InitOutput` type names them).
-/// Every old name must be found, as a whole word, in the glue.
-fn minify_imports(wasm: &Path, glue: &Path) -> Result {
-    let module = fs::read(wasm)?;
-    let bad = |why: &str| Failure(format!("{}: {why}", wasm.display()));
-    let (module, renames) = crate::wasm_imports::rename(&module).map_err(bad)?;
-    let mut js = fs::read_to_string(glue)?;
-    for (old, new) in &renames {
-        js = rename_word(&js, old, new).ok_or_else(|| {
-            Failure(format!(
-                "`{old}`, imported by {}, is not in {}",
-                wasm.display(),
-                glue.display()
-            ))
-        })?;
-    }
-    fs::write(wasm, module)?;
-    fs::write(glue, js)?;
-    println!("  {} import names shortened", renames.len());
-    Ok(())
-}
-
-/// `text` with every whole-word `old` (not part of a longer identifier)
-/// replaced by `new`; `None` where there is none.
-fn rename_word(text: &str, old: &str, new: &str) -> Option<String> {
-    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    let mut found = false;
-    while let Some(at) = rest.find(old) {
-        let before = rest[..at].chars().last().or_else(|| out.chars().last());
-        let after = rest[at + old.len()..].chars().next();
-        out.push_str(&rest[..at]);
-        if before.is_some_and(is_word) || after.is_some_and(is_word) {
-            out.push_str(old);
-        } else {
-            out.push_str(new);
-            found = true;
-        }
-        rest = &rest[at + old.len()..];
-    }
-    out.push_str(rest);
-    found.then_some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rename_word;
-
-    #[test]
-    fn renames_whole_words_only() {
-        assert_eq!(
-            rename_word(
-                "{__wbg_a_1:function(){},__wbg_a_12:1,x.__wbg_a_1}",
-                "__wbg_a_1",
-                "A"
-            ),
-            Some("{A:function(){},__wbg_a_12:1,x.A}".to_owned())
-        );
-        assert_eq!(rename_word("__wbg_a_12", "__wbg_a_1", "A"), None);
-        assert_eq!(rename_word("nothing", "__wbg_a_1", "A"), None);
-    }
 }

@@ -1,14 +1,71 @@
-//! Renaming a wasm module's imports: the import section is rewritten, every
-//! other byte of the module is kept.
+//! Renaming a wasm module's imports, in the module and in its JS glue: the
+//! import section is rewritten, every other byte of the module is kept.
 //!
 //! Only what the import section needs of the binary format is read: LEB128
 //! numbers, names, and the five kinds of import (function, table, memory,
 //! global, tag).
 
 use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+use crate::{Failure, Result};
+
+/// Shortens the names under which a wasm module imports its JS glue
+/// (`"./contacts-editor_bg.js"`, `__wbg_fetch_9b478faef8cda538`) to `w` and
+/// `a`, `b`, …, in the module and in the glue alike: wasm-bindgen's names
+/// carry a 16-digit hash each, which gzip cannot shrink, in both files.
+/// Exports keep their names (the package's `InitOutput` type names them).
+/// Every old name must be found, as a whole word, in the glue.
+pub fn minify_imports(wasm: &Path, glue: &Path) -> Result {
+    let module = fs::read(wasm)?;
+    let bad = |why: &str| Failure(format!("{}: {why}", wasm.display()));
+    let (module, renames) = rename(&module).map_err(bad)?;
+    let mut js = fs::read_to_string(glue)?;
+    for (old, new) in &renames {
+        js = rename_word(&js, old, new).ok_or_else(|| {
+            Failure(format!(
+                "`{old}`, imported by {}, is not in {}",
+                wasm.display(),
+                glue.display()
+            ))
+        })?;
+    }
+    fs::write(wasm, module)?;
+    fs::write(glue, js)?;
+    println!("  {} import names shortened", renames.len());
+    Ok(())
+}
+
+/// `text` with every whole-word `old` (not part of a longer identifier)
+/// replaced by `new`; `None` where there is none.
+fn rename_word(text: &str, old: &str, new: &str) -> Option<String> {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut found = false;
+    while let Some(at) = rest.find(old) {
+        let before = rest[..at].chars().last().or_else(|| out.chars().last());
+        let after = rest[at + old.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if before.is_some_and(is_word) || after.is_some_and(is_word) {
+            out.push_str(old);
+        } else {
+            out.push_str(new);
+            found = true;
+        }
+        rest = &rest[at + old.len()..];
+    }
+    out.push_str(rest);
+    found.then_some(out)
+}
+
+/// What reading the binary format gives: the value, or why the module is
+/// not one this can read.
+type Read<T> = std::result::Result<T, &'static str>;
 
 /// Old names and new, as the JS glue spells them.
-pub type Renames = Vec<(String, String)>;
+type Renames = Vec<(String, String)>;
 
 /// The id of the import section.
 const IMPORT_SECTION: u8 = 2;
@@ -17,7 +74,7 @@ const IMPORT_SECTION: u8 = 2;
 /// import field to `a`, `b`, …, and the renames as the JS glue spells its
 /// names: a quoted module name (`"./contacts-editor_bg.js"` → `"w"`) and
 /// a bare field name (`__wbg_fetch_9b478faef8cda538` → `b`).
-pub fn rename(module: &[u8]) -> Result<(Vec<u8>, Renames), &'static str> {
+fn rename(module: &[u8]) -> Read<(Vec<u8>, Renames)> {
     let header = module.get(..8).ok_or("too short for a wasm module")?;
     if header != b"\0asm\x01\0\0\0" {
         return Err("not a wasm module (version 1)");
@@ -50,7 +107,7 @@ pub fn rename(module: &[u8]) -> Result<(Vec<u8>, Renames), &'static str> {
     Ok((out, renames))
 }
 
-fn rename_imports(payload: &[u8]) -> Result<(Vec<u8>, Renames), &'static str> {
+fn rename_imports(payload: &[u8]) -> Read<(Vec<u8>, Renames)> {
     let mut reader = Reader {
         bytes: payload,
         at: 0,
@@ -109,13 +166,13 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn byte(&mut self) -> Result<u8, &'static str> {
+    fn byte(&mut self) -> Read<u8> {
         let byte = *self.bytes.get(self.at).ok_or("the module ends too soon")?;
         self.at += 1;
         Ok(byte)
     }
 
-    fn leb(&mut self) -> Result<u64, &'static str> {
+    fn leb(&mut self) -> Read<u64> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let byte = self.byte()?;
@@ -127,7 +184,7 @@ impl Reader<'_> {
         Err("a number is too long")
     }
 
-    fn name(&mut self) -> Result<String, &'static str> {
+    fn name(&mut self) -> Read<String> {
         let len = self.leb()? as usize;
         let bytes = self
             .bytes
@@ -137,7 +194,7 @@ impl Reader<'_> {
         String::from_utf8(bytes.to_vec()).map_err(|_| "a name is not UTF-8")
     }
 
-    fn limits(&mut self) -> Result<(), &'static str> {
+    fn limits(&mut self) -> Read<()> {
         let flags = self.byte()?;
         self.leb()?;
         if flags & 1 != 0 {
@@ -146,7 +203,7 @@ impl Reader<'_> {
         Ok(())
     }
 
-    fn skip_import_desc(&mut self) -> Result<(), &'static str> {
+    fn skip_import_desc(&mut self) -> Read<()> {
         match self.byte()? {
             // A function, by its type index.
             0x00 => self.leb().map(drop),
@@ -251,5 +308,19 @@ mod tests {
         assert_eq!(names[52], "aa");
         let distinct: std::collections::HashSet<&String> = names.iter().collect();
         assert_eq!(distinct.len(), names.len());
+    }
+
+    #[test]
+    fn renames_whole_words_only() {
+        assert_eq!(
+            rename_word(
+                "{__wbg_a_1:function(){},__wbg_a_12:1,x.__wbg_a_1}",
+                "__wbg_a_1",
+                "A"
+            ),
+            Some("{A:function(){},__wbg_a_12:1,x.A}".to_owned())
+        );
+        assert_eq!(rename_word("__wbg_a_12", "__wbg_a_1", "A"), None);
+        assert_eq!(rename_word("nothing", "__wbg_a_1", "A"), None);
     }
 }

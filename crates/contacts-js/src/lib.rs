@@ -8,8 +8,8 @@
 //!
 //! A value is checked exactly as `fetch` would send it to the server: it goes
 //! through `JSON.stringify` and `JSON.parse` (an `undefined` field is absent,
-//! a `Date` is a string) and serde-wasm-bindgen reads the result into the
-//! model's readers; the result comes back as a plain object, written by
+//! a `Date` is a string) and `js-json` reads the result into the model's
+//! readers; the result comes back as a plain object, written by
 //! serde-wasm-bindgen. The engine's own JSON does the parsing, so the wasm
 //! carries no JSON parser.
 

@@ -10,8 +10,8 @@
 //! through `JSON.stringify` and `JSON.parse` (an `undefined` field is absent,
 //! a `Date` is a string) and `js-json` reads the result into the model's
 //! readers; the result comes back as a plain object, written by
-//! serde-wasm-bindgen. The engine's own JSON does the parsing, so the wasm
-//! carries no JSON parser.
+//! serde-wasm-bindgen. The engine's own JSON does
+//! the parsing, so the wasm carries no JSON parser.
 
 pub mod checks;
 pub mod outcome;
@@ -140,5 +140,7 @@ fn kind_of(value: &JsValue) -> &'static str {
 /// Hands a result to JavaScript as a plain object. Serialising an outcome
 /// cannot fail on any input; an error here would be a bug and is thrown.
 fn to_js(outcome: &impl Serialize) -> Result<JsValue, JsValue> {
-    js_json::to_js(outcome).map_err(JsValue::from)
+    outcome
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(JsValue::from)
 }

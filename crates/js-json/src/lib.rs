@@ -2,8 +2,9 @@
 //! parser or printer in their wasm: text is parsed by the engine's own
 //! `JSON.parse`, and the value it makes is read by serde through
 //! [`JsJson`], a `Deserializer` of plain JSON data (null, booleans, numbers,
-//! strings, arrays and objects). Values are written back with
-//! serde-wasm-bindgen and `JSON.stringify`.
+//! strings, arrays and objects). Values are written as JSON text by a small
+//! serde `Serializer` of its own ([`stringify`]), which `JSON.parse` turns
+//! into objects where JavaScript wants them ([`to_js`]).
 //!
 //! Only the self-describing part of serde is served: every `deserialize_*`
 //! reads what the value is (`deserialize_any`), which is what the model's
@@ -11,6 +12,7 @@
 //! stay small and never echo untrusted data.
 
 mod error;
+mod ser;
 
 use js_sys::{Array, JSON, Object};
 use serde::de::{self, DeserializeSeed, Visitor};
@@ -45,17 +47,15 @@ impl JsJson {
     }
 }
 
-/// A value as the plain object `JSON.parse` would make of its JSON.
-pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, serde_wasm_bindgen::Error> {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+/// A value as the plain object `JSON.parse` makes of its JSON text.
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, Error> {
+    let text = stringify(value)?;
+    JSON::parse(&text).map_err(|_| de::Error::custom("JSON.parse refused the text written"))
 }
 
-/// A value as JSON text.
-pub fn stringify<T: Serialize + ?Sized>(value: &T) -> Result<String, JsValue> {
-    let js = to_js(value)?;
-    JSON::stringify(&js)?
-        .as_string()
-        .ok_or_else(|| JsValue::from_str("JSON.stringify gave no text"))
+/// A value as compact JSON text, as `JSON.stringify` writes it.
+pub fn stringify<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
+    ser::to_string(value)
 }
 
 impl<'de> de::Deserializer<'de> for JsJson {

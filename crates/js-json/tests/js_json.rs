@@ -82,3 +82,60 @@ fn writes_json_text() {
         Ok(r#"{"list":[1,"two",null],"status":"Success"}"#.to_owned())
     );
 }
+
+/// What `JSON.stringify` writes for the value `JSON.parse` makes of `text`.
+fn engine_text(text: &str) -> String {
+    let value = js_sys::JSON::parse(text).expect("JSON");
+    js_sys::JSON::stringify(&value)
+        .expect("stringify")
+        .as_string()
+        .expect("text")
+}
+
+#[wasm_bindgen_test]
+fn writes_what_json_stringify_writes() {
+    for text in [
+        r#""plain""#,
+        r#""quote \" backslash \\ slash / tab \t newline \n return \r""#,
+        r#""controls \u0000 \u0001 \b \f \u001f \u007f""#,
+        r#""non-ASCII é ü 中文 😀 U+2028 \u2028""#,
+        "[true,false,null,0,-7,9007199254740991,1.5,-0.25,1e+21,1e-7]",
+        r#"{"contacts":[{"fax":"","name":"A <b>","type":"billing"}],"n":{}}"#,
+        "[[],[[]],{}]",
+    ] {
+        let value: Value = serde_json::from_str(text).expect(text);
+        assert_eq!(stringify(&value), Ok(engine_text(text)), "{text}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn writes_rust_shapes_as_json_and_refuses_keys_that_are_not_strings() {
+    #[derive(serde::Serialize)]
+    enum Shape {
+        Unit,
+        Newtype(u8),
+        Tuple(u8, char),
+        Struct { f: Option<f64> },
+    }
+    let shapes = (
+        Shape::Unit,
+        Shape::Newtype(1),
+        Shape::Tuple(2, '"'),
+        Shape::Struct { f: None },
+        f64::NAN,
+    );
+    assert_eq!(
+        stringify(&shapes),
+        Ok(r#"["Unit",{"Newtype":1},{"Tuple":[2,"\""]},{"Struct":{"f":null}},null]"#.to_owned())
+    );
+    let numbered = std::collections::BTreeMap::from([(1, "one")]);
+    let error = stringify(&numbered).expect_err("a number is no JSON key");
+    assert!(error.to_string().contains("keys are strings"), "{error}");
+    let read_back = js_json::to_js(&serde_json::json!({"a": [1]})).expect("an object");
+    assert_eq!(
+        js_sys::JSON::stringify(&read_back)
+            .ok()
+            .and_then(|t| t.as_string()),
+        Some(r#"{"a":[1]}"#.to_owned())
+    );
+}

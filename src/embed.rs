@@ -29,7 +29,9 @@ impl EditorHandle {
     }
 }
 
-/// Mounts the editor into `element`.
+/// Mounts the editor into `element`. Kept out of line: both exports call
+/// it, and a copy inlined into each would weigh on the download.
+#[inline(never)]
 pub fn mount(element: Element, options: EditorOptions) -> EditorHandle {
     let props = AppProps {
         options: Rc::new(options),

@@ -49,7 +49,7 @@ impl TextField {
         let onblur = self.onleave.reform(|_: FocusEvent| ());
         let invalid = self.error.is_some();
         html! {
-            <div class={classes!("field", self.changed.then_some("field-changed"), invalid.then_some("field-invalid"))}>
+            <div class="field">
                 <label for={self.id.clone()}>{ self.label }</label>
                 <input
                     id={self.id}
@@ -59,6 +59,7 @@ impl TextField {
                     spellcheck="false"
                     aria-required={self.required.then_some("true")}
                     aria-invalid={invalid.then_some("true")}
+                    data-changed={self.changed.then_some("true")}
                     aria-describedby={invalid.then(|| error_id.clone())}
                     value={self.value}
                     disabled={self.disabled}

@@ -5,7 +5,10 @@
 //   CONTACTS_SERVER_BIN=… CONTACTS_DIST=… node tests/e2e/bench-load.mjs
 //
 // Size: the files of dist/ that a first load of index.html really fetches
-// (HTML, JS, wasm, CSS), raw and gzip -9; API calls are not counted.
+// (HTML, JS, wasm, CSS): raw, gzip -9, and the bytes the server really sent
+// (the gzipped copies `cargo xtask dist` writes, as Chromium's response body
+// sizes report them). The budget applies to what was sent. API calls are not
+// counted.
 // Time: the standalone editor waits for a sign-in, so the time is taken on
 // static/embed.html, where the host passes the credentials as the CAAG console
 // does: from navigation until the billing Name input is enabled and shows the
@@ -43,16 +46,25 @@ function watchForInteractiveEditor() {
   requestAnimationFrame(poll);
 }
 
-/** The paths a first load of the standalone editor fetches, up to its sign-in form. */
-async function firstLoadPaths(browser, baseUrl) {
+/**
+ * The files a first load of the standalone editor fetches, up to its sign-in
+ * form: path and the body bytes that came over the wire (each path once).
+ */
+async function firstLoadFetches(browser, baseUrl) {
   const { page, context } = await openSession(browser);
   try {
-    const fetched = [];
-    page.on('requestfinished', (request) => fetched.push(new URL(request.url()).pathname));
+    const finished = [];
+    page.on('requestfinished', (request) => finished.push(request));
     await page.goto(`${baseUrl}/?ezpay_id=${ACTIVE_CUSTOMER}`, { timeout: RUN_TIMEOUT_MS });
     await signIn(page);
     await page.locator('#billing-name').waitFor({ timeout: RUN_TIMEOUT_MS });
-    return [...new Set(fetched.filter((p) => !p.startsWith('/api/')))];
+    const sent = new Map();
+    for (const request of finished) {
+      const urlPath = new URL(request.url()).pathname;
+      if (urlPath.startsWith('/api/') || sent.has(urlPath)) continue;
+      sent.set(urlPath, (await request.sizes()).responseBodySize);
+    }
+    return sent;
   } finally {
     await context.close();
   }
@@ -77,13 +89,13 @@ function median(values) {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-/** Raw and gzip -9 sizes of the dist/ files behind the fetched paths. */
-async function fileSizes(dist, paths) {
+/** Raw and gzip -9 sizes of the dist/ files behind the fetched paths, and the bytes sent. */
+async function fileSizes(dist, fetches) {
   const rows = [];
-  for (const urlPath of paths) {
+  for (const [urlPath, sent] of fetches) {
     const file = path.join(dist, urlPath.endsWith('/') ? `${urlPath}index.html` : urlPath);
     const bytes = await readFile(file);
-    rows.push({ file: path.relative(dist, file), raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length });
+    rows.push({ file: path.relative(dist, file), raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, sent });
   }
   return rows;
 }
@@ -93,12 +105,15 @@ async function main() {
   const server = await ContactsServer.start();
   const browser = await launchBrowser();
   try {
-    const rows = await fileSizes(dist, await firstLoadPaths(browser, server.baseUrl));
-    for (const row of rows) console.log(`  ${row.file}: raw ${row.raw}, gzip ${row.gzip}`);
-    const raw = rows.reduce((sum, row) => sum + row.raw, 0);
-    const gzip = rows.reduce((sum, row) => sum + row.gzip, 0);
-    const verdict = gzip <= GZIP_BUDGET_BYTES ? 'within' : 'OVER';
-    console.log(`first-load bytes: raw ${raw}, gzip ${gzip} (${verdict} the ${GZIP_BUDGET_BYTES}-byte gzip budget)`);
+    const rows = await fileSizes(dist, await firstLoadFetches(browser, server.baseUrl));
+    for (const row of rows) console.log(`  ${row.file}: raw ${row.raw}, gzip -9 ${row.gzip}, sent ${row.sent}`);
+    const total = (key) => rows.reduce((sum, row) => sum + row[key], 0);
+    const sent = total('sent');
+    const verdict = sent <= GZIP_BUDGET_BYTES ? 'within' : 'OVER';
+    console.log(
+      `first-load bytes: raw ${total('raw')}, gzip -9 ${total('gzip')}, sent gzipped ${sent} ` +
+        `(${verdict} the ${GZIP_BUDGET_BYTES}-byte gzip budget)`,
+    );
 
     const times = [];
     for (let i = 0; i < RUNS; i += 1) times.push(await timeToInteractive(browser, server.baseUrl));

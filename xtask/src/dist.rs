@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::cmd::{cmd, run, step};
+use crate::precompress::precompress;
 use crate::wasm_imports::minify_imports;
 use crate::{Result, paths, tools};
 
@@ -21,7 +22,8 @@ pub fn dist() -> Result {
     Ok(())
 }
 
-/// Builds the editor with Trunk (release profile, wasm-opt -Oz) into `dist/`.
+/// Builds the editor with Trunk (release profile, wasm-opt -Oz) into `dist/`,
+/// with a gzipped copy of each file for the server to send.
 pub fn build_editor() -> Result {
     step("building the editor (trunk build --release, standard library rebuilt for size)");
     run(small_wasm(&mut cmd("trunk"))
@@ -31,7 +33,8 @@ pub fn build_editor() -> Result {
     minify_imports(
         &dist.join("contacts-editor_bg.wasm"),
         &dist.join("contacts-editor.js"),
-    )
+    )?;
+    precompress(&dist)
 }
 
 /// Where the release wasm builds go: apart from the test builds, whose flags

@@ -9,6 +9,7 @@ mod contract;
 mod dist;
 mod fuzz;
 mod paths;
+mod precompress;
 mod run;
 mod test;
 mod tools;

@@ -127,7 +127,13 @@ pub async fn fallback(
         return not_found();
     };
     let method = request.method().clone();
-    let Ok(found) = ServeDir::new(dir).oneshot(request).await;
+    let request_accept_encoding = request.headers().get(header::ACCEPT_ENCODING).cloned();
+    // `NAME.gz` files (written by `cargo xtask dist`) are sent, compressed,
+    // to browsers that accept gzip.
+    let Ok(found) = ServeDir::new(dir)
+        .precompressed_gzip()
+        .oneshot(request)
+        .await;
     if found.status() != StatusCode::NOT_FOUND {
         return found.into_response();
     }
@@ -136,7 +142,13 @@ pub async fn fallback(
     }
     let mut index_request = Request::new(Body::empty());
     *index_request.method_mut() = method;
+    if let Some(accepted) = request_accept_encoding {
+        index_request
+            .headers_mut()
+            .insert(header::ACCEPT_ENCODING, accepted);
+    }
     let Ok(index) = ServeFile::new(dir.join("index.html"))
+        .precompressed_gzip()
         .oneshot(index_request)
         .await;
     let mut index = index.into_response();

@@ -412,6 +412,58 @@ fn serves_the_editor_with_security_headers_and_health_and_openapi() {
 }
 
 #[test]
+fn sends_the_gzipped_copy_of_a_file_to_clients_that_accept_gzip() {
+    let scratch = Scratch::new();
+    let dist = scratch.0.join("dist");
+    fs::create_dir_all(&dist).unwrap();
+    // Stand-ins for what `cargo xtask dist` writes: the gzipped copies'
+    // bytes are recognisable, so the test sees which file was sent.
+    for (name, plain) in [
+        ("index.html", "<!doctype html><title>Contacts</title>"),
+        ("app.js", "export {};"),
+    ] {
+        fs::write(dist.join(name), plain).unwrap();
+        fs::write(dist.join(format!("{name}.gz")), format!("gzip of {name}")).unwrap();
+    }
+    fs::write(dist.join("plain.css"), "p {}").unwrap();
+    let server = Server::start(&scratch.0, &["--static-dir", dist.to_str().unwrap()]);
+    let fetch = |path: &str, accept: Option<&str>| {
+        let mut request = server.agent.get(server.url(path));
+        if let Some(accept) = accept {
+            request = request.header("Accept-Encoding", accept);
+        }
+        let mut response = request.call().unwrap();
+        let encoding = response
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let vary = response
+            .headers()
+            .get("vary")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = response.body_mut().read_to_string().unwrap();
+        (encoding, vary, body)
+    };
+
+    for (path, file) in [
+        ("/app.js", "app.js"),
+        ("/customers/1", "index.html"),
+        ("/", "index.html"),
+    ] {
+        let (encoding, vary, body) = fetch(path, Some("gzip, deflate, br"));
+        assert_eq!(encoding.as_deref(), Some("gzip"), "{path}");
+        assert_eq!(vary.as_deref(), Some("accept-encoding"), "{path}");
+        assert_eq!(body, format!("gzip of {file}"), "{path}");
+        let (encoding, _, body) = fetch(path, None);
+        assert_eq!(encoding, None, "{path}");
+        assert!(!body.starts_with("gzip of"), "{path}: {body}");
+    }
+    // A file without a gzipped copy is sent as it is.
+    let (encoding, _, body) = fetch("/plain.css", Some("gzip"));
+    assert_eq!((encoding, body.as_str()), (None, "p {}"));
+}
+
+#[test]
 fn a_configuration_file_sets_users_profiles_customers_and_framing() {
     let scratch = Scratch::new();
     let mut hasher = Command::new(env!("CARGO_BIN_EXE_contacts-server"))

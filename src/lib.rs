@@ -12,6 +12,7 @@ pub mod draft;
 pub mod embed;
 pub mod form;
 pub mod options;
+pub mod session;
 
 pub use components::app::{App, AppProps};
 pub use embed::{EditorHandle, mount};

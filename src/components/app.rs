@@ -20,6 +20,7 @@ use crate::draft;
 use crate::embed::announce;
 use crate::form::{Action, FormState, input_id, parse_field_path};
 use crate::options::EditorOptions;
+use crate::session::{LoadState, Session, SessionAction};
 
 /// Properties of the [`App`].
 #[derive(Debug, Properties, PartialEq)]
@@ -30,27 +31,6 @@ pub struct AppProps {
     /// `contacts-failed` events are dispatched on it.
     pub host: Element,
 }
-
-/// How the last load of the current contacts ended; a load under way is
-/// [`FormState::loading`](crate::form::FormState::loading).
-#[derive(Debug, Clone, PartialEq)]
-enum LoadState {
-    Idle,
-    Loaded { status: Option<String> },
-    Failed(Envelope),
-}
-
-/// The last save: its answer and, where it is unsettled (it may have reached
-/// the server, and may pass if sent again), the submission. Retry sends that
-/// submission again, and so does a Save of the same request.
-#[derive(Debug, Clone, PartialEq, Default)]
-struct SaveState {
-    in_flight: bool,
-    answer: Option<Envelope>,
-    retry: Option<Submission>,
-}
-
-const SIGNED_OUT: &str = "The contacts service refused the user or password; sign in again.";
 
 fn focus(id: &str) {
     let element = web_sys::window()
@@ -76,20 +56,16 @@ fn loaded(customer: &EzpayId, contacts: Vec<ContactDraft>) -> Action {
 pub fn app(props: &AppProps) -> Html {
     let options = &props.options;
     let form = use_reducer(FormState::default);
-    let authorization = use_state(|| {
-        options
-            .authorization
-            .as_deref()
-            .and_then(Authorization::given)
+    let session = use_reducer(|| {
+        Session::new(
+            options
+                .authorization
+                .as_deref()
+                .and_then(Authorization::given),
+            options.profile_id(),
+            EzpayId::parse(&options.ezpay_id).ok(),
+        )
     });
-    let sign_in_error = use_state(|| None::<AttrValue>);
-    let profile_id = use_state(|| options.profile_id());
-    let customer = use_state(|| EzpayId::parse(&options.ezpay_id).ok());
-    let reloads = use_state(|| 0u32);
-    let load = use_state(|| LoadState::Idle);
-    let save = use_state(SaveState::default);
-    let refused = use_state(|| None::<Vec<String>>);
-    let copied = use_state(|| None::<String>);
     let customer_bar_state = use_customer_bar(&options.ezpay_id);
     let sign_in_state = use_sign_in();
     // The embedding page's contacts serve the first load only.
@@ -100,62 +76,54 @@ pub fn app(props: &AppProps) -> Html {
     // Set synchronously, unlike state, so that a double click cannot send twice.
     let sending = use_mut_ref(|| false);
 
-    let config = (*authorization).clone().map(|authorization| ApiConfig {
-        api_base: options.api_base.clone(),
-        profile_id: (*profile_id).clone(),
-        authorization,
-    });
+    let config = session
+        .authorization
+        .clone()
+        .map(|authorization| ApiConfig {
+            api_base: options.api_base.clone(),
+            profile_id: session.profile_id.clone(),
+            authorization,
+        });
 
     {
-        let (form, load, authorization, sign_in_error) = (
-            form.dispatcher(),
-            load.clone(),
-            authorization.clone(),
-            sign_in_error.clone(),
-        );
+        let deps = (session.customer.clone(), config.is_some(), session.loads);
+        let (form, session) = (form.dispatcher(), session.dispatcher());
         let (initial_contacts, awaited, config) =
             (initial_contacts.clone(), awaited.clone(), config.clone());
-        use_effect_with(
-            ((*customer).clone(), config.is_some(), *reloads),
-            move |(customer, _, _)| {
-                let Some(customer) = customer.clone() else {
-                    return;
-                };
-                if let Some(contacts) = initial_contacts.borrow_mut().take() {
-                    form.dispatch(loaded(&customer, contacts));
-                    load.set(LoadState::Loaded { status: None });
+        use_effect_with(deps, move |(customer, _, _)| {
+            let Some(customer) = customer.clone() else {
+                return;
+            };
+            if let Some(contacts) = initial_contacts.borrow_mut().take() {
+                form.dispatch(loaded(&customer, contacts));
+                session.dispatch(SessionAction::Loaded { status: None });
+                return;
+            }
+            let Some(config) = config else {
+                return;
+            };
+            *awaited.borrow_mut() = Some(customer.clone());
+            session.dispatch(SessionAction::LoadStarted);
+            form.dispatch(Action::BeginLoad);
+            spawn_local(async move {
+                let answer = api::fetch_contacts(&config, &customer).await;
+                if awaited.borrow().as_ref() != Some(&customer) {
                     return;
                 }
-                let Some(config) = config else {
-                    return;
-                };
-                *awaited.borrow_mut() = Some(customer.clone());
-                load.set(LoadState::Idle);
-                form.dispatch(Action::BeginLoad);
-                spawn_local(async move {
-                    let answer = api::fetch_contacts(&config, &customer).await;
-                    if awaited.borrow().as_ref() != Some(&customer) {
-                        return;
+                match answer {
+                    Ok(found) => {
+                        form.dispatch(loaded(&customer, found.contacts));
+                        session.dispatch(SessionAction::Loaded {
+                            status: found.status,
+                        });
                     }
-                    match answer {
-                        Ok(found) => {
-                            form.dispatch(loaded(&customer, found.contacts));
-                            load.set(LoadState::Loaded {
-                                status: found.status,
-                            });
-                        }
-                        Err(envelope) => {
-                            if api::is_unauthorized(&envelope) {
-                                authorization.set(None);
-                                sign_in_error.set(Some(SIGNED_OUT.into()));
-                            }
-                            form.dispatch(loaded(&customer, Vec::new()));
-                            load.set(LoadState::Failed(envelope));
-                        }
+                    Err(envelope) => {
+                        form.dispatch(loaded(&customer, Vec::new()));
+                        session.dispatch(SessionAction::LoadFailed(envelope));
                     }
-                });
-            },
-        );
+                }
+            });
+        });
     }
 
     // The unsaved edits follow every change into the tab's storage.
@@ -170,12 +138,7 @@ pub fn app(props: &AppProps) -> Html {
     });
 
     let send = {
-        let (form, save, authorization, sign_in_error) = (
-            form.dispatcher(),
-            save.clone(),
-            authorization.clone(),
-            sign_in_error.clone(),
-        );
+        let (form, session) = (form.dispatcher(), session.dispatcher());
         let (sending, host, config) = (sending.clone(), props.host.clone(), config.clone());
         Callback::from(move |submission: Submission| {
             let Some(config) = config.clone() else {
@@ -185,18 +148,9 @@ pub fn app(props: &AppProps) -> Html {
                 return;
             }
             *sending.borrow_mut() = true;
-            save.set(SaveState {
-                in_flight: true,
-                ..(*save).clone()
-            });
-            let (form, save, authorization, sign_in_error, sending, host) = (
-                form.clone(),
-                save.clone(),
-                authorization.clone(),
-                sign_in_error.clone(),
-                sending.clone(),
-                host.clone(),
-            );
+            session.dispatch(SessionAction::SaveStarted);
+            let (form, session, sending, host) =
+                (form.clone(), session.clone(), sending.clone(), host.clone());
             spawn_local(async move {
                 let outcome = api::save_contacts(&config, &submission).await;
                 let envelope = api::outcome_envelope(&outcome, &submission.tracking_id);
@@ -207,18 +161,13 @@ pub fn app(props: &AppProps) -> Html {
                     }
                     Envelope::Failure { error, .. } => {
                         form.dispatch(Action::AttachServerErrors(error.errors.clone()));
-                        if api::is_unauthorized(&envelope) {
-                            authorization.set(None);
-                            sign_in_error.set(Some(SIGNED_OUT.into()));
-                        }
                     }
                 }
                 announce(&host, &envelope);
                 let retry = api::may_pass_on_retry(&outcome).then_some(submission);
                 *sending.borrow_mut() = false;
-                save.set(SaveState {
-                    in_flight: false,
-                    answer: Some(envelope),
+                session.dispatch(SessionAction::SaveEnded {
+                    answer: envelope,
                     retry,
                 });
             });
@@ -226,37 +175,37 @@ pub fn app(props: &AppProps) -> Html {
     };
 
     let onsave = {
-        let (form, refused, send) = (form.clone(), refused.clone(), send.clone());
-        let unsettled = save.retry.clone();
+        let (form, refuse, send) = (form.clone(), session.dispatcher(), send.clone());
+        let unsettled = session.save.retry.clone();
         Callback::from(move |()| {
-            if form.loading {
-                refused.set(Some(vec!["Wait for the current contacts to load.".into()]));
-                return;
-            }
-            let Some(customer) = form.customer.clone() else {
-                refused.set(Some(vec!["Load a customer before saving.".into()]));
-                return;
+            let checked = if form.loading {
+                Err(vec!["Wait for the current contacts to load.".to_owned()])
+            } else if let Some(customer) = form.customer.clone() {
+                validate_request(&form.request_draft())
+                    .map(|request| (customer, request))
+                    .map_err(|errors| {
+                        form.dispatch(Action::RevealErrors);
+                        if let Some((t, field)) = errors
+                            .as_slice()
+                            .iter()
+                            .find_map(|e| parse_field_path(&e.path))
+                        {
+                            focus(&input_id(t, field));
+                        }
+                        errors
+                            .as_slice()
+                            .iter()
+                            .filter(|e| parse_field_path(&e.path).is_none())
+                            .map(|e| e.message.clone())
+                            .collect()
+                    })
+            } else {
+                Err(vec!["Load a customer before saving.".to_owned()])
             };
-            match validate_request(&form.request_draft()) {
-                Err(errors) => {
-                    form.dispatch(Action::RevealErrors);
-                    let unattached = errors
-                        .as_slice()
-                        .iter()
-                        .filter(|e| parse_field_path(&e.path).is_none())
-                        .map(|e| e.message.clone())
-                        .collect();
-                    if let Some((t, field)) = errors
-                        .as_slice()
-                        .iter()
-                        .find_map(|e| parse_field_path(&e.path))
-                    {
-                        focus(&input_id(t, field));
-                    }
-                    refused.set(Some(unattached));
-                }
-                Ok(request) => {
-                    refused.set(None);
+            match checked {
+                Err(messages) => refuse.dispatch(SessionAction::Refused(Some(messages))),
+                Ok((customer, request)) => {
+                    refuse.dispatch(SessionAction::Refused(None));
                     let submission = Submission::new(customer, request, api::new_tracking_id())
                         .resuming(unsettled.as_ref());
                     send.emit(submission);
@@ -275,43 +224,25 @@ pub fn app(props: &AppProps) -> Html {
         })
     };
 
-    let onload = {
-        let (customer, reloads) = (customer.clone(), reloads.clone());
-        Callback::from(move |id: EzpayId| {
-            customer.set(Some(id));
-            reloads.set(reloads.wrapping_add(1));
-        })
-    };
-    let onprofile = {
-        let profile_id = profile_id.clone();
-        Callback::from(move |p: String| profile_id.set(p))
-    };
-    let onsignin = {
-        let (authorization, sign_in_error) = (authorization.clone(), sign_in_error.clone());
-        Callback::from(move |a: Authorization| {
-            sign_in_error.set(None);
-            authorization.set(Some(a));
-        })
-    };
-
-    let status = match &*load {
+    let dispatch = session.dispatcher().to_callback();
+    let status = match &session.load {
         LoadState::Loaded { status } => status.clone().map(AttrValue::from),
         _ => None,
     };
     let customer_bar = CustomerBar {
         state: customer_bar_state,
-        profile_id: (*profile_id).clone().into(),
+        profile_id: session.profile_id.clone().into(),
         status,
-        busy: save.in_flight,
-        onload,
-        onprofile,
+        busy: session.save.in_flight,
+        onload: dispatch.reform(SessionAction::OpenCustomer),
+        onprofile: dispatch.reform(SessionAction::SetProfile),
     }
     .view();
-    if authorization.is_none() {
+    if session.authorization.is_none() {
         let sign_in = SignIn {
             state: sign_in_state,
-            onsignin,
-            error: (*sign_in_error).clone(),
+            onsignin: dispatch.reform(SessionAction::SignIn),
+            error: session.sign_in_error.clone().map(AttrValue::from),
         };
         return html! {
             <div class="contacts-editor">
@@ -336,16 +267,17 @@ pub fn app(props: &AppProps) -> Html {
         .dispatcher()
         .to_callback()
         .reform(|_: MouseEvent| Action::CopyBillingToService);
-    let load_notice = match &*load {
+    let load_notice = match &session.load {
         _ if form.loading => {
             html! { <p class="notice" role="status">{ "Loading the current contacts…" }</p> }
         }
         LoadState::Failed(envelope) => load_failure(envelope),
-        LoadState::Idle if customer.is_none() => html! {
+        LoadState::Idle if session.customer.is_none() => html! {
             <p class="notice">{ "Enter an eZpayID and press Load customer to edit its contacts." }</p>
         },
         LoadState::Idle | LoadState::Loaded { .. } => html! {},
     };
+    let save = &session.save;
     let onretry = save
         .retry
         .clone()
@@ -380,7 +312,7 @@ pub fn app(props: &AppProps) -> Html {
                     <span class="saving" role="status">{ "Saving…" }</span>
                 }
             </div>
-            if let Some(messages) = &*refused {
+            if let Some(messages) = &session.refused {
                 <div class="refused" role="alert">
                     <p>{ "Not saved: correct the fields marked below." }</p>
                     if !messages.is_empty() {
@@ -389,7 +321,13 @@ pub fn app(props: &AppProps) -> Html {
                 </div>
             }
             if let Some(envelope) = &save.answer {
-                { ResultPanel { envelope, onretry, busy: save.in_flight, copied }.view() }
+                { ResultPanel {
+                    envelope,
+                    onretry,
+                    busy: save.in_flight,
+                    copied: session.copied.as_deref(),
+                    oncopied: dispatch.reform(SessionAction::Copied),
+                }.view() }
             }
         </div>
     }

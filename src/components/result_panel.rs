@@ -32,7 +32,9 @@ pub struct ResultPanel<'a> {
     pub busy: bool,
     /// The tracking id last copied to the clipboard, kept by the app, so
     /// that its button says "Copied".
-    pub copied: UseStateHandle<Option<String>>,
+    pub copied: Option<&'a str>,
+    /// Called with the tracking id copied, or `None` where the copy failed.
+    pub oncopied: Callback<Option<String>>,
 }
 
 impl ResultPanel<'_> {
@@ -41,12 +43,11 @@ impl ResultPanel<'_> {
         let Some(id) = self.envelope.request_tracking_id() else {
             return html! { <p>{ "The answer carries no tracking id." }</p> };
         };
-        let is_copied = self.copied.as_deref() == Some(id);
+        let is_copied = self.copied == Some(id);
         let onclick = {
-            let (id, copied) = (id.to_owned(), self.copied.clone());
-            Callback::from(move |_: MouseEvent| {
-                copied.set(copy_to_clipboard(&id).then(|| id.clone()));
-            })
+            let id = id.to_owned();
+            self.oncopied
+                .reform(move |_: MouseEvent| copy_to_clipboard(&id).then(|| id.clone()))
         };
         html! {
             <p class="tracking">

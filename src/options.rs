@@ -66,19 +66,16 @@ impl EditorOptions {
         Ok(read)
     }
 
-    /// The options of the standalone page: `?ezpay_id=…&profile_id=…`.
+    /// The options of the standalone page: `?ezpay_id=…&profile_id=…`,
+    /// decoded by the browser's `URLSearchParams`.
     pub fn from_query(query: &str) -> Self {
-        let mut options = Self::default();
-        for pair in query.trim_start_matches('?').split('&') {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = decode_query_value(value);
-            match key {
-                "ezpay_id" => options.ezpay_id = value,
-                "profile_id" => options.profile_id = Some(value),
-                _ => {}
-            }
+        let params = web_sys::UrlSearchParams::new_with_str(query).ok();
+        let get = |name: &str| params.as_ref().and_then(|p| p.get(name));
+        Self {
+            ezpay_id: get("ezpay_id").unwrap_or_default(),
+            profile_id: get("profile_id"),
+            ..Self::default()
         }
-        options
     }
 
     /// The ProfileId to use.
@@ -104,48 +101,27 @@ fn contacts_from_js(value: &JsValue) -> Result<Vec<ContactDraft>, String> {
         .ok_or_else(|| "`contacts` must be an array of contact objects".into())
 }
 
-/// Decodes `+` and `%XX` of a query value; malformed escapes stay as typed.
-fn decode_query_value(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    /// `URLSearchParams` is the engine's: these run under wasm-bindgen-test.
+    #[cfg(target_arch = "wasm32")]
+    mod query {
+        use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
-    fn reads_the_page_url() {
-        let options =
-            EditorOptions::from_query("?ezpay_id=000010000005008&profile_id=CAAG%5F999&x=1");
-        assert_eq!(options.ezpay_id, "000010000005008");
-        assert_eq!(options.profile_id(), "CAAG_999");
-        assert_eq!(
-            EditorOptions::from_query("").profile_id(),
-            DEFAULT_PROFILE_ID
-        );
-        assert_eq!(decode_query_value("a+b%zz%C3%A9"), "a b%zzé");
+        use super::super::*;
+
+        #[wasm_bindgen_test]
+        fn reads_the_page_url() {
+            let options =
+                EditorOptions::from_query("?ezpay_id=000010000005008&profile_id=CAAG%5F999&x=1");
+            assert_eq!(options.ezpay_id, "000010000005008");
+            assert_eq!(options.profile_id(), "CAAG_999");
+            assert_eq!(
+                EditorOptions::from_query("").profile_id(),
+                DEFAULT_PROFILE_ID
+            );
+            let decoded = EditorOptions::from_query("profile_id=a+b%zz%C3%A9");
+            assert_eq!(decoded.profile_id.as_deref(), Some("a b%zzé"));
+        }
     }
 }

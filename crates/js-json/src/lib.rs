@@ -58,35 +58,63 @@ pub fn stringify<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
     ser::to_string(value)
 }
 
-impl<'de> de::Deserializer<'de> for JsJson {
-    type Error = Error;
+/// What a JSON value is, with what serde needs of it.
+enum Kind {
+    String(String),
+    Null,
+    Bool(bool),
+    Integer(i64),
+    Float(f64),
+    Array(Items),
+    Object(Entries),
+}
 
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+impl JsJson {
+    /// Asks JavaScript what the value is. Not generic, so that its calls
+    /// into JavaScript are compiled once rather than for every visitor.
+    fn kind(self) -> Kind {
         let value = self.0;
         // Strings first: most values of a contact are, and each question
         // asked of the value is a call into JavaScript.
         if let Some(text) = value.as_string() {
-            visitor.visit_string(text)
+            Kind::String(text)
         } else if value.is_null() || value.is_undefined() {
-            visitor.visit_unit()
+            Kind::Null
         } else if let Some(boolean) = value.as_bool() {
-            visitor.visit_bool(boolean)
+            Kind::Bool(boolean)
         } else if let Some(number) = value.as_f64() {
             if number.fract() == 0.0 && number.abs() <= MAX_SAFE_INTEGER {
-                visitor.visit_i64(number as i64)
+                Kind::Integer(number as i64)
             } else {
-                visitor.visit_f64(number)
+                Kind::Float(number)
             }
         } else if Array::is_array(&value) {
-            let items: Array = value.unchecked_into();
-            visitor.visit_seq(Items { items, next: 0 })
+            Kind::Array(Items {
+                items: value.unchecked_into(),
+                next: 0,
+            })
         } else {
-            let entries = Object::entries(value.unchecked_ref());
-            visitor.visit_map(Entries {
-                entries,
+            Kind::Object(Entries {
+                entries: Object::entries(value.unchecked_ref()),
                 next: 0,
                 value: JsValue::NULL,
             })
+        }
+    }
+}
+
+impl<'de> de::Deserializer<'de> for JsJson {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.kind() {
+            Kind::String(text) => visitor.visit_string(text),
+            Kind::Null => visitor.visit_unit(),
+            Kind::Bool(boolean) => visitor.visit_bool(boolean),
+            Kind::Integer(number) => visitor.visit_i64(number),
+            Kind::Float(number) => visitor.visit_f64(number),
+            Kind::Array(items) => visitor.visit_seq(items),
+            Kind::Object(entries) => visitor.visit_map(entries),
         }
     }
 
@@ -118,12 +146,21 @@ impl<'de> de::SeqAccess<'de> for Items {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Error> {
+        self.next_item()
+            .map(|item| seed.deserialize(item))
+            .transpose()
+    }
+}
+
+impl Items {
+    /// The next item, if any (not generic, like [`JsJson::kind`]).
+    fn next_item(&mut self) -> Option<JsJson> {
         if self.next >= self.items.length() {
-            return Ok(None);
+            return None;
         }
         let item = self.items.get(self.next);
         self.next += 1;
-        seed.deserialize(JsJson(item)).map(Some)
+        Some(JsJson(item))
     }
 }
 
@@ -142,17 +179,29 @@ impl<'de> de::MapAccess<'de> for Entries {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Error> {
+        self.next_key().map(|key| seed.deserialize(key)).transpose()
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        seed.deserialize(self.take_value())
+    }
+}
+
+impl Entries {
+    /// The next member's key, keeping its value for [`Entries::take_value`]
+    /// (not generic, like [`JsJson::kind`]).
+    fn next_key(&mut self) -> Option<JsJson> {
         if self.next >= self.entries.length() {
-            return Ok(None);
+            return None;
         }
         // `Object.entries` gives `[key, value]` arrays.
         let entry: Array = self.entries.get(self.next).unchecked_into();
         self.next += 1;
         self.value = entry.get(1);
-        seed.deserialize(JsJson(entry.get(0))).map(Some)
+        Some(JsJson(entry.get(0)))
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        seed.deserialize(JsJson(std::mem::replace(&mut self.value, JsValue::NULL)))
+    fn take_value(&mut self) -> JsJson {
+        JsJson(std::mem::replace(&mut self.value, JsValue::NULL))
     }
 }

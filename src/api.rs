@@ -11,11 +11,12 @@ use contacts_model::{
 use gloo_net::http::{Request, RequestBuilder};
 use gloo_timers::callback::Timeout;
 use js_json::JsJson;
-use js_sys::{JSON, Reflect};
+use js_sys::Reflect;
+use wasm_bindgen::JsValue;
 use web_sys::AbortController;
 
+use crate::contact_list;
 use crate::credentials::Authorization;
-use crate::draft::read_contact_list;
 
 /// How long a call may take before the editor gives up on it.
 pub const TIMEOUT_MS: u32 = 15_000;
@@ -48,9 +49,9 @@ impl ApiConfig {
     }
 }
 
-/// A call that brought back no envelope.
+/// Why a call brought back no envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallFailure {
+pub enum CallError {
     /// No HTTP answer at all (server down, network lost, blocked request).
     Unreachable(String),
     /// No answer within [`TIMEOUT_MS`].
@@ -64,28 +65,28 @@ pub enum CallFailure {
     },
 }
 
-impl CallFailure {
-    /// The failure as an envelope, so that it is shown and announced like the server's.
-    pub fn to_envelope(&self, request_tracking_id: Option<String>) -> Envelope {
+impl CallError {
+    /// The error as a Failure envelope, so that it is shown and announced like the server's.
+    pub fn to_envelope(&self, request_tracking_id: &str) -> Envelope {
         let (code, message, detail) = match self {
-            CallFailure::Unreachable(why) => (
+            CallError::Unreachable(why) => (
                 "network_error".to_owned(),
                 "The contacts service could not be reached",
                 format!("No answer came back ({why}). Your changes are kept: press Retry when the connection is back."),
             ),
-            CallFailure::TimedOut => (
+            CallError::TimedOut => (
                 "timeout".to_owned(),
                 "The contacts service did not answer in time",
                 "No answer within 15 seconds. Press Retry: it sends the same tracking id, so the update is never applied twice.".to_owned(),
             ),
-            CallFailure::NotAnEnvelope { http_status, why } => (
+            CallError::NotAnEnvelope { http_status, why } => (
                 http_status.to_string(),
                 "The contacts service gave an unreadable answer",
                 format!("HTTP {http_status}: {why}. Your changes are kept: press Retry."),
             ),
         };
         Envelope::failure(
-            request_tracking_id,
+            Some(request_tracking_id.to_owned()),
             code,
             message,
             vec![ErrorItem::message(detail)],
@@ -93,54 +94,42 @@ impl CallFailure {
     }
 }
 
-/// An envelope as the server answered it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    /// The HTTP status, which the envelope is the truth over.
-    pub http_status: u16,
-    /// The envelope.
-    pub envelope: Envelope,
+/// Parses an answer's body once, whatever its HTTP status: its envelope, and
+/// the parsed value for reading the rest of the answer.
+fn read_body(http_status: u16, body: &str) -> Result<(Envelope, JsJson), CallError> {
+    let parsed = if body.trim().is_empty() {
+        Err(EnvelopeError::Empty)
+    } else {
+        JsJson::parse(body).map_err(EnvelopeError::NotJson)
+    };
+    parsed
+        .and_then(|value| Ok((Envelope::from_deserializer(value.clone())?, value)))
+        .map_err(|why| CallError::NotAnEnvelope { http_status, why })
 }
 
-/// The end of one call.
-pub type Outcome = Result<Answer, CallFailure>;
-
-/// Reads an HTTP answer into an envelope, whatever its status.
-pub fn read_answer(http_status: u16, body: &str) -> Outcome {
-    Envelope::from_body(body, JsJson::parse)
-        .map(|envelope| Answer {
-            http_status,
-            envelope,
-        })
-        .map_err(|why| CallFailure::NotAnEnvelope { http_status, why })
+/// Reads the answer to a save: the server's envelope, whatever the HTTP status.
+pub fn read_envelope(http_status: u16, body: &str) -> Result<Envelope, CallError> {
+    read_body(http_status, body).map(|(envelope, _)| envelope)
 }
 
 /// The detail of the contract's refusal of an unknown ProfileId.
 const SOURCE_NOT_CONFIGURED: &str = "Source not configured";
 
-/// Whether the outcome leaves the submission unsettled, so that sending it
+/// Whether the answer leaves the submission unsettled, so that sending it
 /// again (Retry, or Save of the same request) may pass and must reuse its
 /// tracking id: no answer came (the server may have applied it), the server
 /// was busy with it, or it failed on the server's side (5xx). The contract's
 /// "Source not configured" is a refusal like those of validation and
 /// credentials: it is settled, and a new ProfileId makes a new submission.
-pub fn may_pass_on_retry(outcome: &Outcome) -> bool {
-    let Ok(answer) = outcome else {
+pub fn may_pass_on_retry(answer: &Result<Envelope, CallError>) -> bool {
+    let Ok(envelope) = answer else {
         return true;
     };
-    answer.envelope.error().is_some_and(|e| {
+    envelope.error().is_some_and(|e| {
         let server_side = e.code.len() == 3 && e.code.starts_with('5');
         let not_configured = e.errors.iter().any(|i| i.message == SOURCE_NOT_CONFIGURED);
         matches!(e.code.as_str(), "409" | "429") || (server_side && !not_configured)
     })
-}
-
-/// The outcome as an envelope, for display and for the embedding page's events.
-pub fn outcome_envelope(outcome: &Outcome, tracking_id: &str) -> Envelope {
-    match outcome {
-        Ok(answer) => answer.envelope.clone(),
-        Err(failure) => failure.to_envelope(Some(tracking_id.to_owned())),
-    }
 }
 
 /// Whether the server refused the credentials.
@@ -149,7 +138,7 @@ pub fn is_unauthorized(envelope: &Envelope) -> bool {
 }
 
 /// One save, as the agent submitted it. Its retries send exactly the same
-/// body under the same tracking id, so the server applies it at most once.
+/// request under the same tracking id, so the server applies it at most once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Submission {
     /// The customer.
@@ -157,35 +146,20 @@ pub struct Submission {
     /// The `Request-Tracking-Id` of this submission and its retries.
     pub tracking_id: String,
     /// The validated request.
-    pub request: ContactsRequest,
-    /// The request as sent.
-    pub body: String,
+    pub request: Valid<ContactsRequest>,
 }
 
 impl Submission {
-    /// A new submission with its own tracking id.
-    pub fn new(customer: EzpayId, request: Valid<ContactsRequest>, tracking_id: String) -> Self {
-        let request = request.into_inner();
-        // A validated request holds strings only, which always serialise.
-        let body = js_json::stringify(&request).unwrap_or_default();
-        Self {
-            customer,
-            tracking_id,
-            request,
-            body,
-        }
-    }
-
     /// This submission under the tracking id of `unsettled` (the last one,
     /// if it may have reached the server) where both send exactly the same
-    /// body for the same customer: the server then replays its answer to the
-    /// first instead of writing the same update twice. A changed request
+    /// request for the same customer: the server then replays its answer to
+    /// the first instead of writing the same update twice. A changed request
     /// keeps its own new tracking id.
     #[must_use]
     pub fn resuming(mut self, unsettled: Option<&Submission>) -> Self {
         if let Some(previous) = unsettled
             && previous.customer == self.customer
-            && previous.body == self.body
+            && previous.request == self.request
         {
             self.tracking_id.clone_from(&previous.tracking_id);
         }
@@ -210,9 +184,9 @@ pub fn new_tracking_id() -> String {
 }
 
 /// Sends one request, giving up after [`TIMEOUT_MS`].
-async fn call(builder: RequestBuilder, body: Option<String>) -> Result<(u16, String), CallFailure> {
+async fn call(builder: RequestBuilder, body: Option<String>) -> Result<(u16, String), CallError> {
     let controller = AbortController::new()
-        .map_err(|_| CallFailure::Unreachable("this browser cannot time requests out".into()))?;
+        .map_err(|_| CallError::Unreachable("this browser cannot time requests out".into()))?;
     let timed_out = Rc::new(Cell::new(false));
     // Dropping the timeout at the end of this function cancels it.
     let _timeout = {
@@ -228,12 +202,12 @@ async fn call(builder: RequestBuilder, body: Option<String>) -> Result<(u16, Str
         Some(body) => builder.body(body),
         None => builder.build(),
     }
-    .map_err(|e| CallFailure::Unreachable(e.to_string()))?;
+    .map_err(|e| CallError::Unreachable(e.to_string()))?;
     let failed = |e: gloo_net::Error| {
         if timed_out.get() {
-            CallFailure::TimedOut
+            CallError::TimedOut
         } else {
-            CallFailure::Unreachable(e.to_string())
+            CallError::Unreachable(e.to_string())
         }
     };
     let response = request.send().await.map_err(failed)?;
@@ -242,15 +216,20 @@ async fn call(builder: RequestBuilder, body: Option<String>) -> Result<(u16, Str
 }
 
 /// `POST`s a submission.
-pub async fn save_contacts(config: &ApiConfig, submission: &Submission) -> Outcome {
+pub async fn save_contacts(
+    config: &ApiConfig,
+    submission: &Submission,
+) -> Result<Envelope, CallError> {
     let builder = config
         .with_headers(
             Request::post(&config.contacts_url(&submission.customer)),
             &submission.tracking_id,
         )
         .header("Content-Type", "application/json");
-    let (status, body) = call(builder, Some(submission.body.clone())).await?;
-    read_answer(status, &body)
+    // A validated request holds strings only, which always serialise.
+    let body = js_json::stringify(&submission.request).unwrap_or_default();
+    let (status, body) = call(builder, Some(body)).await?;
+    read_envelope(status, &body)
 }
 
 /// A customer's current contacts, as `GET …/contacts` answers them.
@@ -262,34 +241,37 @@ pub struct CustomerContacts {
     pub contacts: Vec<ContactDraft>,
 }
 
-/// Reads the contacts in the answer of `GET …/contacts`, or its Failure envelope.
+/// Reads the answer of `GET …/contacts`: the contacts and the customer's
+/// status, or the Failure envelope (the server's, or the editor's own for an
+/// answer it cannot read).
 pub fn read_contacts(
-    outcome: Outcome,
+    http_status: u16,
     body: &str,
     tracking_id: &str,
-) -> Result<Vec<ContactDraft>, Envelope> {
-    match outcome {
-        Ok(Answer {
-            envelope: Envelope::Success { .. },
-            http_status,
-        }) => read_contact_list(body).ok_or_else(|| {
-            CallFailure::NotAnEnvelope {
-                http_status,
-                why: EnvelopeError::NotAnEnvelope(
-                    "unreadable contacts: 'contacts' is not a list of objects".into(),
-                ),
-            }
-            .to_envelope(Some(tracking_id.to_owned()))
-        }),
-        other => Err(outcome_envelope(&other, tracking_id)),
+) -> Result<CustomerContacts, Envelope> {
+    let unreadable = |e: CallError| e.to_envelope(tracking_id);
+    let (envelope, value) = read_body(http_status, body).map_err(unreadable)?;
+    if envelope.error().is_some() {
+        return Err(envelope);
     }
+    let contacts = contact_list::of_object(value.clone()).ok_or_else(|| {
+        unreadable(CallError::NotAnEnvelope {
+            http_status,
+            why: EnvelopeError::NotAnEnvelope(
+                "unreadable contacts: 'contacts' is not a list of objects".into(),
+            ),
+        })
+    })?;
+    Ok(CustomerContacts {
+        status: customer_status(value.as_ref()),
+        contacts,
+    })
 }
 
-/// The customer's status in the answer of `GET …/contacts`, read by the
-/// browser's JSON parser (only shown, so nothing is checked).
-fn customer_status(body: &str) -> Option<String> {
-    let answer = JSON::parse(body).ok()?;
-    let customer = Reflect::get(&answer, &"customer".into()).ok()?;
+/// The customer's status in the answer of `GET …/contacts` (only shown, so
+/// nothing is checked).
+fn customer_status(answer: &JsValue) -> Option<String> {
+    let customer = Reflect::get(answer, &"customer".into()).ok()?;
     // `Reflect.get` throws, and so answers `None`, where `customer` is no object.
     Reflect::get(&customer, &"status".into()).ok()?.as_string()
 }
@@ -303,48 +285,51 @@ pub async fn fetch_contacts(
     let builder = config.with_headers(Request::get(&config.contacts_url(customer)), &tracking_id);
     let (status, body) = call(builder, None)
         .await
-        .map_err(|failure| failure.to_envelope(Some(tracking_id.clone())))?;
-    let contacts = read_contacts(read_answer(status, &body), &body, &tracking_id)?;
-    Ok(CustomerContacts {
-        status: customer_status(&body),
-        contacts,
-    })
+        .map_err(|e| e.to_envelope(&tracking_id))?;
+    read_contacts(status, &body, &tracking_id)
 }
 
 #[cfg(test)]
 mod tests {
+    use contacts_model::{ContactType, Field, RequestDraft, validate_request};
+
     use super::*;
 
     #[test]
     fn network_failures_and_timeouts_say_so_and_may_be_retried() {
-        for failure in [
-            CallFailure::Unreachable("Failed to fetch".into()),
-            CallFailure::TimedOut,
+        for error in [
+            CallError::Unreachable("Failed to fetch".into()),
+            CallError::TimedOut,
         ] {
-            let envelope = failure.to_envelope(Some("t".into()));
+            let envelope = error.to_envelope("t");
             assert!(!envelope.error().unwrap().errors[0].message.is_empty());
-            assert!(may_pass_on_retry(&Err(failure)));
+            assert_eq!(envelope.request_tracking_id(), Some("t"));
+            assert!(may_pass_on_retry(&Err(error)));
         }
     }
 
     #[test]
     fn server_side_failures_are_retried_but_not_an_unknown_source() {
-        let failure = |code: &str, detail: &str| {
-            Ok(Answer {
-                http_status: 500,
-                envelope: Envelope::failure(
-                    Some("t".into()),
-                    code.to_owned(),
-                    "Service Error",
-                    vec![ErrorItem::message(detail)],
-                ),
-            })
-        };
-        assert!(may_pass_on_retry(&failure("500", "database is locked")));
-        assert!(may_pass_on_retry(&failure("503", "Service Unavailable")));
-        assert!(!may_pass_on_retry(&failure("500", SOURCE_NOT_CONFIGURED)));
-        assert!(!may_pass_on_retry(&failure("5000", "not an HTTP status")));
-        assert!(!may_pass_on_retry(&failure("422", "changed body")));
+        let cases = [
+            ("500", "database is locked", true),
+            ("503", "Service Unavailable", true),
+            ("409", "in flight", true),
+            ("429", "slow down", true),
+            ("500", SOURCE_NOT_CONFIGURED, false),
+            ("5000", "not an HTTP status", false),
+            ("422", "changed body", false),
+            ("401", "Unauthorized", false),
+        ];
+        for (code, detail, retried) in cases {
+            let answer = Ok(Envelope::failure(
+                Some("t".into()),
+                code.to_owned(),
+                "Service Error",
+                vec![ErrorItem::message(detail)],
+            ));
+            assert_eq!(may_pass_on_retry(&answer), retried, "{code} {detail}");
+        }
+        assert!(!may_pass_on_retry(&Ok(Envelope::success("t"))));
     }
 
     #[test]
@@ -361,6 +346,31 @@ mod tests {
         );
     }
 
+    fn submission(customer: &str, name: &str, tracking_id: &str) -> Submission {
+        let mut billing = ContactDraft::new(ContactType::Billing);
+        billing.set(Field::Name, name);
+        Submission {
+            customer: EzpayId::parse(customer).unwrap(),
+            tracking_id: tracking_id.into(),
+            request: validate_request(&RequestDraft::from_contacts([billing])).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_save_of_the_same_request_resumes_the_unsettled_submission() {
+        let lost = submission("000010000005008", "Answer Lost", "first");
+        let cases = [
+            ("000010000005008", "Answer Lost", Some(&lost), "first"),
+            ("000010000005008", "Changed", Some(&lost), "second"),
+            ("000010000005009", "Answer Lost", Some(&lost), "second"),
+            ("000010000005008", "Answer Lost", None, "second"),
+        ];
+        for (customer, name, unsettled, expected) in cases {
+            let again = submission(customer, name, "second").resuming(unsettled);
+            assert_eq!(again.tracking_id, expected, "{customer} {name}");
+        }
+    }
+
     /// The tests that need the engine's JSON (`js-json`): they run under
     /// wasm-bindgen-test.
     #[cfg(target_arch = "wasm32")]
@@ -371,90 +381,67 @@ mod tests {
 
         #[wasm_bindgen_test]
         fn reads_envelopes_whatever_the_http_status() {
-            let answer = read_answer(
+            let answer = read_envelope(
                 500,
                 r#"{"error":{"code":"500","message":"Service Error","errors":[{"message":"Source not configured"}]},"request_tracking_id":"1"}"#,
-            )
-            .unwrap();
+            );
             assert_eq!(
-                answer.envelope.error().unwrap().errors[0].message,
+                answer.as_ref().unwrap().error().unwrap().errors[0].message,
                 "Source not configured"
             );
-            assert!(!may_pass_on_retry(&Ok(answer)));
+            assert!(!may_pass_on_retry(&answer));
         }
 
         #[wasm_bindgen_test]
-        fn html_and_empty_bodies_are_failures_of_their_own() {
-            let html = read_answer(502, "<html><body>Bad Gateway</body></html>");
+        fn html_and_empty_bodies_are_errors_of_their_own() {
+            let html = read_envelope(502, "<html><body>Bad Gateway</body></html>");
             assert!(matches!(
                 html,
-                Err(CallFailure::NotAnEnvelope {
+                Err(CallError::NotAnEnvelope {
                     http_status: 502,
                     why: EnvelopeError::NotJson(_)
                 })
             ));
             assert!(may_pass_on_retry(&html));
-            let empty = read_answer(200, "");
-            let envelope = outcome_envelope(&empty, "t-1");
-            let error = envelope.error().unwrap();
+            let empty = read_envelope(200, "").unwrap_err().to_envelope("t-1");
+            let error = empty.error().unwrap();
             assert_eq!(error.code, "200");
             assert!(error.errors[0].message.contains("empty"));
-            assert_eq!(envelope.request_tracking_id(), Some("t-1"));
-        }
-
-        fn submission(customer: &str, name: &str, tracking_id: &str) -> Submission {
-            let mut billing = ContactDraft::new(contacts_model::ContactType::Billing);
-            billing.set(contacts_model::Field::Name, name);
-            let request =
-                contacts_model::validate_request(&contacts_model::RequestDraft::from_contacts([
-                    billing,
-                ]))
-                .unwrap();
-            Submission::new(
-                EzpayId::parse(customer).unwrap(),
-                request,
-                tracking_id.into(),
-            )
-        }
-
-        #[wasm_bindgen_test]
-        fn a_save_of_the_same_request_resumes_the_unsettled_submission() {
-            let lost = submission("000010000005008", "Answer Lost", "first");
-            let again =
-                submission("000010000005008", "Answer Lost", "second").resuming(Some(&lost));
-            assert_eq!(again.tracking_id, "first");
-
-            let changed = submission("000010000005008", "Changed", "second").resuming(Some(&lost));
-            assert_eq!(changed.tracking_id, "second");
-            let other_customer =
-                submission("000010000005009", "Answer Lost", "second").resuming(Some(&lost));
-            assert_eq!(other_customer.tracking_id, "second");
-            let settled = submission("000010000005008", "Answer Lost", "second").resuming(None);
-            assert_eq!(settled.tracking_id, "second");
+            assert_eq!(empty.request_tracking_id(), Some("t-1"));
         }
 
         #[wasm_bindgen_test]
         fn busy_is_retried_and_refusals_are_not() {
-            let busy = read_answer(
+            let busy = read_envelope(
                 409,
                 r#"{"status":"Failure","error":{"code":"409","message":"Conflict"}}"#,
             );
             assert!(may_pass_on_retry(&busy));
-            let refused = read_answer(
+            let refused = read_envelope(
                 401,
                 r#"{"status":"Failure","error":{"code":"401","message":"Unauthorized"}}"#,
             );
             assert!(!may_pass_on_retry(&refused));
-            assert!(is_unauthorized(&refused.unwrap().envelope));
+            assert!(is_unauthorized(&refused.unwrap()));
         }
 
         #[wasm_bindgen_test]
-        fn reads_the_contacts_of_a_customer() {
+        fn reads_the_contacts_and_status_of_a_customer() {
             let body = r#"{"status":"Success","request_tracking_id":"9","customer":{"ezpay_id":"000010000005008","status":"active"},"contacts":[{"type":"billing","name":"John Smith","work_phone":"9147212006"}]}"#;
-            let contacts = read_contacts(read_answer(200, body), body, "9").unwrap();
-            assert_eq!(contacts[0].name.as_str(), "John Smith");
-            let odd = r#"{"status":"Success","contacts":7}"#;
-            assert!(read_contacts(read_answer(200, odd), odd, "9").is_err());
+            let found = read_contacts(200, body, "9").unwrap();
+            assert_eq!(found.contacts[0].name.as_str(), "John Smith");
+            assert_eq!(found.status.as_deref(), Some("active"));
+            let odd = read_contacts(200, r#"{"status":"Success","contacts":7}"#, "9");
+            assert_eq!(odd.unwrap_err().error().unwrap().code, "200");
+            let refused = r#"{"status":"Failure","error":{"code":"404","message":"Not Found"}}"#;
+            assert_eq!(
+                read_contacts(404, refused, "9")
+                    .unwrap_err()
+                    .error()
+                    .unwrap()
+                    .code,
+                "404"
+            );
         }
     }
 }

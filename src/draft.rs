@@ -1,7 +1,10 @@
 //! The unsaved contacts of one customer, kept in the tab's `sessionStorage`
 //! so that a reload loses nothing. Only contacts are kept, never credentials.
 
-use contacts_model::{ContactDraft, ContactEntry, ContactType, Contacts, EzpayId, RequestDraft};
+use contacts_model::{ContactDraft, ContactType, EzpayId, RequestDraft};
+use js_json::JsJson;
+
+use crate::contact_list;
 
 /// The edited contacts of one customer.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,31 +33,11 @@ impl Draft {
     /// Reads a stored draft; anything unreadable (an older format, a hand
     /// edit) is no draft at all.
     pub fn decode(stored: &str) -> Option<Self> {
-        let mut contacts = read_contact_list(stored)?.into_iter();
+        let mut contacts = contact_list::of_object(JsJson::parse(stored).ok()?)?.into_iter();
         let (billing, service) = (contacts.next()?, contacts.next()?);
         let is = |draft: &ContactDraft, t: ContactType| draft.contact_type.as_str() == t.as_str();
         (is(&billing, ContactType::Billing) && is(&service, ContactType::Service))
             .then_some(Self { billing, service })
-    }
-}
-
-/// The contacts of a JSON object's `contacts` array, such as a request body
-/// or the answer of `GET …/contacts`, read by the model's lenient reader (no
-/// type errors, whose messages would weigh on the editor). `None` where the
-/// JSON is not an object, or `contacts` not an array of objects; an absent
-/// `contacts` is no contacts.
-pub fn read_contact_list(json: &str) -> Option<Vec<ContactDraft>> {
-    let parsed = js_json::JsJson::parse(json).ok()?;
-    match RequestDraft::from_deserializer(parsed).ok()?.contacts {
-        Contacts::Absent => Some(Vec::new()),
-        Contacts::WrongType(_) => None,
-        Contacts::List(entries) => entries
-            .into_iter()
-            .map(|entry| match entry {
-                ContactEntry::Object(draft) => Some(draft),
-                ContactEntry::WrongType(_) => None,
-            })
-            .collect(),
     }
 }
 
@@ -121,22 +104,6 @@ mod tests {
                 Draft::decode(r#"{"contacts":[{"type":"service"},{"type":"billing"}]}"#),
                 None
             );
-        }
-
-        #[wasm_bindgen_test]
-        fn reads_contact_lists_without_type_errors() {
-            let contacts = read_contact_list(
-                r#"{"status":"Success","contacts":[{"type":"billing","name":7}]}"#,
-            )
-            .unwrap();
-            assert_eq!(contacts[0].name, contacts_model::Text::WrongType("number"));
-            assert_eq!(
-                read_contact_list(r#"{"status":"Success"}"#),
-                Some(Vec::new())
-            );
-            for unreadable in [r#"{"contacts":7}"#, r#"{"contacts":[1]}"#, "[]", "{"] {
-                assert_eq!(read_contact_list(unreadable), None, "{unreadable}");
-            }
         }
     }
 }

@@ -1,12 +1,12 @@
 //! Embedding in the CAAG console: `mountContactEditor(element, options)`
-//! returns a handle with `unmount()`, and the editor tells the page about
-//! each save with `contacts-saved` / `contacts-failed` DOM events.
+//! returns a handle with `unmount()`; the standalone page calls
+//! `mountStandalone(element)`. The events the editor sends the page are in
+//! [`events`](crate::events).
 
 use std::rc::Rc;
 
-use contacts_model::Envelope;
 use wasm_bindgen::prelude::*;
-use web_sys::{CustomEvent, CustomEventInit, Element};
+use web_sys::Element;
 use yew::AppHandle;
 
 use crate::components::app::{App, AppProps};
@@ -58,20 +58,4 @@ pub fn mount_standalone(element: Element) -> EditorHandle {
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
     mount(element, EditorOptions::from_query(&query))
-}
-
-/// Dispatches `contacts-saved` or `contacts-failed` on the host element,
-/// with the envelope as the event's `detail`.
-pub fn announce(host: &Element, envelope: &Envelope) {
-    let name = match envelope {
-        Envelope::Success { .. } => "contacts-saved",
-        Envelope::Failure { .. } => "contacts-failed",
-    };
-    let detail = js_json::to_js(envelope).unwrap_or(JsValue::NULL);
-    let init = CustomEventInit::new();
-    init.set_bubbles(true);
-    init.set_detail(&detail);
-    if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
-        let _ = host.dispatch_event(&event);
-    }
 }

@@ -7,11 +7,15 @@
 
 pub mod api;
 pub mod components;
+pub mod contact_list;
 pub mod credentials;
 pub mod draft;
 pub mod embed;
+pub mod events;
 pub mod form;
+pub mod hooks;
 pub mod options;
+pub mod panel;
 pub mod session;
 
 pub use components::app::{App, AppProps};

@@ -2,10 +2,11 @@
 //! standalone from the page's URL.
 
 use contacts_model::ContactDraft;
-use js_sys::{Array, JSON, Object, Reflect};
+use js_json::JsJson;
+use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::draft::read_contact_list;
+use crate::contact_list;
 
 /// The ProfileId used when none is given.
 pub const DEFAULT_PROFILE_ID: &str = "CAAG_302";
@@ -90,14 +91,10 @@ impl EditorOptions {
 }
 
 /// Reads the `contacts` option: an array of contacts in the contract's shape,
-/// read by the model's lenient reader, as the answer of `GET …/contacts` is
-/// (validation comes later).
+/// read as the answer of `GET …/contacts` is (validation comes later).
 fn contacts_from_js(value: &JsValue) -> Result<Vec<ContactDraft>, String> {
-    let array = Array::is_array(value)
-        .then(|| JSON::stringify(value).ok()?.as_string())
-        .flatten();
-    array
-        .and_then(|json| read_contact_list(&format!(r#"{{"contacts":{json}}}"#)))
+    JsJson::from_js(value)
+        .and_then(contact_list::of_array)
         .ok_or_else(|| "`contacts` must be an array of contact objects".into())
 }
 

@@ -2,7 +2,7 @@
 
 use yew::prelude::*;
 
-use crate::form::Change;
+use crate::panel::Change;
 
 fn shown(value: Option<&String>) -> Html {
     match value {

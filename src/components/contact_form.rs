@@ -66,7 +66,7 @@ impl ContactForm<'_> {
         });
         let onreset = dispatch.reform(move |_: MouseEvent| Action::Reset(t));
         html! {
-            <section class="contact-panel" aria-labelledby={heading_id.clone()} aria-busy={form.loading.then_some("true")}>
+            <section class="contact-panel" aria-labelledby={heading_id.clone()} aria-busy={form.load.awaited().is_some().then_some("true")}>
                 <div class="panel-header">
                     <h2 id={heading_id}>{ format!("{} contact", t.label()) }</h2>
                     if !changed.is_empty() {

@@ -30,11 +30,10 @@ pub struct ResultPanel<'a> {
     pub onretry: Option<Callback<()>>,
     /// Whether a save is in flight (Retry is then disabled).
     pub busy: bool,
-    /// The tracking id last copied to the clipboard, kept by the app, so
-    /// that its button says "Copied".
-    pub copied: Option<&'a str>,
-    /// Called with the tracking id copied, or `None` where the copy failed.
-    pub oncopied: Callback<Option<String>>,
+    /// Whether the agent copied the tracking id, so that its button says "Copied".
+    pub copied: bool,
+    /// Called after a copy, with whether it worked.
+    pub oncopied: Callback<bool>,
 }
 
 impl ResultPanel<'_> {
@@ -43,11 +42,10 @@ impl ResultPanel<'_> {
         let Some(id) = self.envelope.request_tracking_id() else {
             return html! { <p>{ "The answer carries no tracking id." }</p> };
         };
-        let is_copied = self.copied == Some(id);
         let onclick = {
             let id = id.to_owned();
             self.oncopied
-                .reform(move |_: MouseEvent| copy_to_clipboard(&id).then(|| id.clone()))
+                .reform(move |_: MouseEvent| copy_to_clipboard(&id))
         };
         html! {
             <p class="tracking">
@@ -55,7 +53,7 @@ impl ResultPanel<'_> {
                 <code id="tracking-id">{ id.to_owned() }</code>
                 { " " }
                 <button type="button" class="link" {onclick}>
-                    { if is_copied { "Copied" } else { "Copy tracking id" } }
+                    { if self.copied { "Copied" } else { "Copy tracking id" } }
                 </button>
             </p>
         }

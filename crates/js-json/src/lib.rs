@@ -47,6 +47,12 @@ impl JsJson {
     }
 }
 
+impl AsRef<JsValue> for JsJson {
+    fn as_ref(&self) -> &JsValue {
+        &self.0
+    }
+}
+
 /// A value as the plain object `JSON.parse` makes of its JSON text.
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, Error> {
     let text = stringify(value)?;

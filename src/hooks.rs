@@ -1,0 +1,96 @@
+//! The editor's effects, as hooks that follow the form state: a customer
+//! whose contacts are awaited is fetched, a submission on its way is sent,
+//! and the unsaved edits follow every change into the tab's storage. The
+//! decisions are the reducers' ([`FormState`], [`Session`]); these only talk
+//! to the API, the storage and the page, and report back with actions.
+
+use contacts_model::Envelope;
+use web_sys::Element;
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use crate::api::{self, ApiConfig};
+use crate::draft;
+use crate::events::announce;
+use crate::form::{Action, FormState};
+use crate::session::{Session, SessionAction};
+
+/// Signs the agent out where the service refused the credentials.
+fn sign_out_if_refused(session: &UseReducerDispatcher<Session>, envelope: &Envelope) {
+    if api::is_unauthorized(envelope) {
+        session.dispatch(SessionAction::SignOut);
+    }
+}
+
+/// Fetches the contacts of the customer the form awaits, once there are
+/// credentials, and hands them (with this tab's draft for that customer) to
+/// the form, which drops them if it awaits another customer by then.
+#[hook]
+pub fn use_load_contacts(
+    form: &UseReducerHandle<FormState>,
+    session: UseReducerDispatcher<Session>,
+    config: Option<ApiConfig>,
+) {
+    let deps = (form.load.awaited().cloned(), config.is_some());
+    let form = form.dispatcher();
+    use_effect_with(deps, move |(awaited, _)| {
+        let (Some(customer), Some(config)) = (awaited.clone(), config) else {
+            return;
+        };
+        spawn_local(async move {
+            let contacts = api::fetch_contacts(&config, &customer).await;
+            if let Err(error) = &contacts {
+                sign_out_if_refused(&session, error);
+            }
+            form.dispatch(Action::ReceiveContacts {
+                draft: draft::load(&customer).map(Box::new),
+                customer,
+                contacts,
+            });
+        });
+    });
+}
+
+/// Sends the submission the form has on its way, tells the embedding page
+/// how it went (on `host`), and hands the answer to the form.
+#[hook]
+pub fn use_save(
+    form: &UseReducerHandle<FormState>,
+    session: UseReducerDispatcher<Session>,
+    config: Option<ApiConfig>,
+    host: Element,
+) {
+    let sending = form.save.sending().cloned();
+    let form = form.dispatcher();
+    use_effect_with(sending, move |sending| {
+        let (Some(submission), Some(config)) = (sending.clone(), config) else {
+            return;
+        };
+        spawn_local(async move {
+            let reply = api::save_contacts(&config, &submission).await;
+            let retryable = api::may_pass_on_retry(&reply);
+            let answer = reply.unwrap_or_else(|e| e.to_envelope(&submission.tracking_id));
+            if let Envelope::Success { .. } = answer {
+                draft::clear(&submission.customer);
+            }
+            announce(&host, &answer);
+            sign_out_if_refused(&session, &answer);
+            form.dispatch(Action::ReceiveAnswer { answer, retryable });
+        });
+    });
+}
+
+/// Keeps the unsaved edits of the customer shown in the tab's storage, and
+/// forgets them once nothing differs from the loaded contacts.
+#[hook]
+pub fn use_keep_draft(form: &UseReducerHandle<FormState>) {
+    let deps = form
+        .load
+        .shown()
+        .map(|customer| (customer.clone(), form.is_changed().then(|| form.draft())));
+    use_effect_with(deps, |deps| match deps {
+        Some((customer, Some(edits))) => draft::save(customer, edits),
+        Some((customer, None)) => draft::clear(customer),
+        None => {}
+    });
+}

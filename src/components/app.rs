@@ -13,11 +13,13 @@ use crate::api;
 use crate::components::change_summary::change_summary;
 use crate::components::contact_form::ContactForm;
 use crate::components::customer_bar::{CustomerBar, use_customer_bar};
+use crate::components::load_notice::load_notice;
 use crate::components::result_panel::ResultPanel;
+use crate::components::save_bar::SaveBar;
 use crate::components::sign_in::{SignIn, use_sign_in};
 use crate::credentials::Authorization;
 use crate::draft;
-use crate::form::{Action, FormState, LoadState, Refusal, SaveState, input_id};
+use crate::form::{Action, FormState, LoadState, SaveState, input_id};
 use crate::hooks::{use_keep_draft, use_load_contacts, use_save};
 use crate::options::EditorOptions;
 use crate::session::{Credentials, SIGNED_OUT, Session, SessionAction};
@@ -144,7 +146,6 @@ pub fn app(props: &AppProps) -> Html {
         } => ResultPanel {
             envelope: answer,
             onretry: retry.is_some().then(|| dispatch.reform(|()| Action::Retry)),
-            busy: sending,
             copied: *copied,
             oncopied: dispatch.reform(Action::MarkCopied),
         }
@@ -171,56 +172,8 @@ pub fn app(props: &AppProps) -> Html {
             if form.prefilled {
                 { change_summary(&form.changes()) }
             }
-            <div class="save-bar">
-                <button type="button" class="primary" onclick={onsave.reform(|_: MouseEvent| ())} disabled={sending || loading}>
-                    { "Save" }
-                </button>
-                <span class="hint">{ "or Ctrl+Enter" }</span>
-                if sending {
-                    <span class="saving" role="status">{ "Saving…" }</span>
-                }
-            </div>
-            if let Some(refusal) = &form.refusal {
-                { refusal_notice(refusal) }
-            }
+            { SaveBar { sending, locked: loading, refusal: form.refusal.as_ref(), onsave }.view() }
             { result }
-        </div>
-    }
-}
-
-/// How the load of the contacts stands, where there is something to say;
-/// after a failure the panels stay editable.
-fn load_notice(load: &LoadState) -> Html {
-    match load {
-        LoadState::Idle => html! {
-            <p class="notice">{ "Enter an eZpayID and press Load customer to edit its contacts." }</p>
-        },
-        LoadState::Loading(_) => {
-            html! { <p class="notice" role="status">{ "Loading the current contacts…" }</p> }
-        }
-        LoadState::Loaded { .. } => html! {},
-        LoadState::Failed { error, .. } => {
-            let Some(error) = error.error() else {
-                return html! {};
-            };
-            html! {
-                <div id="load-error" class="notice notice-error" role="alert">
-                    <p>{ format!("The current contacts could not be loaded: {} {}.", error.code, error.message) }</p>
-                    <ul>{ for error.errors.iter().map(|e| html! { <li>{ e.message.clone() }</li> }) }</ul>
-                </div>
-            }
-        }
-    }
-}
-
-/// Why the last Save was refused before sending.
-fn refusal_notice(refusal: &Refusal) -> Html {
-    html! {
-        <div class="refused" role="alert">
-            <p>{ "Not saved: correct the fields marked below." }</p>
-            if !refusal.messages.is_empty() {
-                <ul>{ for refusal.messages.iter().map(|m| html! { <li>{ m.clone() }</li> }) }</ul>
-            }
         </div>
     }
 }

@@ -8,5 +8,7 @@ pub mod change_summary;
 pub mod contact_form;
 pub mod customer_bar;
 pub mod field;
+pub mod load_notice;
 pub mod result_panel;
+pub mod save_bar;
 pub mod sign_in;

@@ -28,8 +28,6 @@ pub struct ResultPanel<'a> {
     pub envelope: &'a Envelope,
     /// Called to send the same submission again, where that may pass.
     pub onretry: Option<Callback<()>>,
-    /// Whether a save is in flight (Retry is then disabled).
-    pub busy: bool,
     /// Whether the agent copied the tracking id, so that its button says "Copied".
     pub copied: bool,
     /// Called after a copy, with whether it worked.
@@ -76,7 +74,7 @@ impl ResultPanel<'_> {
                     .map(|e| html! { <li>{ e.message.clone() }</li> });
                 let retry = self.onretry.map(|onretry| {
                     let onclick = onretry.reform(|_: MouseEvent| ());
-                    html! { <button type="button" {onclick} disabled={self.busy}>{ "Retry" }</button> }
+                    html! { <button type="button" {onclick}>{ "Retry" }</button> }
                 });
                 html! {
                     <div id="result" class="result result-failure" role="alert">

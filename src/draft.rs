@@ -4,7 +4,7 @@
 use contacts_model::{ContactDraft, ContactType, EzpayId, RequestDraft};
 use js_json::JsJson;
 
-use crate::contact_list;
+use crate::{contact_list, json};
 
 /// The edited contacts of one customer.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,8 +26,7 @@ impl Draft {
     /// untrusted JSON reads it back.
     pub fn encode(&self) -> String {
         let both = RequestDraft::from_contacts([self.billing.clone(), self.service.clone()]);
-        // A draft holds strings only, which always serialise.
-        js_json::stringify(&both).unwrap_or_default()
+        json::stringify(&both)
     }
 
     /// Reads a stored draft; anything unreadable (an older format, a hand

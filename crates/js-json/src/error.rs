@@ -1,12 +1,10 @@
-//! The one error of reading a [`JsJson`](crate::JsJson) value, or of
-//! writing JSON text.
+//! The one error of reading a [`JsJson`](crate::JsJson) value.
 
 use std::fmt;
 
 use serde::de::{self, Expected, Unexpected};
 
-/// Why a value could not be read (a visitor refused it) or written (a map
-/// key that is not a string).
+/// Why a value could not be read: a visitor refused it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error(String);
 
@@ -17,12 +15,6 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-impl serde::ser::Error for Error {
-    fn custom<T: fmt::Display>(message: T) -> Self {
-        Self(message.to_string())
-    }
-}
 
 impl de::Error for Error {
     fn custom<T: fmt::Display>(message: T) -> Self {

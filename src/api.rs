@@ -1,19 +1,15 @@
 //! Calls to the Contacts API with gloo-net: the document's headers, a 15 s
-//! timeout through an `AbortController`, and a clear failure of the editor's
+//! timeout through an `AbortSignal`, and a clear failure of the editor's
 //! own where no envelope comes back.
-
-use std::cell::Cell;
-use std::rc::Rc;
 
 use contacts_model::{
     ContactDraft, ContactsRequest, Envelope, EnvelopeError, ErrorItem, EzpayId, Valid,
 };
 use gloo_net::http::{Request, RequestBuilder};
-use gloo_timers::callback::Timeout;
 use js_json::JsJson;
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
-use web_sys::AbortController;
+use web_sys::AbortSignal;
 
 use crate::credentials::Authorization;
 use crate::{contact_list, json};
@@ -183,32 +179,19 @@ pub fn new_tracking_id() -> String {
     format!("ce-{:x}-{hex}", js_sys::Date::now() as u64)
 }
 
-/// Sends one request, giving up after [`TIMEOUT_MS`].
+/// Sends one request, giving up after [`TIMEOUT_MS`]: the browser's
+/// `AbortSignal.timeout` aborts the call, reading the body included, with a
+/// `TimeoutError`.
 async fn call(builder: RequestBuilder, body: Option<String>) -> Result<(u16, String), CallError> {
-    let controller = AbortController::new()
-        .map_err(|_| CallError::Unreachable("this browser cannot time requests out".into()))?;
-    let timed_out = Rc::new(Cell::new(false));
-    // Dropping the timeout at the end of this function cancels it.
-    let _timeout = {
-        let controller = controller.clone();
-        let timed_out = Rc::clone(&timed_out);
-        Timeout::new(TIMEOUT_MS, move || {
-            timed_out.set(true);
-            controller.abort();
-        })
-    };
-    let builder = builder.abort_signal(Some(&controller.signal()));
+    let builder = builder.abort_signal(Some(&AbortSignal::timeout_with_u32(TIMEOUT_MS)));
     let request = match body {
         Some(body) => builder.body(body),
         None => builder.build(),
     }
     .map_err(|e| CallError::Unreachable(e.to_string()))?;
-    let failed = |e: gloo_net::Error| {
-        if timed_out.get() {
-            CallError::TimedOut
-        } else {
-            CallError::Unreachable(e.to_string())
-        }
+    let failed = |e: gloo_net::Error| match e {
+        gloo_net::Error::JsError(error) if error.name == "TimeoutError" => CallError::TimedOut,
+        other => CallError::Unreachable(other.to_string()),
     };
     let response = request.send().await.map_err(failed)?;
     let text = response.text().await.map_err(failed)?;

@@ -11,8 +11,8 @@ use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 use web_sys::AbortSignal;
 
+use crate::contact_list;
 use crate::credentials::Authorization;
-use crate::{contact_list, json};
 
 /// How long a call may take before the editor gives up on it.
 pub const TIMEOUT_MS: u32 = 15_000;
@@ -209,7 +209,8 @@ pub async fn save_contacts(
             &submission.tracking_id,
         )
         .header("Content-Type", "application/json");
-    let body = json::stringify(&submission.request);
+    // A validated request holds strings only, which always serialise.
+    let body = js_json::stringify(&submission.request).unwrap_or_default();
     let (status, body) = call(builder, Some(body)).await?;
     read_envelope(status, &body)
 }

@@ -4,7 +4,7 @@
 use contacts_model::{ContactDraft, ContactType, EzpayId, RequestDraft};
 use js_json::JsJson;
 
-use crate::{contact_list, json};
+use crate::contact_list;
 
 /// The edited contacts of one customer.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +26,8 @@ impl Draft {
     /// untrusted JSON reads it back.
     pub fn encode(&self) -> String {
         let both = RequestDraft::from_contacts([self.billing.clone(), self.service.clone()]);
-        json::stringify(&both)
+        // A draft holds strings only, which always serialise.
+        js_json::stringify(&both).unwrap_or_default()
     }
 
     /// Reads a stored draft; anything unreadable (an older format, a hand

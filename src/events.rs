@@ -3,9 +3,8 @@
 //! editor is mounted in, with the answer's envelope as the event's `detail`.
 
 use contacts_model::Envelope;
+use wasm_bindgen::JsValue;
 use web_sys::{CustomEvent, CustomEventInit, Element};
-
-use crate::json;
 
 /// Dispatches `contacts-saved` or `contacts-failed` on the host element.
 pub fn announce(host: &Element, envelope: &Envelope) {
@@ -13,7 +12,7 @@ pub fn announce(host: &Element, envelope: &Envelope) {
         Envelope::Success { .. } => "contacts-saved",
         Envelope::Failure { .. } => "contacts-failed",
     };
-    let detail = json::to_js(envelope);
+    let detail = js_json::to_js(envelope).unwrap_or(JsValue::NULL);
     let init = CustomEventInit::new();
     init.set_bubbles(true);
     init.set_detail(&detail);

@@ -14,7 +14,6 @@ pub mod embed;
 pub mod events;
 pub mod form;
 pub mod hooks;
-pub mod json;
 pub mod options;
 pub mod panel;
 pub mod session;

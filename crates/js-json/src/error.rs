@@ -1,10 +1,12 @@
-//! The one error of reading a [`JsJson`](crate::JsJson) value.
+//! The one error of reading a [`JsJson`](crate::JsJson) value, or of
+//! writing JSON text.
 
 use std::fmt;
 
 use serde::de::{self, Expected, Unexpected};
 
-/// Why a value could not be read: a visitor refused it.
+/// Why a value could not be read (a visitor refused it) or written (a map
+/// key that is not a string).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error(String);
 
@@ -15,6 +17,12 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl serde::ser::Error for Error {
+    fn custom<T: fmt::Display>(message: T) -> Self {
+        Self(message.to_string())
+    }
+}
 
 impl de::Error for Error {
     fn custom<T: fmt::Display>(message: T) -> Self {

@@ -1,23 +1,28 @@
 //! JSON for the browser builds (the editor and `contacts-js`) without a JSON
-//! parser in their wasm: text is parsed by the engine's own `JSON.parse`,
-//! and the value it makes is read by serde through [`JsJson`], a
-//! `Deserializer` of plain JSON data (null, booleans, numbers, strings,
-//! arrays and objects). The builds write JSON with serde-wasm-bindgen's
-//! `Serializer`, which costs them about as little as a writer of our own.
+//! parser or printer in their wasm: text is parsed by the engine's own
+//! `JSON.parse`, and the value it makes is read by serde through
+//! [`JsJson`], a `Deserializer` of plain JSON data (null, booleans, numbers,
+//! strings, arrays and objects). Values are written as JSON text by a small
+//! serde `Serializer` of its own ([`stringify`]), which `JSON.parse` turns
+//! into objects where JavaScript wants them ([`to_js`]).
 //!
 //! Only the self-describing part of serde is served: every `deserialize_*`
 //! reads what the value is (`deserialize_any`), which is what the model's
 //! lenient readers ask for. Errors name kinds, never the values met, so they
-//! stay small and never echo untrusted data. serde-wasm-bindgen's
-//! `Deserializer`, whose errors use serde's own words, would carry the
-//! formatting of floats and much else: measured, it makes each build about
-//! 13 KiB gzip larger.
+//! stay small and never echo untrusted data.
+//!
+//! Why not serde-wasm-bindgen, measured in the release builds: its
+//! `Deserializer`, whose errors format what they met (floats included),
+//! makes the editor and the JS package each about 13.4 KiB gzip larger; its
+//! `Serializer` in place of [`stringify`] and [`to_js`] makes the editor
+//! 1.6 KiB larger, which would take its first load past the 100 KiB budget.
 
 mod error;
+mod ser;
 
 use js_sys::{Array, JSON, Object};
 use serde::de::{self, DeserializeSeed, Visitor};
-use serde::forward_to_deserialize_any;
+use serde::{Serialize, forward_to_deserialize_any};
 use wasm_bindgen::{JsCast, JsValue};
 
 pub use error::Error;
@@ -52,6 +57,17 @@ impl AsRef<JsValue> for JsJson {
     fn as_ref(&self) -> &JsValue {
         &self.0
     }
+}
+
+/// A value as the plain object `JSON.parse` makes of its JSON text.
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, Error> {
+    let text = stringify(value)?;
+    JSON::parse(&text).map_err(|_| de::Error::custom("JSON.parse refused the text written"))
+}
+
+/// A value as compact JSON text, as `JSON.stringify` writes it.
+pub fn stringify<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
+    ser::to_string(value)
 }
 
 /// What a JSON value is, with what serde needs of it.

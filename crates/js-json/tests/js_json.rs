@@ -4,7 +4,7 @@
 //! Run: `cargo test -p js-json --target wasm32-unknown-unknown` (in Node).
 #![cfg(target_arch = "wasm32")]
 
-use js_json::JsJson;
+use js_json::{JsJson, stringify};
 use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
@@ -71,4 +71,71 @@ fn values_go_through_json_as_fetch_sends_them() {
     assert_eq!(read, Ok(Value::from("1970-01-01T00:00:00.000Z")));
     assert!(JsJson::from_js(&JsValue::UNDEFINED).is_none());
     assert!(JsJson::from_js(&JsValue::bigint_from_str("1")).is_none());
+}
+
+#[wasm_bindgen_test]
+fn writes_json_text() {
+    // serde_json's map keeps its keys sorted.
+    let value = serde_json::json!({"status": "Success", "list": [1, "two", null]});
+    assert_eq!(
+        stringify(&value),
+        Ok(r#"{"list":[1,"two",null],"status":"Success"}"#.to_owned())
+    );
+}
+
+/// What `JSON.stringify` writes for the value `JSON.parse` makes of `text`.
+fn engine_text(text: &str) -> String {
+    let value = js_sys::JSON::parse(text).expect("JSON");
+    js_sys::JSON::stringify(&value)
+        .expect("stringify")
+        .as_string()
+        .expect("text")
+}
+
+#[wasm_bindgen_test]
+fn writes_what_json_stringify_writes() {
+    for text in [
+        r#""plain""#,
+        r#""quote \" backslash \\ slash / tab \t newline \n return \r""#,
+        r#""controls \u0000 \u0001 \b \f \u001f \u007f""#,
+        r#""non-ASCII é ü 中文 😀 U+2028 \u2028""#,
+        "[true,false,null,0,-7,9007199254740991,1.5,-0.25,1e+21,1e-7]",
+        r#"{"contacts":[{"fax":"","name":"A <b>","type":"billing"}],"n":{}}"#,
+        "[[],[[]],{}]",
+    ] {
+        let value: Value = serde_json::from_str(text).expect(text);
+        assert_eq!(stringify(&value), Ok(engine_text(text)), "{text}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn writes_rust_shapes_as_json_and_refuses_keys_that_are_not_strings() {
+    #[derive(serde::Serialize)]
+    enum Shape {
+        Unit,
+        Newtype(u8),
+        Tuple(u8, char),
+        Struct { f: Option<f64> },
+    }
+    let shapes = (
+        Shape::Unit,
+        Shape::Newtype(1),
+        Shape::Tuple(2, '"'),
+        Shape::Struct { f: None },
+        f64::NAN,
+    );
+    assert_eq!(
+        stringify(&shapes),
+        Ok(r#"["Unit",{"Newtype":1},{"Tuple":[2,"\""]},{"Struct":{"f":null}},null]"#.to_owned())
+    );
+    let numbered = std::collections::BTreeMap::from([(1, "one")]);
+    let error = stringify(&numbered).expect_err("a number is no JSON key");
+    assert!(error.to_string().contains("keys are strings"), "{error}");
+    let read_back = js_json::to_js(&serde_json::json!({"a": [1]})).expect("an object");
+    assert_eq!(
+        js_sys::JSON::stringify(&read_back)
+            .ok()
+            .and_then(|t| t.as_string()),
+        Some(r#"{"a":[1]}"#.to_owned())
+    );
 }

@@ -1,13 +1,13 @@
 //! Release artefacts: `dist/` (the editor) and `pkg/` (the JS package).
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cmd::{cmd, probe, run, step};
 use crate::precompress::precompress;
 use crate::wasm_imports::minify_imports;
-use crate::{Result, paths, tools};
+use crate::{Failure, Result, paths, tools};
 
 /// `cargo xtask dist`.
 pub fn dist() -> Result {
@@ -30,11 +30,21 @@ pub fn build_editor() -> Result {
         .args(["build", "--release", "--dist"])
         .arg(paths::dist()))?;
     let dist = paths::dist();
-    minify_imports(
-        &dist.join("contacts-editor_bg.wasm"),
-        &dist.join("contacts-editor.js"),
-    )?;
+    let (wasm, glue) = wasm_and_glue(&dist)?;
+    minify_imports(&wasm, &glue)?;
     precompress(&dist)
+}
+
+/// The editor's wasm in `dist` and its glue, named after the wasm's content
+/// by Trunk: `contacts-editor-HASH_bg.wasm` and `contacts-editor-HASH.js`.
+fn wasm_and_glue(dist: &Path) -> Result<(PathBuf, PathBuf)> {
+    for entry in fs::read_dir(dist)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if let Some(base) = name.strip_suffix("_bg.wasm") {
+            return Ok((dist.join(&name), dist.join(format!("{base}.js"))));
+        }
+    }
+    Err(Failure(format!("{}: Trunk wrote no wasm", dist.display())))
 }
 
 /// Where the release wasm builds go: apart from the test builds, whose flags

@@ -31,7 +31,7 @@ const MAINTENANCE_PAGE = `<!DOCTYPE html>
 /** Headers that describe one connection, not the message, and so are never forwarded. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
-function endToEndHeaders(headers) {
+export function endToEndHeaders(headers) {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name)));
 }
 

@@ -144,10 +144,14 @@ pub fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }
 
-/// A page of the single-page app rather than a file: no extension in its last segment.
+/// A page of the single-page app rather than a file: no extension, and in
+/// the top folder, since `index.html` names the editor's files relative to
+/// itself: at `/a/b` the browser would look for them in `/a/`.
 fn is_page(path: &str) -> bool {
-    let last = path.rsplit('/').next().unwrap_or_default();
-    Path::new(last).extension().is_none()
+    let Some(name) = path.strip_prefix('/') else {
+        return false;
+    };
+    !name.contains('/') && Path::new(name).extension().is_none()
 }
 
 #[cfg(test)]
@@ -173,8 +177,9 @@ mod tests {
 
     #[test]
     fn tells_pages_from_files_and_api() {
-        assert!(is_page("/") && is_page("/customers/000010000005008"));
+        assert!(is_page("/") && is_page("/customers"));
         assert!(!is_page("/app.wasm") && !is_page("/static/x.css"));
+        assert!(!is_page("/customers/000010000005008"));
         assert!(is_api("/api/v2/x") && is_api("/api") && !is_api("/apiary"));
     }
 

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 
-import { endToEndHeaders } from './fault-proxy.mjs';
+import { forward, listenLocally } from './fault-proxy.mjs';
 
 /** The types of the files in dist/. */
 const TYPES = {
@@ -22,11 +22,7 @@ export class StaticHost {
   /** Starts a host on a free 127.0.0.1 port serving `dir` under `prefix` (`/contacts/`), `/api/` from `apiUrl()`. */
   static async start({ dir, prefix, apiUrl }) {
     const host = new StaticHost(dir, prefix, apiUrl);
-    await new Promise((resolve, reject) => {
-      host.#server.once('error', reject);
-      host.#server.listen(0, '127.0.0.1', resolve);
-    });
-    host.baseUrl = `http://127.0.0.1:${host.#server.address().port}`;
+    host.baseUrl = await listenLocally(host.#server);
     return host;
   }
 
@@ -73,29 +69,4 @@ export async function serveFile(file, dir, response) {
     response.writeHead(404, { 'Content-Type': 'text/plain' });
     response.end('not found');
   }
-}
-
-function forward(request, response, target) {
-  const upstream = http.request({
-    host: target.hostname,
-    port: target.port,
-    method: request.method,
-    path: request.url,
-    headers: endToEndHeaders(request.headers),
-    timeout: 10_000,
-  });
-  upstream.once('timeout', () => upstream.destroy(new Error('no answer from the server')));
-  upstream.once('response', (answer) => {
-    response.writeHead(answer.statusCode, endToEndHeaders(answer.headers));
-    answer.pipe(response);
-  });
-  upstream.once('error', (error) => {
-    if (response.headersSent) {
-      response.destroy();
-    } else {
-      response.writeHead(502, { 'Content-Type': 'text/plain' });
-      response.end(`static host: ${error.message}`);
-    }
-  });
-  request.pipe(upstream);
 }

@@ -1,13 +1,18 @@
 // A stand-in for the CAAG console: it mounts the contacts editor into its own
 // page with mountContactEditor(element, options) and lists the editor's
 // `contacts-saved` / `contacts-failed` events.
-import init, { mountContactEditor } from './contacts-editor.js';
+import init, { mountContactEditor, stylesheet } from './contacts-editor.js';
 
 // The reference server's development credentials (user ocsuser). The real
 // console passes the signed-in agent's own Authorization header instead.
 const DEV_AUTHORIZATION = `Basic ${btoa('ocsuser:ocsuser')}`;
 
-await init({ module_or_path: new URL('contacts-editor_bg.wasm', import.meta.url) });
+// The editor's stylesheet is named after its content; contacts-editor.js
+// names it. The editor is mounted once it applies, so that it never shows unstyled.
+const styled = new Promise((resolve, reject) => {
+  document.head.append(Object.assign(document.createElement('link'), { rel: 'stylesheet', href: stylesheet, onload: resolve, onerror: reject }));
+});
+await Promise.all([styled, init()]);
 
 const slot = document.getElementById('contacts-editor-slot');
 const log = document.getElementById('editor-events');

@@ -2,7 +2,7 @@
 // the server's Content-Security-Policy needs no 'unsafe-inline'.
 import init, { mountStandalone } from './contacts-editor.js';
 
-await init({ module_or_path: new URL('contacts-editor_bg.wasm', import.meta.url) });
+await init();
 const root = document.getElementById('app');
 root.replaceChildren();
 mountStandalone(root);

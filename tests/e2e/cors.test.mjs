@@ -15,13 +15,7 @@ import { inSession, launchBrowser } from './support/browser.mjs';
 import { ACTIVE_CUSTOMER, DEV_AUTHORIZATION, DEV_PROFILE_ID, REPO_ROOT, distDir } from './support/config.mjs';
 import { fillPanel, storedContact, submitWith, waitForEditor, waitForResult } from './support/editor.mjs';
 import { ContactsServer } from './support/server.mjs';
-
-/** The editor's files the console serves itself, and their types. */
-const EDITOR_FILES = {
-  '/contacts-editor.js': 'text/javascript',
-  '/contacts-editor_bg.wasm': 'application/wasm',
-  '/editor.css': 'text/css',
-};
+import { serveFile } from './support/static-host.mjs';
 
 /** The console's page: it mounts the editor with the API of another origin. */
 function consolePage(apiBase) {
@@ -31,9 +25,11 @@ function consolePage(apiBase) {
 <meta charset="utf-8">
 <title>CAAG console on another origin</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="/editor.css">
 <script type="module">
-import init, { mountContactEditor } from '/contacts-editor.js';
+import init, { mountContactEditor, stylesheet } from '/contacts-editor.js';
+document.head.append(Object.assign(document.createElement('link'), { rel: 'stylesheet', href: stylesheet }));
+// As host pages written for builds without hashed names call it: init loads
+// the wasm built with contacts-editor.js whatever module_or_path names.
 await init({ module_or_path: '/contacts-editor_bg.wasm' });
 mountContactEditor(document.getElementById('slot'), {
   apiBase: ${JSON.stringify(apiBase)},
@@ -59,13 +55,8 @@ async function startConsole(apiBase) {
       } else if (pathname === '/console.html') {
         response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
         response.end(consolePage(apiBase()));
-      } else if (pathname in EDITOR_FILES) {
-        const bytes = await readFile(path.join(distDir(), pathname));
-        response.writeHead(200, { 'Content-Type': EDITOR_FILES[pathname] });
-        response.end(bytes);
       } else {
-        response.writeHead(404, { 'Content-Type': 'text/plain' });
-        response.end('not found');
+        await serveFile(path.join(distDir(), pathname), distDir(), response);
       }
     } catch (error) {
       response.writeHead(500, { 'Content-Type': 'text/plain' });

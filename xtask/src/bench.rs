@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: figures, not pass/fail tests.
 
 use crate::cmd::{cmd, run, step};
-use crate::{Result, dist, paths, tools};
+use crate::{Result, dist, paths, test, tools};
 
 /// Prints the API's throughput and latency, the editor's first-load size and
 /// time to interactive, and the JS package's validation speed and size.
@@ -28,14 +28,8 @@ pub fn bench() -> Result {
         "--package",
         "contacts-server",
     ]))?;
-    run(cmd("node")
-        .arg("tests/e2e/bench-load.mjs")
-        .env(
-            "CONTACTS_SERVER_BIN",
-            paths::target().join("server").join("contacts-server"),
-        )
-        .env("CONTACTS_DIST", paths::dist())
-        .env("CHROMIUM_PATH", paths::CHROMIUM))?;
+    let server = paths::target().join("server").join("contacts-server");
+    run(test::against(&mut cmd("node"), server).arg("tests/e2e/bench-load.mjs"))?;
 
     dist::build_js_package()?;
     step("JS package: validateContactsRequest speed and wasm size");

@@ -11,6 +11,7 @@ mod fuzz;
 mod paths;
 mod precompress;
 mod run;
+mod screenshot;
 mod test;
 mod tools;
 mod wasm_imports;
@@ -31,7 +32,9 @@ tasks:
   contract check the running API against /openapi.json with schemathesis
   fuzz [SECONDS]
            run every cargo-fuzz target for SECONDS each (default 60)
-  install  only install the missing tools";
+  install  only install the missing tools
+  screenshot
+           docs/editor.png, README.md's picture of the editor";
 
 /// A task failure, with a sentence that says what went wrong.
 #[derive(Debug)]
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Some("dist") => dist::dist(),
         Some("bench") => bench::bench(),
         Some("install") => tools::ensure_all(),
+        Some("screenshot") => screenshot::screenshot(),
         Some("contract") => contract::contract_test(),
         Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
             None => fuzz::fuzz(60),

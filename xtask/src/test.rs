@@ -1,5 +1,6 @@
 //! `cargo xtask test`: the whole suite, as CI runs it.
 
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
@@ -96,11 +97,8 @@ pub fn test() -> Result {
 
     step("end-to-end tests in Chromium against the real server");
     let server = paths::target().join("debug").join("contacts-server");
-    run(node_test()
+    run(against(&mut node_test(), server)
         .args(["--test-concurrency=1", "tests/e2e/"])
-        .env("CONTACTS_SERVER_BIN", server)
-        .env("CONTACTS_DIST", paths::dist())
-        .env("CHROMIUM_PATH", paths::CHROMIUM)
         .env("E2E_ARTIFACTS", paths::target().join("e2e")))?;
 
     println!(
@@ -116,6 +114,14 @@ fn wasm_clippy<'a>(selection: &[&'a str]) -> Vec<&'a str> {
     args.extend_from_slice(selection);
     args.extend(["--", "-D", "warnings"]);
     args
+}
+
+/// `node` given what the end-to-end scripts of tests/e2e/ run against: the
+/// `server` binary, the built editor and Chromium.
+pub fn against(node: &mut Command, server: PathBuf) -> &mut Command {
+    node.env("CONTACTS_SERVER_BIN", server)
+        .env("CONTACTS_DIST", paths::dist())
+        .env("CHROMIUM_PATH", paths::CHROMIUM)
 }
 
 fn node_test() -> Command {

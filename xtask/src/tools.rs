@@ -1,8 +1,20 @@
 //! Installing the tools the tasks need, only where missing.
 //!
 //! Each check asks the tool for its version first, so a second run installs
-//! nothing. The versions and methods are the ones measured in
-//! `../shared/toolchain.md`.
+//! nothing. What works on a fresh machine of this project's kind (Debian,
+//! the stable rustc of rust-toolchain.toml, package registries but no other
+//! internet), about 12 minutes in all:
+//!
+//! - the wasm-bindgen CLI of exactly the `wasm-bindgen` version in
+//!   Cargo.lock, by `cargo install` (about 4 minutes);
+//! - Trunk 0.21.14 by `cargo install --locked` (about 6 minutes; Trunk 0.22
+//!   needs a newer rustc). Trunk then uses the wasm-bindgen CLI on `PATH` and
+//!   downloads nothing;
+//! - wasm-opt from the npm package `binaryen` (package.json), whose
+//!   `node_modules/.bin` the tasks put on `PATH`: Debian's binaryen is too
+//!   old to read what rustc 1.95 emits;
+//! - Chromium and ChromeDriver from Debian: the browser downloads of
+//!   Playwright and Puppeteer need the internet.
 
 use std::path::Path;
 

@@ -1,9 +1,8 @@
-//! Renaming a wasm module's imports, in the module and in its JS glue: the
-//! import section is rewritten, every other byte of the module is kept.
+//! Shorter import names, in a wasm module and in its JS glue alike.
 //!
-//! Only what the import section needs of the binary format is read: LEB128
-//! numbers, names, and the five kinds of import (function, table, memory,
-//! global, tag).
+//! walrus (the wasm library wasm-bindgen itself is built on) renames the
+//! module's imports; the glue, which names them as object keys, gets the
+//! same renames as whole words.
 
 use std::collections::HashMap;
 use std::fs;
@@ -18,9 +17,12 @@ use crate::{Failure, Result};
 /// Exports keep their names (the package's `InitOutput` type names them).
 /// Every old name must be found, as a whole word, in the glue.
 pub fn minify_imports(wasm: &Path, glue: &Path) -> Result {
-    let module = fs::read(wasm)?;
-    let bad = |why: &str| Failure(format!("{}: {why}", wasm.display()));
-    let (module, renames) = rename(&module).map_err(bad)?;
+    let mut config = walrus::ModuleConfig::new();
+    config.generate_producers_section(false);
+    let mut module = config
+        .parse(&fs::read(wasm)?)
+        .map_err(|e| Failure(format!("{}: {e}", wasm.display())))?;
+    let renames = rename(&mut module);
     let mut js = fs::read_to_string(glue)?;
     for (old, new) in &renames {
         js = rename_word(&js, old, new).ok_or_else(|| {
@@ -31,7 +33,7 @@ pub fn minify_imports(wasm: &Path, glue: &Path) -> Result {
             ))
         })?;
     }
-    fs::write(wasm, module)?;
+    fs::write(wasm, module.emit_wasm())?;
     fs::write(glue, js)?;
     println!("  {} import names shortened", renames.len());
     Ok(())
@@ -60,88 +62,42 @@ fn rename_word(text: &str, old: &str, new: &str) -> Option<String> {
     found.then_some(out)
 }
 
-/// What reading the binary format gives: the value, or why the module is
-/// not one this can read.
-type Read<T> = std::result::Result<T, &'static str>;
-
 /// Old names and new, as the JS glue spells them.
 type Renames = Vec<(String, String)>;
 
-/// The id of the import section.
-const IMPORT_SECTION: u8 = 2;
-
-/// The module with each import module renamed to `w`, `x`, … and each
-/// import field to `a`, `b`, …, and the renames as the JS glue spells its
-/// names: a quoted module name (`"./contacts-editor_bg.js"` → `"w"`) and
-/// a bare field name (`__wbg_fetch_9b478faef8cda538` → `b`).
-fn rename(module: &[u8]) -> Read<(Vec<u8>, Renames)> {
-    let header = module.get(..8).ok_or("too short for a wasm module")?;
-    if header != b"\0asm\x01\0\0\0" {
-        return Err("not a wasm module (version 1)");
-    }
-    let mut out = header.to_vec();
-    let mut renames = Vec::new();
-    let mut at = 8;
-    while at < module.len() {
-        let id = module[at];
-        let mut reader = Reader {
-            bytes: module,
-            at: at + 1,
-        };
-        let size = reader.leb()? as usize;
-        let start = reader.at;
-        let payload = module
-            .get(start..start + size)
-            .ok_or("a section runs past the end")?;
-        if id == IMPORT_SECTION {
-            let (section, names) = rename_imports(payload)?;
-            out.push(id);
-            write_leb(&mut out, section.len() as u64);
-            out.extend(section);
-            renames = names;
-        } else {
-            out.extend(&module[at..start + size]);
-        }
-        at = start + size;
-    }
-    Ok((out, renames))
-}
-
-fn rename_imports(payload: &[u8]) -> Read<(Vec<u8>, Renames)> {
-    let mut reader = Reader {
-        bytes: payload,
-        at: 0,
-    };
-    let count = reader.leb()?;
-    let mut out = Vec::new();
-    write_leb(&mut out, count);
+/// Renames each import module of `module` to `w`, `x`, … and each import
+/// field to `a`, `b`, …; returns the renames as the JS glue spells its
+/// names: a quoted module name (`"./contacts-editor_bg.js"` → `"w"`) and a
+/// bare field name (`__wbg_fetch_9b478faef8cda538` → `b`).
+fn rename(module: &mut walrus::Module) -> Renames {
     let mut modules: HashMap<String, String> = HashMap::new();
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut renames = Vec::new();
-    for _ in 0..count {
-        let module = reader.name()?;
-        let field = reader.name()?;
+    for import in module.imports.iter_mut() {
         let next_module = short_name(modules.len() + 22);
-        let short_module = modules.entry(module.clone()).or_insert_with(|| {
-            renames.push((format!("\"{module}\""), format!("\"{next_module}\"")));
-            next_module
-        });
-        write_name(&mut out, short_module);
+        let short_module = modules
+            .entry(import.module.clone())
+            .or_insert_with(|| {
+                renames.push((
+                    format!("\"{}\"", import.module),
+                    format!("\"{next_module}\""),
+                ));
+                next_module
+            })
+            .clone();
         // A field imported from two modules keeps one short name.
         let next_field = short_name(fields.len());
-        let short_field = fields.entry(field.clone()).or_insert_with(|| {
-            renames.push((field.clone(), next_field.clone()));
-            next_field
-        });
-        write_name(&mut out, short_field);
-        let desc = reader.at;
-        reader.skip_import_desc()?;
-        out.extend(&payload[desc..reader.at]);
+        let short_field = fields
+            .entry(import.name.clone())
+            .or_insert_with(|| {
+                renames.push((import.name.clone(), next_field.clone()));
+                next_field
+            })
+            .clone();
+        import.module = short_module;
+        import.name = short_field;
     }
-    if reader.at != payload.len() {
-        return Err("bytes after the last import");
-    }
-    Ok((out, renames))
+    renames
 }
 
 /// `a` … `z`, `A` … `Z`, then `aa`, `ab`, …: JavaScript identifiers.
@@ -160,145 +116,66 @@ fn short_name(mut n: usize) -> String {
     String::from_utf8(name).unwrap_or_default()
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn byte(&mut self) -> Read<u8> {
-        let byte = *self.bytes.get(self.at).ok_or("the module ends too soon")?;
-        self.at += 1;
-        Ok(byte)
-    }
-
-    fn leb(&mut self) -> Read<u64> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = self.byte()?;
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err("a number is too long")
-    }
-
-    fn name(&mut self) -> Read<String> {
-        let len = self.leb()? as usize;
-        let bytes = self
-            .bytes
-            .get(self.at..self.at + len)
-            .ok_or("a name runs past the end")?;
-        self.at += len;
-        String::from_utf8(bytes.to_vec()).map_err(|_| "a name is not UTF-8")
-    }
-
-    fn limits(&mut self) -> Read<()> {
-        let flags = self.byte()?;
-        self.leb()?;
-        if flags & 1 != 0 {
-            self.leb()?;
-        }
-        Ok(())
-    }
-
-    fn skip_import_desc(&mut self) -> Read<()> {
-        match self.byte()? {
-            // A function, by its type index.
-            0x00 => self.leb().map(drop),
-            // A table: its element type, then its limits.
-            0x01 => {
-                self.byte()?;
-                self.limits()
-            }
-            // A memory.
-            0x02 => self.limits(),
-            // A global: its value type and mutability.
-            0x03 => {
-                self.byte()?;
-                self.byte().map(drop)
-            }
-            // A tag: its attribute and type index.
-            0x04 => {
-                self.byte()?;
-                self.leb().map(drop)
-            }
-            _ => Err("an import of an unknown kind"),
-        }
-    }
-}
-
-fn write_leb(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn write_name(out: &mut Vec<u8>, name: &str) {
-    write_leb(out, name.len() as u64);
-    out.extend(name.as_bytes());
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A module importing a function `__wbg_f_0123` and a memory from `./glue.js`.
-    fn module() -> Vec<u8> {
-        let mut imports = Vec::new();
-        write_leb(&mut imports, 2);
-        for (field, desc) in [
-            ("__wbg_f_0123", &[0x00, 0x00][..]),
-            ("mem", &[0x02, 0x01, 0x01, 0x02]),
-        ] {
-            write_name(&mut imports, "./glue.js");
-            write_name(&mut imports, field);
-            imports.extend(desc);
-        }
-        let mut module = b"\0asm\x01\0\0\0".to_vec();
-        // A type section with one `() -> ()` function type, kept as it is.
-        module.extend([0x01, 0x04, 0x01, 0x60, 0x00, 0x00]);
-        module.push(IMPORT_SECTION);
-        write_leb(&mut module, imports.len() as u64);
-        module.extend(imports);
+    /// A module importing a function `__wbg_f_0123` and a memory from
+    /// `./glue.js`, and a function `__wbg_f_0123` from `./other.js`.
+    fn module() -> walrus::Module {
+        let mut module = walrus::Module::default();
+        let ty = module.types.add(&[], &[]);
+        module.add_import_func("./glue.js", "__wbg_f_0123", ty);
+        module.add_import_memory("./glue.js", "mem", false, false, 1, None, None);
+        module.add_import_func("./other.js", "__wbg_f_0123", ty);
         module
     }
 
     #[test]
-    fn renames_modules_and_fields_and_keeps_the_rest() {
-        let (renamed, renames) = rename(&module()).expect("a module");
+    fn renames_modules_and_fields_in_the_module() {
+        let mut module = module();
         assert_eq!(
-            renames,
+            rename(&mut module),
             [
                 ("\"./glue.js\"".to_owned(), "\"w\"".to_owned()),
                 ("__wbg_f_0123".to_owned(), "a".to_owned()),
                 ("mem".to_owned(), "b".to_owned()),
+                ("\"./other.js\"".to_owned(), "\"x\"".to_owned()),
             ]
         );
-        assert_eq!(&renamed[..14], &module()[..14]);
-        let mut reader = Reader {
-            bytes: &renamed,
-            at: 16,
-        };
-        assert_eq!(reader.leb(), Ok(2));
-        assert_eq!(reader.name().as_deref(), Ok("w"));
-        assert_eq!(reader.name().as_deref(), Ok("a"));
+        let reread = walrus::Module::from_buffer(&module.emit_wasm()).expect("a module");
+        let names: Vec<(&str, &str)> = reread
+            .imports
+            .iter()
+            .map(|import| (import.module.as_str(), import.name.as_str()))
+            .collect();
+        assert_eq!(names, [("w", "a"), ("w", "b"), ("x", "a")]);
     }
 
     #[test]
-    fn refuses_what_is_not_a_module() {
-        assert!(rename(b"\0asm").is_err());
-        assert!(rename(b"not wasm at all").is_err());
-        let mut cut = module();
-        cut.truncate(cut.len() - 2);
-        assert!(rename(&cut).is_err());
+    fn renames_in_the_module_file_and_its_glue_or_changes_neither() {
+        let dir = std::env::temp_dir().join(format!("xtask-wasm-imports-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let (wasm, glue) = (dir.join("m_bg.wasm"), dir.join("m.js"));
+        fs::write(&wasm, module().emit_wasm()).unwrap();
+        fs::write(
+            &glue,
+            r#"({"./glue.js":{__wbg_f_0123(){},mem},"./other.js":{__wbg_f_0123(){}}})"#,
+        )
+        .unwrap();
+        minify_imports(&wasm, &glue).unwrap();
+        assert_eq!(
+            fs::read_to_string(&glue).unwrap(),
+            r#"({"w":{a(){},b},"x":{a(){}}})"#
+        );
+
+        fs::write(&wasm, "not wasm").unwrap();
+        let Err(Failure(why)) = minify_imports(&wasm, &glue) else {
+            panic!("read a module from text");
+        };
+        assert!(why.contains("m_bg.wasm"), "{why}");
+        assert_eq!(fs::read(&wasm).unwrap(), b"not wasm");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

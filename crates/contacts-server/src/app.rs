@@ -17,12 +17,13 @@ use crate::body::BODY_LIMIT;
 use crate::cli::Options;
 use crate::config::{Config, Limits};
 use crate::contacts::InFlight;
+use crate::cors::{self, Cors};
 use crate::error::{AppError, Failure};
 use crate::origin::{self, ConsoleOrigins};
 use crate::store::{SqliteStore, Store};
 use crate::tracking::{self, RequestContext};
 use crate::web::{self, Web};
-use crate::{contacts, cors, health, listen, openapi};
+use crate::{contacts, health, listen, openapi};
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -57,7 +58,10 @@ fn router(state: AppState, consoles: ConsoleOrigins) -> Router {
         .layer(from_fn(tracking::track))
         // Outside the tracking middleware, so that its refusals are readable
         // by a console page too.
-        .layer(from_fn_with_state(consoles, cors::grant))
+        .layer(from_fn_with_state(
+            Arc::new(Cors::new(consoles)),
+            cors::grant,
+        ))
         // Outermost, so that every response gets the security headers, even
         // a refusal of the tracking middleware (found by the fuzz target `server`).
         .layer(from_fn_with_state(

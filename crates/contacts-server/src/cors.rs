@@ -4,101 +4,97 @@
 //! origin. Its requests carry `Authorization`, `ProfileId`,
 //! `Request-Tracking-Id` and `Content-Type: application/json`, so the browser
 //! first sends a preflight (`OPTIONS` with `Origin` and
-//! `Access-Control-Request-Method`). For an origin listed in
-//! `console_origins` this middleware answers the preflight itself and marks
-//! every API response (successes and envelopes of failure alike, so that the
-//! editor can read them) as readable by that origin. Any other origin gets no
-//! CORS header at all, and its preflight the 403 envelope, so the browser
-//! sends nothing further.
+//! `Access-Control-Request-Method`). tower-http's `CorsLayer` answers the
+//! preflights of the origins listed in `console_origins` and marks every API
+//! response (successes and envelopes of failure alike, so that the editor can
+//! read them) as readable by them.
+//!
+//! `CorsLayer` answers every `OPTIONS` itself, with an empty body, whatever
+//! the origin. So that every API answer stays an envelope, [`grant`] hands it
+//! only the API requests it should see: a preflight from any other origin gets
+//! the 403 envelope (the browser then sends nothing further), and an `OPTIONS`
+//! that is not a preflight goes to the router (405). Other paths get no CORS.
 //!
 //! No `Access-Control-Allow-Credentials`: the editor sends the Authorization
 //! header explicitly and uses no cookies, and a wildcard origin is never sent.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tower::{Layer, ServiceExt};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::error::{AppError, Failure};
+use crate::error::{AppError, Failure, TRACKING_ID_HEADER};
 use crate::origin::ConsoleOrigins;
 use crate::tracking;
 use crate::web::is_api;
 
-/// The methods of the API.
-const ALLOW_METHODS: HeaderValue = HeaderValue::from_static("GET, POST");
+/// How long a browser may reuse a preflight's answer.
+const MAX_AGE: Duration = Duration::from_secs(600);
 
-/// The request headers the editor sends besides the ones always allowed.
-const ALLOW_HEADERS: HeaderValue =
-    HeaderValue::from_static("Accept, Authorization, Content-Type, ProfileId, Request-Tracking-Id");
+/// The console origins and the `CorsLayer` that grants them the API.
+#[derive(Debug)]
+pub struct Cors {
+    consoles: Arc<ConsoleOrigins>,
+    layer: CorsLayer,
+}
 
-/// The response headers a console page may read besides the safe-listed ones.
-const EXPOSE_HEADERS: HeaderValue = HeaderValue::from_static("Request-Tracking-Id");
+impl Cors {
+    pub fn new(consoles: Arc<ConsoleOrigins>) -> Self {
+        // The configuration accepts only origins, which are valid header values.
+        let origins = consoles
+            .0
+            .iter()
+            .filter_map(|origin| HeaderValue::from_str(origin).ok());
+        let layer = CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::ACCEPT,
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("profileid"),
+                TRACKING_ID_HEADER,
+            ])
+            .expose_headers([TRACKING_ID_HEADER])
+            .max_age(MAX_AGE);
+        Self { consoles, layer }
+    }
+}
 
-/// How long, in seconds, a browser may reuse a preflight's answer.
-const MAX_AGE: HeaderValue = HeaderValue::from_static("600");
-
-/// Middleware: answers preflights and grants CORS to the console origins on
-/// the API (`/api/…`); other paths pass untouched.
-pub async fn grant(
-    State(consoles): State<Arc<ConsoleOrigins>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Middleware: CORS for the console origins on the API (`/api/…`); other
+/// paths pass untouched.
+pub async fn grant(State(cors): State<Arc<Cors>>, request: Request, next: Next) -> Response {
     if !is_api(request.uri().path()) {
         return next.run(request).await;
     }
-    let headers = request.headers();
-    let origin = headers.get(header::ORIGIN).cloned();
-    let preflight = is_preflight(request.method(), headers);
-    let granted = origin
-        .clone()
-        .filter(|origin| origin.to_str().is_ok_and(|origin| consoles.allows(origin)));
-    let mut response = match (preflight, &granted) {
-        (true, Some(_)) => preflight_answer(),
-        (true, None) => {
+    if request.method() == Method::OPTIONS {
+        let headers = request.headers();
+        let Some(origin) = headers.get(header::ORIGIN) else {
+            return next.run(request).await;
+        };
+        if !headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
+            return next.run(request).await;
+        }
+        if !origin.to_str().is_ok_and(|o| cors.consoles.allows(o)) {
             tracing::warn!(
                 ?origin,
                 "preflight from an origin not in console_origins refused"
             );
-            AppError {
+            return AppError {
                 failure: Failure::CrossOrigin,
                 // A preflight carries no tracking id: browsers send the names
                 // of the request's headers, never their values.
                 tracking_id: tracking::generate(),
             }
-            .into_response()
-        }
-        (false, _) => next.run(request).await,
-    };
-    let headers = response.headers_mut();
-    // The CORS headers of an API response depend on the request's Origin.
-    headers.append(header::VARY, HeaderValue::from_static("origin"));
-    if let Some(origin) = granted {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        if !preflight {
-            headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSE_HEADERS);
+            .into_response();
         }
     }
-    response
-}
-
-/// A preflight is an `OPTIONS` that names the method of the request to come.
-fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
-    method == Method::OPTIONS
-        && headers.contains_key(header::ORIGIN)
-        && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-}
-
-/// The answer to a granted preflight. The browser, not the server, checks the
-/// method and headers asked for against the lists.
-fn preflight_answer() -> Response {
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW_METHODS);
-    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOW_HEADERS);
-    headers.insert(header::ACCESS_CONTROL_MAX_AGE, MAX_AGE);
+    let Ok(response) = cors.layer.layer(next).oneshot(request).await;
     response
 }
 
@@ -106,9 +102,9 @@ fn preflight_answer() -> Response {
 mod tests {
     use axum::Router;
     use axum::body::Body;
+    use axum::http::StatusCode;
     use axum::middleware::from_fn_with_state;
     use axum::routing::get;
-    use tower::ServiceExt;
 
     use super::*;
 
@@ -122,7 +118,7 @@ mod tests {
                 get(|| async { "read" }).post(|| async { "written" }),
             )
             .route("/page", get(|| async { "page" }))
-            .layer(from_fn_with_state(consoles, grant))
+            .layer(from_fn_with_state(Arc::new(Cors::new(consoles)), grant))
     }
 
     async fn send(method: Method, path: &str, pairs: &[(&'static str, &'static str)]) -> Response {
@@ -154,7 +150,7 @@ mod tests {
             ("access-control-request-method", "POST"),
         ];
         let granted = send(Method::OPTIONS, "/api/x", &preflight).await;
-        assert_eq!(granted.status(), StatusCode::NO_CONTENT);
+        assert_eq!(granted.status(), StatusCode::OK);
         assert_eq!(
             names(&granted),
             [
@@ -172,7 +168,7 @@ mod tests {
         ];
         let refused = send(Method::OPTIONS, "/api/x", &foreign).await;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-        assert_eq!(names(&refused), ["vary"]);
+        assert!(names(&refused).is_empty());
 
         let read = send(Method::GET, "/api/x", &[("origin", CONSOLE)]).await;
         assert_eq!(read.status(), StatusCode::OK);
@@ -185,11 +181,9 @@ mod tests {
             ]
         );
 
-        // Not a preflight: the router answers (here 405), with CORS so that
-        // the console's page can read the answer.
+        // Not a preflight: the router answers (here 405).
         let plain = send(Method::OPTIONS, "/api/x", &[("origin", CONSOLE)]).await;
         assert_eq!(plain.status(), StatusCode::METHOD_NOT_ALLOWED);
-        assert!(names(&plain).contains(&"access-control-allow-origin"));
 
         let page = send(Method::OPTIONS, "/page", &preflight).await;
         assert_eq!(page.status(), StatusCode::METHOD_NOT_ALLOWED);
@@ -201,6 +195,11 @@ mod tests {
             &[("origin", "https://console.example.com.evil.example")],
         )
         .await;
-        assert_eq!(names(&look_alike), ["vary"]);
+        // CorsLayer lists the exposed headers whatever the origin; without
+        // `access-control-allow-origin` the browser keeps the answer from the page.
+        assert_eq!(
+            names(&look_alike),
+            ["access-control-expose-headers", "vary"]
+        );
     }
 }

@@ -1,86 +1,68 @@
-//! The built editor: static files, the single-page fallback to `index.html`,
-//! unknown routes as envelopes, and the security headers of every response.
+//! The built editor: static files with their caching rules, the single-page
+//! fallback to `index.html`, unknown routes as envelopes, and the security
+//! headers of every response.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use base64ct::{Base64, Encoding};
-use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::error::{AppError, Failure};
+use crate::error::Failure;
 use crate::tracking::RequestContext;
 
 /// What the static side serves, and the headers it sends.
 #[derive(Debug)]
 pub struct Web {
-    static_dir: Option<PathBuf>,
+    site: Option<Site>,
     csp: HeaderValue,
+}
+
+/// The editor's folder, served two ways.
+#[derive(Debug)]
+struct Site {
+    /// Its files; `NAME.gz` (written by `cargo xtask dist`) is sent instead
+    /// of `NAME` to browsers that accept gzip.
+    files: ServeDir,
+    /// The same, with `index.html` for any address that names no file.
+    pages: ServeDir<ServeFile>,
 }
 
 impl Web {
     /// Serves `static_dir` (if any); the editor may be framed by `frame_ancestors`.
     pub fn new(static_dir: Option<PathBuf>, frame_ancestors: &[String]) -> Result<Self, String> {
-        let index = match &static_dir {
-            Some(dir) => {
-                let path = dir.join("index.html");
-                std::fs::read_to_string(&path)
-                    .map_err(|e| format!("--static-dir: cannot read {}: {e}", path.display()))?
-            }
-            None => String::new(),
-        };
-        let csp = content_security_policy(&index, frame_ancestors);
-        let csp = HeaderValue::from_str(&csp).map_err(|e| format!("invalid CSP header: {e}"))?;
-        Ok(Self { static_dir, csp })
+        let site = static_dir
+            .map(|dir| {
+                let index = dir.join("index.html");
+                if !index.is_file() {
+                    return Err(format!("--static-dir: {} is not a file", index.display()));
+                }
+                let files = ServeDir::new(&dir).precompressed_gzip();
+                let pages = files
+                    .clone()
+                    .fallback(ServeFile::new(index).precompressed_gzip());
+                Ok(Site { files, pages })
+            })
+            .transpose()?;
+        let csp = HeaderValue::from_str(&content_security_policy(frame_ancestors))
+            .map_err(|e| format!("invalid CSP header: {e}"))?;
+        Ok(Self { site, csp })
     }
 }
 
 /// The CSP: only this origin's code, WebAssembly compilation allowed, no
-/// inline code except the exact inline scripts and styles of `index.html`
-/// (Trunk writes its loader inline), allowed by their hashes.
-fn content_security_policy(index_html: &str, frame_ancestors: &[String]) -> String {
-    let scripts = inline_hashes(index_html, "script");
-    let styles = inline_hashes(index_html, "style");
+/// inline code at all (the editor's pages load their scripts from files).
+fn content_security_policy(frame_ancestors: &[String]) -> String {
     format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{scripts}; style-src 'self'{styles}; \
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
          img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors {}",
         frame_ancestors.join(" ")
     )
-}
-
-/// ` 'sha256-…'` for each inline element `tag` (one without `src`) in `html`.
-fn inline_hashes(html: &str, tag: &str) -> String {
-    // ASCII lower-casing keeps byte offsets, so positions found in `lower`
-    // slice `html` exactly.
-    let lower = html.to_ascii_lowercase();
-    let (open, close) = (format!("<{tag}"), format!("</{tag}"));
-    let mut hashes = String::new();
-    let mut at = 0;
-    while let Some(start) = lower[at..].find(&open).map(|i| at + i) {
-        let Some(tag_end) = lower[start..].find('>').map(|i| start + i) else {
-            break;
-        };
-        let Some(end) = lower[tag_end..].find(&close).map(|i| tag_end + i) else {
-            break;
-        };
-        let has_src = lower[start..tag_end]
-            .split_ascii_whitespace()
-            .any(|attribute| attribute.starts_with("src="));
-        let content = &html[tag_end + 1..end];
-        if !has_src && !content.is_empty() {
-            let digest = Sha256::digest(content.as_bytes());
-            hashes.push_str(&format!(" 'sha256-{}'", Base64::encode_string(&digest)));
-        }
-        at = end;
-    }
-    hashes
 }
 
 /// Middleware: the security headers of every response.
@@ -110,52 +92,51 @@ pub async fn fallback(
     context: RequestContext,
     request: Request,
 ) -> Response {
-    let not_found = || {
-        AppError {
-            failure: Failure::RouteNotFound,
-            tracking_id: context.tracking_id.clone(),
-        }
-        .into_response()
-    };
     let path = request.uri().path().to_owned();
     let readable = matches!(*request.method(), Method::GET | Method::HEAD);
-    let Some(dir) = web
-        .static_dir
-        .as_deref()
-        .filter(|_| readable && !is_api(&path))
-    else {
-        return not_found();
+    let site = web.site.as_ref().filter(|_| readable && !is_api(&path));
+    let found = match site {
+        Some(site) if is_page(&path) => site.pages.clone().oneshot(request).await,
+        Some(site) => site.files.clone().oneshot(request).await,
+        None => return context.fail(Failure::RouteNotFound).into_response(),
     };
-    let method = request.method().clone();
-    let request_accept_encoding = request.headers().get(header::ACCEPT_ENCODING).cloned();
-    // `NAME.gz` files (written by `cargo xtask dist`) are sent, compressed,
-    // to browsers that accept gzip.
-    let Ok(found) = ServeDir::new(dir)
-        .precompressed_gzip()
-        .oneshot(request)
-        .await;
-    if found.status() != StatusCode::NOT_FOUND {
-        return found.into_response();
+    let Ok(mut found) = found;
+    if found.status() == StatusCode::NOT_FOUND {
+        return context.fail(Failure::RouteNotFound).into_response();
     }
-    if !is_page(&path) {
-        return not_found();
-    }
-    let mut index_request = Request::new(Body::empty());
-    *index_request.method_mut() = method;
-    if let Some(accepted) = request_accept_encoding {
-        index_request
-            .headers_mut()
-            .insert(header::ACCEPT_ENCODING, accepted);
-    }
-    let Ok(index) = ServeFile::new(dir.join("index.html"))
-        .precompressed_gzip()
-        .oneshot(index_request)
-        .await;
-    let mut index = index.into_response();
-    index
+    found
         .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    index
+        .insert(header::CACHE_CONTROL, cache_control(&path));
+    found.into_response()
+}
+
+/// How long a browser may keep a file: for ever where its name carries a
+/// hash of its content (Trunk's `NAME-HASH.ext`), since a new build names
+/// new content anew; otherwise it asks every time (`index.html`, the
+/// loaders, the stable module for embedding), so that a deploy is picked up
+/// at the next load.
+fn cache_control(path: &str) -> HeaderValue {
+    if is_content_hashed(path) {
+        HeaderValue::from_static("public, max-age=31536000, immutable")
+    } else {
+        HeaderValue::from_static("no-cache")
+    }
+}
+
+/// Whether the last segment of `path` reads `NAME-HASH.ext` or, as
+/// wasm-bindgen names the module, `NAME-HASH_bg.wasm`: HASH being Trunk's 64-bit
+/// content hash in hex, at least 8 digits (Trunk drops leading zeros; a
+/// shorter one merely goes uncached).
+fn is_content_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let Some((stem, _)) = name.split_once('.') else {
+        return false;
+    };
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        (8..=16).contains(&hash.len())
+            && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
 }
 
 /// Whether `path` belongs to the API (`/api` and below) rather than the editor.
@@ -163,10 +144,14 @@ pub fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }
 
-/// A page of the single-page app rather than a file: no extension in its last segment.
+/// A page of the single-page app rather than a file: no extension, and in
+/// the top folder, since `index.html` names the editor's files relative to
+/// itself: at `/a/b` the browser would look for them in `/a/`.
 fn is_page(path: &str) -> bool {
-    let last = path.rsplit('/').next().unwrap_or_default();
-    Path::new(last).extension().is_none()
+    let Some(name) = path.strip_prefix('/') else {
+        return false;
+    };
+    !name.contains('/') && Path::new(name).extension().is_none()
 }
 
 #[cfg(test)]
@@ -174,18 +159,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hashes_inline_scripts_only() {
-        let html = r#"<html><head><script src="/a.js"></script><SCRIPT type="module">init()</SCRIPT><style>p{}</style></head></html>"#;
-        let scripts = inline_hashes(html, "script");
-        let expected = Base64::encode_string(&Sha256::digest(b"init()"));
-        assert_eq!(scripts, format!(" 'sha256-{expected}'"));
-        assert_eq!(inline_hashes(html, "style").matches("sha256-").count(), 1);
-        assert_eq!(inline_hashes("<p>no script</p>", "script"), "");
-    }
-
-    #[test]
     fn the_policy_allows_wasm_but_no_inline_code() {
-        let csp = content_security_policy("", &["https://console.example.com".into()]);
+        let csp = content_security_policy(&["https://console.example.com".into()]);
         assert!(
             csp.contains("script-src 'self' 'wasm-unsafe-eval';"),
             "{csp}"
@@ -202,8 +177,32 @@ mod tests {
 
     #[test]
     fn tells_pages_from_files_and_api() {
-        assert!(is_page("/") && is_page("/customers/000010000005008"));
+        assert!(is_page("/") && is_page("/customers"));
         assert!(!is_page("/app.wasm") && !is_page("/static/x.css"));
+        assert!(!is_page("/customers/000010000005008"));
         assert!(is_api("/api/v2/x") && is_api("/api") && !is_api("/apiary"));
+    }
+
+    #[test]
+    fn caches_content_hashed_files_for_ever_and_asks_for_the_rest() {
+        for hashed in [
+            "/contacts-editor-4f1c0a9be2d37c15_bg.wasm",
+            "/contacts/contacts-editor-4f1c0a9be2d37c15.js",
+            "/editor-9be2d37c15.css",
+        ] {
+            assert_eq!(cache_control(hashed), "public, max-age=31536000, immutable");
+        }
+        for stable in [
+            "/",
+            "/index.html",
+            "/loader.js",
+            "/contacts-editor.js",
+            "/embed.js",
+            "/customers/000010000005008",
+            "/contacts-editor-1234567.js",
+            "/contacts-editor-4f1c0a9be2d37c15x.js",
+        ] {
+            assert_eq!(cache_control(stable), "no-cache", "{stable}");
+        }
     }
 }

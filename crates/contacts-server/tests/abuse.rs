@@ -669,16 +669,19 @@ fn cors_is_granted_to_console_origins_only() {
     };
     let before = server.snapshot();
 
+    // tower-http's CorsLayer answers a granted preflight with 200 and an
+    // empty body, and writes its lists with lower-case names and no spaces.
     let granted = preflight(CONSOLE);
-    assert_eq!(granted.status, 204, "{}", granted.text);
+    assert_eq!(granted.status, 200, "{}", granted.text);
+    assert_eq!(granted.text, "");
     assert_eq!(
         cors_headers(&granted),
         pairs(&[
             (
                 "access-control-allow-headers",
-                "Accept, Authorization, Content-Type, ProfileId, Request-Tracking-Id"
+                "accept,authorization,content-type,profileid,request-tracking-id"
             ),
-            ("access-control-allow-methods", "GET, POST"),
+            ("access-control-allow-methods", "GET,POST"),
             ("access-control-allow-origin", CONSOLE),
             ("access-control-max-age", "600"),
             ("vary", "origin"),
@@ -696,11 +699,7 @@ fn cors_is_granted_to_console_origins_only() {
         let refused = preflight(origin);
         refused.assert_failure(403, "Forbidden");
         assert_message(&refused, "console origins", origin);
-        assert_eq!(
-            cors_headers(&refused),
-            pairs(&[("vary", "origin")]),
-            "{origin}"
-        );
+        assert_eq!(cors_headers(&refused), pairs(&[]), "{origin}");
         assert!(refused.header("content-security-policy").is_some());
     }
     assert_eq!(
@@ -712,7 +711,7 @@ fn cors_is_granted_to_console_origins_only() {
     let actual = [("Origin", CONSOLE), ("Sec-Fetch-Site", "cross-site")];
     let exposed = pairs(&[
         ("access-control-allow-origin", CONSOLE),
-        ("access-control-expose-headers", "Request-Tracking-Id"),
+        ("access-control-expose-headers", "request-tracking-id"),
         ("vary", "origin"),
     ]);
     let body = json!({ "contacts": sample_contacts() }).to_string();

@@ -35,6 +35,54 @@ function endToEndHeaders(headers) {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name)));
 }
 
+/** Starts `server` listening on a free port of 127.0.0.1 and returns its base URL. */
+export async function listenLocally(server) {
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return `http://127.0.0.1:${server.address().port}`;
+}
+
+/**
+ * Sends a request on to the server at `target` (a URL); `onAnswer` gets the
+ * server's answer, which by default is passed back unchanged.
+ */
+export function forward(request, response, target, { agent, onAnswer = (answer) => passBack(answer, response) } = {}) {
+  const upstream = http.request({
+    host: target.hostname,
+    port: target.port,
+    method: request.method,
+    path: request.url,
+    // The Host header goes on unchanged: the server compares it with Origin.
+    headers: endToEndHeaders(request.headers),
+    agent,
+    timeout: UPSTREAM_TIMEOUT_MS,
+  });
+  upstream.once('timeout', () => upstream.destroy(new Error(`no answer from the server within ${UPSTREAM_TIMEOUT_MS} ms`)));
+  upstream.once('response', onAnswer);
+  upstream.once('error', (error) => {
+    if (response.headersSent || response.destroyed) {
+      response.destroy();
+    } else {
+      response.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8' });
+      response.end(`proxy: ${error.message}\n`);
+    }
+  });
+  request.pipe(upstream);
+}
+
+/** Passes the server's answer back to the browser, if it is still there. */
+function passBack(answer, response) {
+  if (response.destroyed) {
+    // The browser has gone (it gave up, or the test is over): nobody to answer.
+    answer.resume();
+    return;
+  }
+  response.writeHead(answer.statusCode, endToEndHeaders(answer.headers));
+  answer.pipe(response);
+}
+
 /**
  * What each fault does to one POST of the contacts. `proxy` offers the two
  * ways of not answering: `hold` (keep the exchange open, bounded by
@@ -76,11 +124,7 @@ export class FaultProxy {
    */
   static async start(targetUrl) {
     const proxy = new FaultProxy(targetUrl);
-    await new Promise((resolve, reject) => {
-      proxy.#server.once('error', reject);
-      proxy.#server.listen(0, '127.0.0.1', resolve);
-    });
-    proxy.baseUrl = `http://127.0.0.1:${proxy.#server.address().port}`;
+    proxy.baseUrl = await listenLocally(proxy.#server);
     return proxy;
   }
 
@@ -132,33 +176,9 @@ export class FaultProxy {
     });
   }
 
-  /**
-   * Sends a request on to the server; `onAnswer` gets the server's answer,
-   * which by default is passed back unchanged.
-   */
-  forward(request, response, onAnswer = (answer) => this.#passBack(answer, response)) {
-    const target = new URL(this.#targetUrl());
-    const upstream = http.request({
-      host: target.hostname,
-      port: target.port,
-      method: request.method,
-      path: request.url,
-      // The Host header goes on unchanged: the server compares it with Origin.
-      headers: endToEndHeaders(request.headers),
-      agent: this.#agent,
-      timeout: UPSTREAM_TIMEOUT_MS,
-    });
-    upstream.once('timeout', () => upstream.destroy(new Error(`no answer from the server within ${UPSTREAM_TIMEOUT_MS} ms`)));
-    upstream.once('response', onAnswer);
-    upstream.once('error', (error) => {
-      if (response.headersSent || response.destroyed) {
-        response.destroy();
-      } else {
-        response.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8' });
-        response.end(`fault proxy: ${error.message}\n`);
-      }
-    });
-    request.pipe(upstream);
+  /** Sends a request on to the server; `onAnswer` as for `forward`. */
+  forward(request, response, onAnswer) {
+    forward(request, response, new URL(this.#targetUrl()), { agent: this.#agent, onAnswer });
   }
 
   /** Stops listening and drops every open exchange, held ones included. */
@@ -169,16 +189,6 @@ export class FaultProxy {
     this.#server.closeAllConnections();
     this.#agent.destroy();
     await closed;
-  }
-
-  #passBack(answer, response) {
-    if (response.destroyed) {
-      // The browser has gone (it gave up, or the test is over): nobody to answer.
-      answer.resume();
-      return;
-    }
-    response.writeHead(answer.statusCode, endToEndHeaders(answer.headers));
-    answer.pipe(response);
   }
 
   /** The fault this POST meets, if any, counting it against the fault's strikes. */
@@ -205,7 +215,7 @@ export class FaultProxy {
     }
     this.forward(request, response, (answer) => {
       save.serverStatus = answer.statusCode;
-      this.#passBack(answer, response);
+      passBack(answer, response);
     });
   }
 }

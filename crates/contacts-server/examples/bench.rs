@@ -34,6 +34,7 @@ fn bench(dir: &std::path::Path) -> Result<(), String> {
         db: dir.join("bench.sqlite"),
         static_dir: None,
         config: None,
+        ..Options::default()
     };
     let server = runtime.block_on(Server::bind(&options))?;
     let base = format!("http://{}", server.local_addr()?);

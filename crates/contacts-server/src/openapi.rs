@@ -8,8 +8,8 @@ use axum::routing::get;
 use contacts_model::schema::{contacts_request_schema, not_whitespace_class, whitespace_class};
 use serde_json::{Map, Value, json};
 
-use crate::app::AppState;
 use crate::error::json_response;
+use crate::state::AppState;
 use crate::tracking::RequestContext;
 
 /// The OpenAPI route.

@@ -95,19 +95,16 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut args = args.into_iter();
     let mut options = Options::default();
     while let Some(arg) = args.next() {
-        let (flag, inline) = split(arg);
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
-        };
+        let mut arg = Arg::new(arg);
+        let flag = arg.flag.clone();
         match flag.as_str() {
-            "--addr" => options.addr = address(&flag, &value()?)?,
-            "--metrics-addr" => options.metrics_addr = Some(address(&flag, &value()?)?),
-            "--db" => options.db = value()?.into(),
-            "--static-dir" => options.static_dir = Some(value()?.into()),
-            "--config" => options.config = Some(value()?.into()),
+            "--addr" => options.addr = address(&flag, &arg.value(&mut args)?)?,
+            "--metrics-addr" => {
+                options.metrics_addr = Some(address(&flag, &arg.value(&mut args)?)?);
+            }
+            "--db" => options.db = arg.value(&mut args)?.into(),
+            "--static-dir" => options.static_dir = Some(arg.value(&mut args)?.into()),
+            "--config" => options.config = Some(arg.value(&mut args)?.into()),
             "--no-relay" => options.no_relay = true,
             "hash-password" => return Ok(Command::HashPassword),
             "deliveries" => return deliveries(args, options.db).map(Command::Deliveries),
@@ -118,11 +115,32 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     Ok(Command::Serve(options))
 }
 
-/// Splits `--flag=value` into the flag and its value.
-fn split(arg: String) -> (String, Option<String>) {
-    match arg.split_once('=') {
-        Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
-        _ => (arg, None),
+/// An argument, with its value where it was written `--flag=value`.
+struct Arg {
+    flag: String,
+    inline: Option<String>,
+}
+
+impl Arg {
+    fn new(arg: String) -> Self {
+        match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => Self {
+                flag: flag.to_owned(),
+                inline: Some(value.to_owned()),
+            },
+            _ => Self {
+                flag: arg,
+                inline: None,
+            },
+        }
+    }
+
+    /// The flag's value: the inline one, else the next argument.
+    fn value(&mut self, args: &mut impl Iterator<Item = String>) -> Result<String, String> {
+        self.inline
+            .take()
+            .or_else(|| args.next())
+            .ok_or_else(|| format!("{} needs a value\n{USAGE}", self.flag))
     }
 }
 
@@ -144,13 +162,9 @@ fn deliveries(
     let mut id = None;
     let mut all_dead = false;
     while let Some(arg) = args.next() {
-        let (flag, inline) = split(arg);
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
-        };
+        let mut arg = Arg::new(arg);
+        let flag = arg.flag.clone();
+        let mut value = || arg.value(&mut args);
         match (action.as_str(), flag.as_str()) {
             (_, "--db") => db = value()?.into(),
             ("list", "--state") => {

@@ -40,6 +40,12 @@ fn targets(mas: Option<&Receiver>, mdm: Option<&Receiver>, timeout_ms: u64, rela
     format!("{toml}[relay]\n{relay}\n")
 }
 
+/// Starts the server, relay on, with `customers` and `toml` (targets, relay…).
+fn relaying(scratch: &Scratch, customers: &[String], toml: &str) -> Server {
+    let config = config_file(&scratch.0, customers, toml);
+    Server::start_relaying(&scratch.0, &["--config", config.to_str().unwrap()])
+}
+
 /// `n` customers, as configured and in order.
 fn customers(n: usize) -> Vec<String> {
     (0..n)
@@ -332,12 +338,11 @@ fn a_refused_delivery_is_dead_holds_back_its_customer_only_and_is_sent_by_retry(
         "{\"error\":\"work_phone refused\"}\u{1b}[2J",
     )]);
     let relay = "backoff_base_ms = 50\nbackoff_cap_ms = 200";
-    let config = config_file(
-        &scratch.0,
+    let server = relaying(
+        &scratch,
         &development_customers(),
         &targets(Some(&mas), Some(&mdm), 2_000, relay),
     );
-    let server = Server::start_relaying(&scratch.0, &["--config", config.to_str().unwrap()]);
     save(&server, ACTIVE, "refused-1", 1);
     wait_for("the refusal", Duration::from_secs(10), || {
         mas.received().len() == 1
@@ -464,12 +469,11 @@ fn a_target_that_never_answers_times_out_and_holds_up_nothing_else() {
     let (mas, mdm) = (Receiver::start("MAS"), Receiver::start("MDM"));
     mas.otherwise(Reply::Hang);
     let relay = "backoff_base_ms = 50\nbackoff_cap_ms = 100";
-    let config = config_file(
-        &scratch.0,
+    let server = relaying(
+        &scratch,
         &development_customers(),
         &targets(Some(&mas), Some(&mdm), 300, relay),
     );
-    let server = Server::start_relaying(&scratch.0, &["--config", config.to_str().unwrap()]);
     save(&server, ACTIVE, "hanging-1", 1);
     wait_for(
         "a second attempt after the timeout",
@@ -497,12 +501,11 @@ fn a_target_down_during_1000_saves_loses_nothing_and_gets_them_in_order() {
     mas.down();
     let relay = "backoff_base_ms = 50\nbackoff_cap_ms = 1000\nmax_attempts = 1000";
     let ids = customers(50);
-    let config = config_file(
-        &scratch.0,
+    let server = relaying(
+        &scratch,
         &ids,
         &targets(Some(&mas), Some(&mdm), 2_000, relay),
     );
-    let server = Server::start_relaying(&scratch.0, &["--config", config.to_str().unwrap()]);
     // The first request pays the password hash (about a second in a debug
     // build); ten agents paying it at once would time out.
     assert_eq!(server.get_contacts(&ids[0]).status, 200);
@@ -617,8 +620,7 @@ fn retention_prunes_what_expired_keeps_pending_and_dead_and_the_file_stops_growi
     let retention = "[retention]\nidempotency_window = \"1s\"\ndelivered_retention = \"1s\"\naudit_retention = \"2s\"\ninterval = \"200ms\"\nbatch = 100\n";
     let ids = customers(20);
     let toml = format!("{}{retention}", targets(Some(&mas), Some(&mdm), 300, relay));
-    let config = config_file(&scratch.0, &ids, &toml);
-    let server = Server::start_relaying(&scratch.0, &["--config", config.to_str().unwrap()]);
+    let server = relaying(&scratch, &ids, &toml);
 
     // A steady load: four agents saving for eight seconds; the file's size
     // after four seconds and after eight.
@@ -732,12 +734,11 @@ fn retention_prunes_what_expired_keeps_pending_and_dead_and_the_file_stops_growi
 fn a_target_without_a_url_is_held() {
     let scratch = Scratch::new();
     let mdm = Receiver::start("MDM");
-    let config = config_file(
-        &scratch.0,
+    let server = relaying(
+        &scratch,
         &development_customers(),
         &targets(None, Some(&mdm), 1_000, ""),
     );
-    let server = Server::start_relaying(&scratch.0, &["--config", config.to_str().unwrap()]);
     save(&server, ACTIVE, "held-1", 1);
     wait_for("MDM", Duration::from_secs(10), || mdm.applied() == 1);
     let health = server.get("/healthz", &[]);

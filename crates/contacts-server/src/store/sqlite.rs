@@ -441,3 +441,61 @@ impl Store for SqliteStore {
         outbox::prune(&self.writer(), prune)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_2_keeps_the_outbox_of_a_version_1_database() {
+        let dir = std::env::temp_dir().join(format!("contacts-migration-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a folder");
+        let path = dir.join("v1.sqlite");
+        let _ = std::fs::remove_file(&path);
+        {
+            let connection = connect(&path).expect("opens");
+            connection.execute_batch(MIGRATIONS[0]).expect("version 1");
+            connection
+                .execute_batch(
+                    "PRAGMA user_version = 1;
+                     INSERT INTO customers VALUES ('000010000005008', 'active');
+                     INSERT INTO requests (tracking_id, ezpay_id, fingerprint, created_at)
+                       VALUES ('t1', '000010000005008', 'f', '2026-11-30T10:00:00.000Z');
+                     INSERT INTO audit (tracking_id, ezpay_id, user_name, profile_id, source, old_contacts, new_contacts)
+                       VALUES ('t1', '000010000005008', 'ocsuser', 'CAAG_302', 'CAAG', '[]', '[]');
+                     INSERT INTO outbox (tracking_id, target, payload, created_at)
+                       VALUES ('t1', 'MAS', '{\"ezpay_id\":\"000010000005008\",\"request_tracking_id\":\"t1\",\"source\":\"CAAG\",\"contacts\":[]}', '2026-11-30T10:00:00.000Z');",
+                )
+                .expect("a version 1 update");
+        }
+        let store = SqliteStore::open(&path, None).expect("migrates");
+        let records = store
+            .deliveries(&DeliveryFilter {
+                limit: 10,
+                ..DeliveryFilter::default()
+            })
+            .expect("lists");
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            (
+                records[0].ezpay_id.as_str(),
+                records[0].state,
+                records[0].accepted_at.as_str()
+            ),
+            (
+                "000010000005008",
+                super::super::DeliveryState::Pending,
+                "2026-11-30T10:00:00.000Z"
+            )
+        );
+        let payload: String = store
+            .reader()
+            .query_row("SELECT payload FROM outbox", [], |r| r.get(0))
+            .expect("a payload");
+        let payload: serde_json::Value = serde_json::from_str(&payload).expect("JSON");
+        assert_eq!(payload["profile_id"], "CAAG_302");
+        assert_eq!(payload["user"], "ocsuser");
+        assert_eq!(payload["accepted_at"], "2026-11-30T10:00:00.000Z");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -114,20 +114,14 @@ pub(super) fn record(
     owner: &str,
     attempts: &[(i64, Attempted)],
 ) -> Result<(), StoreError> {
-    // A lost record of a failed attempt only means an earlier retry. A lost
-    // record of a delivery means sending it again, and after a power loss
-    // that could be several of one customer in a row, out of order: those
-    // records wait for the disk.
-    if attempts
-        .iter()
-        .any(|(_, attempted)| matches!(attempted, Attempted::Delivered { .. }))
-    {
+    // A record lost to a process crash is impossible (the operating system
+    // has it); one lost to a power loss is a delivery sent again, with its
+    // Idempotency-Key, which at-least-once allows. Waiting for the disk on
+    // every record would take the disk's time from the saves (the relay
+    // busy, the API's p99 was 3.7 times its p99 with the relay idle).
+    without_waiting_for_the_disk(connection, |connection| {
         record_rows(connection, owner, attempts)
-    } else {
-        without_waiting_for_the_disk(connection, |connection| {
-            record_rows(connection, owner, attempts)
-        })
-    }
+    })
 }
 
 fn record_rows(

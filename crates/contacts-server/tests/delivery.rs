@@ -46,6 +46,19 @@ fn relaying(scratch: &Scratch, customers: &[String], toml: &str) -> Server {
     Server::start_relaying(&scratch.0, &["--config", config.to_str().unwrap()])
 }
 
+/// Two receivers, and the server relaying to them for the development
+/// customers (each test scripts the receivers before it saves).
+fn relaying_to_both(
+    scratch: &Scratch,
+    timeout_ms: u64,
+    relay: &str,
+) -> (Receiver, Receiver, Server) {
+    let (mas, mdm) = (Receiver::start("MAS"), Receiver::start("MDM"));
+    let toml = targets(Some(&mas), Some(&mdm), timeout_ms, relay);
+    let server = relaying(scratch, &development_customers(), &toml);
+    (mas, mdm, server)
+}
+
 /// `n` customers, as configured and in order.
 fn customers(n: usize) -> Vec<String> {
     (0..n)
@@ -332,17 +345,12 @@ fn unavailable_targets_are_retried_within_the_backoff_and_retry_after_is_honoure
 #[test]
 fn a_refused_delivery_is_dead_holds_back_its_customer_only_and_is_sent_by_retry() {
     let scratch = Scratch::new();
-    let (mas, mdm) = (Receiver::start("MAS"), Receiver::start("MDM"));
+    let relay = "backoff_base_ms = 50\nbackoff_cap_ms = 200";
+    let (mas, mdm, server) = relaying_to_both(&scratch, 2_000, relay);
     mas.script([Reply::Status(
         400,
         "{\"error\":\"work_phone refused\"}\u{1b}[2J",
     )]);
-    let relay = "backoff_base_ms = 50\nbackoff_cap_ms = 200";
-    let server = relaying(
-        &scratch,
-        &development_customers(),
-        &targets(Some(&mas), Some(&mdm), 2_000, relay),
-    );
     save(&server, ACTIVE, "refused-1", 1);
     wait_for("the refusal", Duration::from_secs(10), || {
         mas.received().len() == 1
@@ -355,11 +363,7 @@ fn a_refused_delivery_is_dead_holds_back_its_customer_only_and_is_sent_by_retry(
         || mdm.applied() == 3 && mas.applied() == 1,
     );
     thread::sleep(Duration::from_millis(500));
-    let got: Vec<String> = mas
-        .received()
-        .iter()
-        .map(|r| r.tracking_id().to_owned())
-        .collect();
+    let got = mas.tracking_ids();
     assert_eq!(
         got,
         ["refused-1", "other-customer-3"],
@@ -413,11 +417,7 @@ fn a_refused_delivery_is_dead_holds_back_its_customer_only_and_is_sent_by_retry(
     wait_for("the retried deliveries", Duration::from_secs(10), || {
         mas.applied() == 3
     });
-    let got: Vec<String> = mas
-        .received()
-        .iter()
-        .map(|r| r.tracking_id().to_owned())
-        .collect();
+    let got = mas.tracking_ids();
     assert_eq!(
         got,
         ["refused-1", "other-customer-3", "refused-1", "held-back-2"]
@@ -466,14 +466,9 @@ fn a_refused_delivery_is_dead_holds_back_its_customer_only_and_is_sent_by_retry(
 #[test]
 fn a_target_that_never_answers_times_out_and_holds_up_nothing_else() {
     let scratch = Scratch::new();
-    let (mas, mdm) = (Receiver::start("MAS"), Receiver::start("MDM"));
-    mas.otherwise(Reply::Hang);
     let relay = "backoff_base_ms = 50\nbackoff_cap_ms = 100";
-    let server = relaying(
-        &scratch,
-        &development_customers(),
-        &targets(Some(&mas), Some(&mdm), 300, relay),
-    );
+    let (mas, mdm, server) = relaying_to_both(&scratch, 300, relay);
+    mas.otherwise(Reply::Hang);
     save(&server, ACTIVE, "hanging-1", 1);
     wait_for(
         "a second attempt after the timeout",

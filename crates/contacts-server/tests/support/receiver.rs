@@ -132,6 +132,14 @@ impl Receiver {
         lock(&self.shared.received).clone()
     }
 
+    /// The tracking ids of the deliveries received so far, in order.
+    pub fn tracking_ids(&self) -> Vec<String> {
+        lock(&self.shared.received)
+            .iter()
+            .map(|r| r.tracking_id().to_owned())
+            .collect()
+    }
+
     /// How many distinct updates were applied (2xx, deduplicated).
     pub fn applied(&self) -> usize {
         lock(&self.shared.applied).len()

@@ -154,6 +154,7 @@ fn harness() -> &'static Harness {
             // The development configuration: user ocsuser/ocsuser, ProfileId
             // CAAG_302 and the three customers the seeds use.
             config: None,
+            ..Options::default()
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -8,7 +8,9 @@ use crate::{Result, dist, paths, test, tools};
 pub fn bench() -> Result {
     tools::ensure_all()?;
 
-    step("reference API: POSTs from 16 concurrent clients");
+    step(
+        "reference API: POSTs from 16 concurrent clients with the relay idle, busy and stuck; deliveries per second",
+    );
     run(cmd("cargo").args([
         "run",
         "--profile",

@@ -1,10 +1,27 @@
-//! Benchmark of `POST /api/v1/customers/{eZpayID}/contacts`: starts the server
-//! on 127.0.0.1 with a fresh SQLite file, sends a bounded number of distinct
+//! Benchmark of `POST /api/v1/customers/{eZpayID}/contacts` and of the
+//! delivery to the targets. Each phase starts the server in this process on
+//! 127.0.0.1 with a fresh SQLite file, sends a bounded number of distinct
 //! valid updates from 16 concurrent clients, and prints requests/s and the
-//! p50/p99 latency. Run it optimised:
+//! p50/p99 latency:
+//!
+//! - relay idle: the targets have no URL (held), the relay sends nothing;
+//! - relay busy: both targets are local receivers answering at once;
+//! - a target never answers: MAS holds every request until its timeout.
+//!
+//! Then a server on the idle phase's database, with the receivers as
+//! targets, delivers its backlog: deliveries per second. Run it optimised:
 //! `cargo run --profile server -p contacts-server --example bench`.
 
+// The receiver module is shared with the tests, where a failed setup step is
+// a failed test.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../tests/support/receiver.rs"]
+#[allow(dead_code)]
+mod receiver;
+
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -12,12 +29,17 @@ use std::time::{Duration, Instant};
 
 use contacts_server::Server;
 use contacts_server::cli::Options;
+use receiver::{Receiver, Reply};
+use tokio::sync::oneshot;
 
 const CLIENTS: usize = 16;
 const REQUESTS: usize = 4_000;
-/// The benchmark stops early rather than run longer than this.
+/// Each load stops early rather than run longer than this.
 const TIME_LIMIT: Duration = Duration::from_secs(60);
-const CUSTOMERS: [&str; 3] = ["000010000005008", "000010000005009", "000010000005010"];
+/// The customers the updates are spread over: deliveries of one customer to
+/// one target go one at a time, so their number bounds the relay's
+/// parallelism as it would in service.
+const CUSTOMERS: usize = 100;
 
 fn main() -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("contacts-server-bench-{}", std::process::id()));
@@ -27,18 +49,154 @@ fn main() -> Result<(), String> {
     result
 }
 
-fn bench(dir: &std::path::Path) -> Result<(), String> {
+fn bench(dir: &Path) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("no runtime: {e}"))?;
-    let options = Options {
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        db: dir.join("bench.sqlite"),
-        static_dir: None,
-        config: None,
-    };
-    let server = runtime.block_on(Server::bind(&options))?;
-    let base = format!("http://{}", server.local_addr()?);
-    runtime.spawn(server.serve(std::future::pending()));
+    let (mas, mdm) = (Receiver::start("MAS"), Receiver::start("MDM"));
+    let hanging = Receiver::start("MAS");
+    hanging.otherwise(Reply::Hang);
 
+    let idle_db = dir.join("idle.sqlite");
+    let idle = config(dir, "idle", None, None)?;
+    let busy = config(dir, "busy", Some(&mas), Some(&mdm))?;
+    let stuck = config(dir, "stuck", Some(&hanging), Some(&mdm))?;
+
+    let idle_figures = {
+        let server = Running::start(&runtime, &idle_db, &idle)?;
+        load("relay idle (targets held)", &server.base, "idle")?
+    };
+    let busy_figures = {
+        let server = Running::start(&runtime, &dir.join("busy.sqlite"), &busy)?;
+        let started = Instant::now();
+        let figures = load("relay busy (local receivers)", &server.base, "busy")?;
+        let expected = 2 * figures.ok;
+        wait_for(|| mas.applied() + mdm.applied() >= expected)?;
+        println!(
+            "  deliveries while saving: {expected} in {:.1} s, {:.0} deliveries/s",
+            started.elapsed().as_secs_f64(),
+            expected as f64 / started.elapsed().as_secs_f64()
+        );
+        figures
+    };
+    {
+        let server = Running::start(&runtime, &dir.join("stuck.sqlite"), &stuck)?;
+        load(
+            "MAS never answers (1 s timeout), MDM a local receiver",
+            &server.base,
+            "stuck",
+        )?;
+    }
+    println!(
+        "  p99 relay busy / relay idle: {:.2}",
+        busy_figures.p99.as_secs_f64() / idle_figures.p99.as_secs_f64()
+    );
+
+    // The idle phase's updates are all pending: a server that can reach
+    // the targets now delivers the backlog.
+    let before = mas.applied() + mdm.applied();
+    let backlog = 2 * idle_figures.ok;
+    let started = Instant::now();
+    let server = Running::start(&runtime, &idle_db, &busy)?;
+    wait_for(|| mas.applied() + mdm.applied() >= before + backlog)?;
+    let elapsed = started.elapsed();
+    drop(server);
+    println!(
+        "\nbacklog delivered: {backlog} deliveries in {:.1} s, {:.0} deliveries/s to local receivers",
+        elapsed.as_secs_f64(),
+        backlog as f64 / elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Writes a configuration: the development user and profile, `CUSTOMERS`
+/// customers, and the targets given (a target without a receiver is held).
+fn config(
+    dir: &Path,
+    name: &str,
+    mas: Option<&Receiver>,
+    mdm: Option<&Receiver>,
+) -> Result<PathBuf, String> {
+    let development = include_str!("../dev-config.toml");
+    let base = development
+        .split("\n[targets.MAS]")
+        .next()
+        .ok_or("the development configuration has no targets")?;
+    let mut text = format!("{base}\n");
+    for i in 0..CUSTOMERS {
+        text.push_str(&format!("\"{}\" = \"active\"\n", customer(i)));
+    }
+    for (target, receiver) in [("MAS", mas), ("MDM", mdm)] {
+        if let Some(receiver) = receiver {
+            text.push_str(&format!(
+                "\n[targets.{target}]\nurl = \"{}\"\ntimeout_ms = 1000\n",
+                receiver.url()
+            ));
+        }
+    }
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// A server serving in the background until dropped.
+struct Running {
+    base: String,
+    stop: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<Result<(), String>>>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Running {
+    fn start(runtime: &tokio::runtime::Runtime, db: &Path, config: &Path) -> Result<Self, String> {
+        let options = Options {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            db: db.to_owned(),
+            config: Some(config.to_owned()),
+            ..Options::default()
+        };
+        let server = runtime.block_on(Server::bind(&options))?;
+        let base = format!("http://{}", server.local_addr()?);
+        let (stop, stopped) = oneshot::channel();
+        let served = runtime.spawn(server.serve(async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            base,
+            stop: Some(stop),
+            served: Some(served),
+            runtime: runtime.handle().clone(),
+        })
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(served) = self.served.take() {
+            let _ = self.runtime.block_on(served);
+        }
+    }
+}
+
+fn wait_for(mut done: impl FnMut() -> bool) -> Result<(), String> {
+    let started = Instant::now();
+    while !done() {
+        if started.elapsed() > TIME_LIMIT {
+            return Err("the deliveries did not all arrive in time".into());
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
+struct Figures {
+    ok: usize,
+    p99: Duration,
+}
+
+/// Sends `REQUESTS` distinct updates from `CLIENTS` clients and prints the figures.
+fn load(phase: &str, base: &str, prefix: &str) -> Result<Figures, String> {
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -46,7 +204,7 @@ fn bench(dir: &std::path::Path) -> Result<(), String> {
             .build(),
     );
     // The first request pays the password hash once; it is not measured.
-    post(&agent, &base, "warm-up", 0)?;
+    post(&agent, base, &format!("{prefix}-warm-up"), 0)?;
 
     let next = AtomicUsize::new(0);
     let latencies = Mutex::new(Vec::with_capacity(REQUESTS));
@@ -61,7 +219,7 @@ fn bench(dir: &std::path::Path) -> Result<(), String> {
                         break;
                     }
                     let sent = Instant::now();
-                    match post(&agent, &base, &format!("bench-{i}"), i) {
+                    match post(&agent, base, &format!("{prefix}-{i}"), i) {
                         Ok(()) => latencies
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -88,21 +246,26 @@ fn bench(dir: &std::path::Path) -> Result<(), String> {
     let percentile = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "POST contacts: {} ok, {failures} failed, {CLIENTS} concurrent clients, {:.1} s",
+        "\nPOST contacts, {phase}: {} ok, {failures} failed, {CLIENTS} concurrent clients, {:.1} s",
         latencies.len(),
         elapsed.as_secs_f64()
     );
     println!(
-        "throughput: {:.0} requests/s",
-        latencies.len() as f64 / elapsed.as_secs_f64()
-    );
-    println!(
-        "latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "  throughput: {:.0} requests/s; latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        latencies.len() as f64 / elapsed.as_secs_f64(),
         ms(percentile(50)),
         ms(percentile(99)),
         ms(latencies[latencies.len() - 1])
     );
-    Ok(())
+    Ok(Figures {
+        ok: latencies.len() + 1,
+        p99: percentile(99),
+    })
+}
+
+/// The eZpayID of customer `i`.
+fn customer(i: usize) -> String {
+    format!("{:015}", 30_000_000_000_000 + i)
 }
 
 /// Sends one distinct, valid update and checks that it is a Success.
@@ -114,7 +277,7 @@ fn post(agent: &ureq::Agent, base: &str, tracking_id: &str, i: usize) -> Result<
     let mut response = agent
         .post(format!(
             "{base}/api/v1/customers/{}/contacts",
-            CUSTOMERS[i % CUSTOMERS.len()]
+            customer(i % CUSTOMERS)
         ))
         .header("Authorization", "Basic b2NzdXNlcjpvY3N1c2Vy")
         .header("ProfileId", "CAAG_302")

@@ -1,45 +1,32 @@
-//! Start-up: configuration, storage, routes, and the listening socket.
+//! Start-up: configuration, storage, routes, the listening sockets, and the
+//! background tasks (the relay, the retention).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use contacts_model::{Contact, ContactDraft, ContactType, Field, validate_contact};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::auth::Users;
 use crate::body::BODY_LIMIT;
 use crate::cli::Options;
-use crate::config::{Config, Limits};
+use crate::config::{Config, Limits, Retention};
 use crate::contacts::InFlight;
 use crate::cors::{self, Cors};
 use crate::error::{AppError, Failure};
 use crate::origin::{self, ConsoleOrigins};
+use crate::state::AppState;
 use crate::store::{SqliteStore, Store};
+use crate::telemetry::{self, Endpoint};
 use crate::tracking::{self, RequestContext};
 use crate::web::{self, Web};
-use crate::{contacts, health, listen, openapi};
-
-/// What every handler shares.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub users: Arc<Users>,
-    pub profiles: Arc<HashMap<String, String>>,
-    pub in_flight: Arc<InFlight>,
-    pub web: Arc<Web>,
-}
-
-impl FromRef<AppState> for Arc<Web> {
-    fn from_ref(state: &AppState) -> Self {
-        Arc::clone(&state.web)
-    }
-}
+use crate::{contacts, health, listen, openapi, relay, retention};
 
 /// The routes and their layers.
 fn router(state: AppState, consoles: ConsoleOrigins) -> Router {
@@ -68,6 +55,7 @@ fn router(state: AppState, consoles: ConsoleOrigins) -> Router {
             Arc::clone(&state.web),
             web::security_headers,
         ))
+        .layer(telemetry::http_layer())
         .with_state(state)
 }
 
@@ -83,8 +71,18 @@ async fn method_not_allowed(context: RequestContext) -> Response {
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
+    built: Built,
+    relay: bool,
+    metrics: Option<Endpoint>,
+}
+
+/// The application and what its background tasks need.
+#[derive(Debug)]
+struct Built {
     router: Router,
     limits: Limits,
+    state: AppState,
+    retention: Retention,
 }
 
 /// The whole application without a socket: loads the configuration, opens
@@ -94,11 +92,11 @@ pub struct Server {
 /// [`Server::bind`] serves it on a socket; it can also be called in-process
 /// as a `tower::Service`, as the fuzz target `server` does.
 pub async fn app(options: &Options) -> Result<Router, String> {
-    build(options).await.map(|(router, _)| router)
+    build(options).await.map(|built| built.router)
 }
 
-/// The routes and the limits the socket side enforces.
-async fn build(options: &Options) -> Result<(Router, Limits), String> {
+/// The routes, the limits the socket side enforces, and the background tasks' parts.
+async fn build(options: &Options) -> Result<Built, String> {
     let config = match &options.config {
         Some(path) => Config::load(path)?,
         None => {
@@ -118,22 +116,34 @@ async fn build(options: &Options) -> Result<(Router, Limits), String> {
             options.static_dir.clone(),
             &config.frame_ancestors,
         )?),
+        delivery: Arc::new(config.delivery),
+        queued: Arc::new(watch::channel(()).0),
     };
     let consoles = ConsoleOrigins(config.console_origins);
-    Ok((router(state, consoles), config.limits))
+    Ok(Built {
+        router: router(state.clone(), consoles),
+        limits: config.limits,
+        state,
+        retention: config.retention,
+    })
 }
 
 impl Server {
     /// Builds the [`app`] and binds the address.
     pub async fn bind(options: &Options) -> Result<Self, String> {
-        let (router, limits) = build(options).await?;
+        let built = build(options).await?;
         let listener = TcpListener::bind(options.addr)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;
+        let metrics = match options.metrics_addr {
+            Some(addr) => Some(Endpoint::bind(addr, Arc::clone(&built.state.store)).await?),
+            None => None,
+        };
         Ok(Self {
             listener,
-            router,
-            limits,
+            built,
+            relay: !options.no_relay,
+            metrics,
         })
     }
 
@@ -144,12 +154,45 @@ impl Server {
             .map_err(|e| format!("no local address: {e}"))
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in progress.
+    /// The address of `GET /metrics`, where `--metrics-addr` asked for it.
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, String> {
+        self.metrics.as_ref().map(Endpoint::local_addr).transpose()
+    }
+
+    /// Starts the relay (unless `--no-relay`), the retention and the metrics
+    /// listener, serves until `shutdown` completes, then finishes the
+    /// requests and the delivery attempts in progress.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), String> {
-        listen::serve(self.listener, self.router, &self.limits, shutdown).await;
+        let Built {
+            router,
+            limits,
+            state,
+            retention,
+        } = self.built;
+        let (stop, stopped) = watch::channel(false);
+        let relays = if self.relay {
+            relay::spawn(&state.store, &state.delivery, &state.queued, &stopped)?
+        } else {
+            tracing::info!("--no-relay: this process delivers nothing");
+            tokio::task::JoinSet::new()
+        };
+        let pruning = tokio::spawn(retention::run(
+            Arc::clone(&state.store),
+            retention,
+            stopped.clone(),
+        ));
+        if let Some(metrics) = self.metrics {
+            tokio::spawn(metrics.serve(limits.clone(), stopped));
+        }
+        listen::serve(self.listener, router, &limits, shutdown).await;
+        // Nothing is lost by stopping: what was not recorded delivered is
+        // sent again after the restart.
+        let _ = stop.send(true);
+        relays.join_all().await;
+        let _ = pruning.await;
         Ok(())
     }
 }
@@ -166,6 +209,10 @@ pub async fn serve(
         use std::io::Write;
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on http://{addr}")
+            .and_then(|()| match server.metrics_addr() {
+                Ok(Some(metrics)) => writeln!(stdout, "metrics on http://{metrics}/metrics"),
+                _ => Ok(()),
+            })
             .and_then(|()| stdout.flush())
             .map_err(|e| format!("cannot write to standard output: {e}"))?;
     }

@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
-use crate::app::AppState;
 use crate::error::{AppError, Failure};
+use crate::state::AppState;
 use crate::tracking::RequestContext;
 
 /// The most argon2 verifications run at once; each takes tens of MiB, so a

@@ -1,7 +1,14 @@
 //! Command-line flags.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use contacts_model::EzpayId;
+
+use crate::store::{DeliveryFilter, DeliveryState, Selection};
+
+/// How many deliveries `deliveries list` prints unless told otherwise.
+const DEFAULT_LIST_LIMIT: usize = 1_000;
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -14,6 +21,43 @@ pub struct Options {
     pub static_dir: Option<PathBuf>,
     /// The TOML configuration; the development defaults without it.
     pub config: Option<PathBuf>,
+    /// Whether this process leaves the outbox alone (another one relays).
+    pub no_relay: bool,
+    /// Where to serve `GET /metrics`, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            db: PathBuf::from("contacts.sqlite"),
+            static_dir: None,
+            config: None,
+            no_relay: false,
+            metrics_addr: None,
+        }
+    }
+}
+
+/// An operator's command on the deliveries.
+#[derive(Debug)]
+pub enum DeliveriesCommand {
+    /// Prints the deliveries that match, one a line.
+    List { db: PathBuf, filter: DeliveryFilter },
+    /// Sends dead deliveries (or one pending now) again.
+    Retry { db: PathBuf, selection: Selection },
+    /// Drops a dead or pending delivery, so that it holds back nothing.
+    Discard { db: PathBuf, id: i64 },
+}
+
+impl DeliveriesCommand {
+    /// The database it works on.
+    pub fn db(&self) -> &Path {
+        match self {
+            Self::List { db, .. } | Self::Retry { db, .. } | Self::Discard { db, .. } => db,
+        }
+    }
 }
 
 /// What the command line asks for.
@@ -23,6 +67,8 @@ pub enum Command {
     Serve(Options),
     /// Read a password on standard input and print its argon2 hash.
     HashPassword,
+    /// List, retry or discard deliveries.
+    Deliveries(DeliveriesCommand),
     /// Print the usage.
     Help,
 }
@@ -30,51 +76,146 @@ pub enum Command {
 /// The usage text.
 pub const USAGE: &str = "\
 usage: contacts-server [--addr IP:PORT] [--db FILE] [--static-dir DIR] [--config FILE]
+                       [--metrics-addr IP:PORT] [--no-relay]
        contacts-server hash-password    (reads a password on standard input)
+       contacts-server deliveries list [--db FILE] [--state pending|dead|delivered|discarded]
+                                       [--customer EZPAYID] [--limit N]
+       contacts-server deliveries retry ID|--all-dead [--db FILE]
+       contacts-server deliveries discard ID [--db FILE]
 
-  --addr        where to listen (default 127.0.0.1:8080; port 0 picks a free one)
-  --db          the SQLite database file (default contacts.sqlite)
-  --static-dir  the built editor to serve
-  --config      the TOML configuration (default: development users and customers)";
+  --addr          where to listen (default 127.0.0.1:8080; port 0 picks a free one)
+  --db            the SQLite database file (default contacts.sqlite)
+  --static-dir    the built editor to serve
+  --config        the TOML configuration (default: development users, customers and targets)
+  --metrics-addr  where to serve GET /metrics (Prometheus text); off by default
+  --no-relay      do not deliver the outbox to the targets from this process";
 
 /// Reads the arguments that follow the program name.
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut args = args.into_iter();
-    let mut options = Options {
-        addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
-        db: PathBuf::from("contacts.sqlite"),
-        static_dir: None,
-        config: None,
-    };
+    let mut options = Options::default();
     while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                (flag.to_owned(), Some(value.to_owned()))
-            }
-            _ => (arg, None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
-        };
+        let mut arg = Arg::new(arg);
+        let flag = arg.flag.clone();
         match flag.as_str() {
-            "--addr" => {
-                let text = value()?;
-                options.addr = text.parse().map_err(|_| {
-                    format!("--addr: '{text}' is not an address such as 127.0.0.1:8080")
-                })?;
+            "--addr" => options.addr = address(&flag, &arg.value(&mut args)?)?,
+            "--metrics-addr" => {
+                options.metrics_addr = Some(address(&flag, &arg.value(&mut args)?)?);
             }
-            "--db" => options.db = value()?.into(),
-            "--static-dir" => options.static_dir = Some(value()?.into()),
-            "--config" => options.config = Some(value()?.into()),
+            "--db" => options.db = arg.value(&mut args)?.into(),
+            "--static-dir" => options.static_dir = Some(arg.value(&mut args)?.into()),
+            "--config" => options.config = Some(arg.value(&mut args)?.into()),
+            "--no-relay" => options.no_relay = true,
             "hash-password" => return Ok(Command::HashPassword),
+            "deliveries" => return deliveries(args, options.db).map(Command::Deliveries),
             "-h" | "--help" => return Ok(Command::Help),
             other => return Err(format!("unknown argument '{other}'\n{USAGE}")),
         }
     }
     Ok(Command::Serve(options))
+}
+
+/// An argument, with its value where it was written `--flag=value`.
+struct Arg {
+    flag: String,
+    inline: Option<String>,
+}
+
+impl Arg {
+    fn new(arg: String) -> Self {
+        match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => Self {
+                flag: flag.to_owned(),
+                inline: Some(value.to_owned()),
+            },
+            _ => Self {
+                flag: arg,
+                inline: None,
+            },
+        }
+    }
+
+    /// The flag's value: the inline one, else the next argument.
+    fn value(&mut self, args: &mut impl Iterator<Item = String>) -> Result<String, String> {
+        self.inline
+            .take()
+            .or_else(|| args.next())
+            .ok_or_else(|| format!("{} needs a value\n{USAGE}", self.flag))
+    }
+}
+
+fn address(flag: &str, text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("{flag}: '{text}' is not an address such as 127.0.0.1:8080"))
+}
+
+/// Reads `deliveries list|retry|discard` and its arguments.
+fn deliveries(
+    mut args: impl Iterator<Item = String>,
+    mut db: PathBuf,
+) -> Result<DeliveriesCommand, String> {
+    let action = args.next().unwrap_or_default();
+    let mut filter = DeliveryFilter {
+        limit: DEFAULT_LIST_LIMIT,
+        ..DeliveryFilter::default()
+    };
+    let mut id = None;
+    let mut all_dead = false;
+    while let Some(arg) = args.next() {
+        let mut arg = Arg::new(arg);
+        let flag = arg.flag.clone();
+        let mut value = || arg.value(&mut args);
+        match (action.as_str(), flag.as_str()) {
+            (_, "--db") => db = value()?.into(),
+            ("list", "--state") => {
+                let text = value()?;
+                filter.state = Some(DeliveryState::parse(&text).ok_or_else(|| {
+                    format!("--state: '{text}' is not pending, dead, delivered or discarded")
+                })?);
+            }
+            ("list", "--customer") => {
+                let text = value()?;
+                filter.customer =
+                    Some(EzpayId::parse(&text).map_err(|e| format!("--customer: {}", e.message))?);
+            }
+            ("list", "--limit") => {
+                let text = value()?;
+                filter.limit = text
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| format!("--limit: '{text}' is not a positive number"))?;
+            }
+            ("retry", "--all-dead") => all_dead = true,
+            ("retry" | "discard", text) if id.is_none() && !text.starts_with('-') => {
+                id = Some(text.parse::<i64>().map_err(|_| {
+                    format!("'{text}' is not a delivery id (the ID column of `deliveries list`)")
+                })?);
+            }
+            _ => {
+                return Err(format!(
+                    "unknown argument '{flag}' for deliveries {action}\n{USAGE}"
+                ));
+            }
+        }
+    }
+    match (action.as_str(), id, all_dead) {
+        ("list", ..) => Ok(DeliveriesCommand::List { db, filter }),
+        ("retry", Some(id), false) => Ok(DeliveriesCommand::Retry {
+            db,
+            selection: Selection::One(id),
+        }),
+        ("retry", None, true) => Ok(DeliveriesCommand::Retry {
+            db,
+            selection: Selection::AllDead,
+        }),
+        ("retry", ..) => Err(format!(
+            "deliveries retry takes one ID or --all-dead\n{USAGE}"
+        )),
+        ("discard", Some(id), _) => Ok(DeliveriesCommand::Discard { db, id }),
+        ("discard", None, _) => Err(format!("deliveries discard takes an ID\n{USAGE}")),
+        _ => Err(format!("deliveries: say list, retry or discard\n{USAGE}")),
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +236,8 @@ mod tests {
             "dist",
             "--config",
             "c.toml",
+            "--metrics-addr=127.0.0.1:9100",
+            "--no-relay",
         ])) else {
             panic!("valid flags");
         };
@@ -102,6 +245,47 @@ mod tests {
         assert_eq!(options.db, PathBuf::from("x.sqlite"));
         assert_eq!(options.static_dir, Some(PathBuf::from("dist")));
         assert_eq!(options.config, Some(PathBuf::from("c.toml")));
+        assert_eq!(options.metrics_addr.map(|a| a.port()), Some(9100));
+        assert!(options.no_relay);
+    }
+
+    #[test]
+    fn reads_the_deliveries_commands() {
+        let Ok(Command::Deliveries(DeliveriesCommand::List { db, filter })) = parse(args(&[
+            "deliveries",
+            "list",
+            "--db",
+            "x.sqlite",
+            "--state=dead",
+            "--customer",
+            "000010000005008",
+        ])) else {
+            panic!("a list");
+        };
+        assert_eq!(db, PathBuf::from("x.sqlite"));
+        assert_eq!(filter.state, Some(DeliveryState::Dead));
+        assert_eq!(
+            filter.customer.map(|c| c.to_string()).as_deref(),
+            Some("000010000005008")
+        );
+        assert!(matches!(
+            parse(args(&["--db", "y.sqlite", "deliveries", "retry", "42"])),
+            Ok(Command::Deliveries(DeliveriesCommand::Retry { selection: Selection::One(42), db })) if db == Path::new("y.sqlite")
+        ));
+        assert!(matches!(
+            parse(args(&["deliveries", "retry", "--all-dead"])),
+            Ok(Command::Deliveries(DeliveriesCommand::Retry {
+                selection: Selection::AllDead,
+                ..
+            }))
+        ));
+        assert!(matches!(
+            parse(args(&["deliveries", "discard", "7"])),
+            Ok(Command::Deliveries(DeliveriesCommand::Discard {
+                id: 7,
+                ..
+            }))
+        ));
     }
 
     #[test]
@@ -110,6 +294,27 @@ mod tests {
             (&["--addr", "localhost"][..], "not an address"),
             (&["--db"][..], "needs a value"),
             (&["--verbose"][..], "unknown argument"),
+            (&["--metrics-addr", "9100"][..], "not an address"),
+            (&["deliveries"][..], "list, retry or discard"),
+            (
+                &["deliveries", "list", "--state", "gone"][..],
+                "is not pending",
+            ),
+            (
+                &["deliveries", "list", "--customer", "12"][..],
+                "--customer",
+            ),
+            (&["deliveries", "retry"][..], "one ID or --all-dead"),
+            (
+                &["deliveries", "retry", "42", "--all-dead"][..],
+                "one ID or --all-dead",
+            ),
+            (&["deliveries", "retry", "abc"][..], "not a delivery id"),
+            (&["deliveries", "discard"][..], "takes an ID"),
+            (
+                &["deliveries", "discard", "1", "--state", "dead"][..],
+                "unknown argument",
+            ),
         ] {
             let error = parse(args(list)).expect_err("must fail");
             assert!(error.contains(expected), "{list:?}: {error}");

@@ -1,6 +1,9 @@
 //! The TOML configuration: users, profiles and their sources, customers,
 //! demo data, the console origins allowed to frame the editor and to post to
-//! the API, and the limits that protect the server.
+//! the API, the limits that protect the server, and the delivery to the
+//! targets (`delivery.rs`).
+
+mod delivery;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -10,6 +13,8 @@ use contacts_model::EzpayId;
 use serde::Deserialize;
 
 use crate::store::CustomerStatus;
+
+pub use delivery::{Delivery, HealthThresholds, RelaySettings, Retention, Target};
 
 /// The development configuration used when no `--config` is given: user
 /// `ocsuser` (its argon2 hash only), ProfileId `CAAG_302` and three customers.
@@ -31,6 +36,14 @@ struct ConfigFile {
     console_origins: Vec<String>,
     #[serde(default)]
     limits: LimitsFile,
+    #[serde(default)]
+    targets: BTreeMap<String, delivery::TargetFile>,
+    #[serde(default)]
+    relay: delivery::RelayFile,
+    #[serde(default)]
+    health: delivery::HealthFile,
+    #[serde(default)]
+    retention: delivery::RetentionFile,
 }
 
 /// The `[limits]` table as written in the file.
@@ -86,6 +99,10 @@ pub struct Config {
     pub console_origins: Vec<String>,
     /// Timeouts and sizes.
     pub limits: Limits,
+    /// The targets, the relay and the health thresholds.
+    pub delivery: Delivery,
+    /// How long rows are kept.
+    pub retention: Retention,
 }
 
 impl Config {
@@ -102,7 +119,8 @@ impl Config {
         Self::from_toml(&text).map_err(|e| format!("the configuration {}: {e}", path.display()))
     }
 
-    /// Parses and checks a configuration.
+    /// Parses and checks a configuration; `env:NAME` header values are read
+    /// from the process's environment.
     pub fn from_toml(text: &str) -> Result<Self, String> {
         let file: ConfigFile = toml::from_str(text).map_err(|e| e.to_string())?;
         if file.users.is_empty() {
@@ -127,6 +145,10 @@ impl Config {
                     .map_err(|e| format!("customer '{id}': {}", e.message))
             })
             .collect::<Result<_, _>>()?;
+        let delivery = delivery::delivery(file.targets, &file.relay, &file.health, &|name| {
+            std::env::var(name).ok()
+        })?;
+        let retention = delivery::retention(&file.retention)?;
         Ok(Self {
             demo_data: file.demo_data,
             frame_ancestors: file.frame_ancestors,
@@ -139,6 +161,8 @@ impl Config {
                 body_read_timeout: Duration::from_millis(file.limits.body_read_timeout_ms),
                 max_database_bytes: file.limits.max_database_bytes,
             },
+            delivery,
+            retention,
         })
     }
 }

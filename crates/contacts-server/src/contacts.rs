@@ -14,10 +14,10 @@ use contacts_model::{
 };
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::{AppError, Failure, json_response};
+use crate::state::AppState;
 use crate::store::{CustomerStatus, Outcome, Update};
 use crate::tracking::RequestContext;
 
@@ -98,11 +98,28 @@ async fn list(
 
 async fn update(
     State(state): State<AppState>,
-    mut context: RequestContext,
+    context: RequestContext,
     caller: Caller,
     CustomerPath(ezpay_id): CustomerPath,
     JsonBody(draft): JsonBody<RequestDraft>,
 ) -> Result<Response, AppError> {
+    let saved = save(&state, context, caller, ezpay_id, &draft).await;
+    let counted = match &saved {
+        Ok((Outcome::Applied, _)) => "applied",
+        Ok((Outcome::Replayed, _)) => "replayed",
+        _ => "refused",
+    };
+    metrics::counter!("contacts_saves_total", "outcome" => counted).increment(1);
+    saved.map(|(_, response)| response)
+}
+
+async fn save(
+    state: &AppState,
+    mut context: RequestContext,
+    caller: Caller,
+    ezpay_id: EzpayId,
+    draft: &RequestDraft,
+) -> Result<(Outcome, Response), AppError> {
     // Settle the tracking id before validating, so that even a refusal
     // echoes the id the client put in the body.
     if let Text::Given(id) = &draft.request_tracking_id
@@ -110,7 +127,7 @@ async fn update(
     {
         context.settle(Some(&id))?;
     }
-    let request = validate_request(&draft).map_err(|e| context.fail(e))?;
+    let request = validate_request(draft).map_err(|e| context.fail(e))?;
     let Some(claim) = state.in_flight.claim(&context.tracking_id) else {
         return Err(context.fail(Failure::InFlight));
     };
@@ -135,11 +152,17 @@ async fn update(
     .map_err(|e| internal(&context, &e))?;
     tracing::info!(?outcome, ezpay_id = ezpay_id.as_str(), "update");
     match outcome {
-        Outcome::Applied | Outcome::Replayed => Ok(json_response(
-            StatusCode::OK,
-            &Envelope::success(context.tracking_id.as_str()),
-            &context.tracking_id,
-        )),
+        Outcome::Applied | Outcome::Replayed => {
+            if outcome == Outcome::Applied {
+                // The relay sends the new deliveries now rather than at its next poll.
+                state.queued.send_replace(());
+            }
+            let envelope = Envelope::success(context.tracking_id.as_str());
+            Ok((
+                outcome,
+                json_response(StatusCode::OK, &envelope, &context.tracking_id),
+            ))
+        }
         Outcome::TrackingIdReused => Err(context.fail(Failure::TrackingIdReused)),
         Outcome::UnknownCustomer => Err(context.fail(Failure::CustomerNotFound(ezpay_id))),
     }

@@ -1,16 +1,23 @@
-//! `GET /healthz`: whether the server can read its database.
+//! `GET /healthz`: whether the server can read its database, and how the
+//! delivery to each target goes: pending count, oldest pending age, dead
+//! count, whether it is held (no URL), and `degraded` past the thresholds.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use contacts_model::Envelope;
+use contacts_model::Status;
+use serde::Serialize;
 
-use crate::app::AppState;
+use crate::config::HealthThresholds;
 use crate::error::{AppError, Failure, json_response};
+use crate::state::AppState;
+use crate::store::{TargetQueue, blocking, every_target};
 use crate::tracking::RequestContext;
 
 /// The health route.
@@ -18,22 +25,75 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(health))
 }
 
+/// The Success envelope, with the delivery figures.
+#[derive(Debug, Serialize)]
+struct Health<'a> {
+    status: Status,
+    request_tracking_id: &'a str,
+    /// Whether any target is past a threshold.
+    degraded: bool,
+    targets: BTreeMap<String, TargetHealth>,
+}
+
+#[derive(Debug, Serialize)]
+struct TargetHealth {
+    held: bool,
+    pending: u64,
+    oldest_pending_age_s: Option<f64>,
+    dead: u64,
+    degraded: bool,
+}
+
+impl TargetHealth {
+    fn new(queue: &TargetQueue, held: bool, thresholds: &HealthThresholds) -> Self {
+        let degraded = queue.pending > thresholds.max_pending
+            || queue.dead > thresholds.max_dead
+            || queue
+                .oldest_pending_age
+                .is_some_and(|age| age > thresholds.max_oldest_pending);
+        Self {
+            held,
+            pending: queue.pending,
+            oldest_pending_age_s: queue.oldest_pending_age.map(|age| age.as_secs_f64()),
+            dead: queue.dead,
+            degraded,
+        }
+    }
+}
+
 async fn health(
     State(state): State<AppState>,
     context: RequestContext,
 ) -> Result<Response, AppError> {
     let store = Arc::clone(&state.store);
-    let checked = tokio::task::spawn_blocking(move || store.ping())
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|pinged| pinged.map_err(|e| e.to_string()));
-    if let Err(error) = checked {
+    let queues = blocking(move || {
+        store.ping()?;
+        store.target_queues(SystemTime::now())
+    })
+    .await
+    .map_err(|error| {
         tracing::error!(%error, "health check failed");
-        return Err(context.fail(Failure::Internal));
-    }
-    Ok(json_response(
-        StatusCode::OK,
-        &Envelope::success(context.tracking_id.as_str()),
-        &context.tracking_id,
-    ))
+        context.fail(Failure::Internal)
+    })?;
+    let delivery = &state.delivery;
+    let targets: BTreeMap<String, TargetHealth> = every_target(queues)
+        .iter()
+        .map(|queue| {
+            let held = delivery
+                .targets
+                .iter()
+                .any(|t| t.name == queue.target && t.url.is_none());
+            (
+                queue.target.clone(),
+                TargetHealth::new(queue, held, &delivery.health),
+            )
+        })
+        .collect();
+    let body = Health {
+        status: Status::Success,
+        request_tracking_id: context.tracking_id.as_str(),
+        degraded: targets.values().any(|t| t.degraded),
+        targets,
+    };
+    Ok(json_response(StatusCode::OK, &body, &context.tracking_id))
 }

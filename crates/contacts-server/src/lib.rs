@@ -4,7 +4,8 @@
 //! It validates with `contacts-model`, the same functions the editor uses,
 //! answers with the contract's Success/Failure envelope always, records every
 //! accepted update in one transaction with an outbox row per target and an
-//! audit row, and serves the built editor with strict security headers.
+//! audit row, delivers the outbox to the targets (the relay), and serves the
+//! built editor with strict security headers.
 
 mod app;
 mod auth;
@@ -13,15 +14,21 @@ pub mod cli;
 mod config;
 mod contacts;
 mod cors;
+mod deliveries;
 mod error;
 mod health;
 mod listen;
 mod openapi;
 mod origin;
+mod relay;
+mod retention;
+mod state;
 mod store;
+mod telemetry;
 mod tracking;
 mod unique_keys;
 mod web;
 
 pub use app::{Server, app, serve};
 pub use auth::hash_password;
+pub use deliveries::run as deliveries;

@@ -33,6 +33,10 @@ fn run() -> Result<(), String> {
             println!("{}", contacts_server::hash_password(password)?);
             Ok(())
         }
+        Command::Deliveries(command) => {
+            print!("{}", contacts_server::deliveries(&command)?);
+            Ok(())
+        }
         Command::Serve(options) => {
             tracing_subscriber::fmt()
                 .with_writer(std::io::stderr)

@@ -8,8 +8,8 @@ use axum::routing::get;
 use contacts_model::schema::{contacts_request_schema, not_whitespace_class, whitespace_class};
 use serde_json::{Map, Value, json};
 
-use crate::app::AppState;
 use crate::error::json_response;
+use crate::state::AppState;
 use crate::tracking::RequestContext;
 
 /// The OpenAPI route.
@@ -177,6 +177,30 @@ pub fn document() -> Value {
                 "request_tracking_id": { "type": "string" },
             },
         },
+        "Health": {
+            "type": "object",
+            "required": ["status", "request_tracking_id", "degraded", "targets"],
+            "properties": {
+                "status": { "const": "Success" },
+                "request_tracking_id": { "type": "string" },
+                "degraded": { "type": "boolean", "description": "Whether any target is past a [health] threshold." },
+                "targets": {
+                    "type": "object",
+                    "description": "MAS and MDM.",
+                    "additionalProperties": {
+                        "type": "object",
+                        "required": ["held", "pending", "oldest_pending_age_s", "dead", "degraded"],
+                        "properties": {
+                            "held": { "type": "boolean", "description": "No URL is configured: the deliveries wait." },
+                            "pending": { "type": "integer", "minimum": 0 },
+                            "oldest_pending_age_s": { "type": ["number", "null"], "minimum": 0 },
+                            "dead": { "type": "integer", "minimum": 0 },
+                            "degraded": { "type": "boolean" },
+                        },
+                    },
+                },
+            },
+        },
         "Failure": {
             "type": "object",
             "required": ["error", "request_tracking_id"],
@@ -288,8 +312,8 @@ pub fn document() -> Value {
                     "security": [],
                     "responses": {
                         "200": {
-                            "description": "The server and its database answer",
-                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Success" } } },
+                            "description": "The server and its database answer; the delivery queue of each target",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Health" } } },
                         },
                         "500": failure_response("The database does not answer"),
                     },

@@ -39,30 +39,6 @@ fn measuring() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A configuration file: the development user and profile, `customers`, and
-/// `extra` TOML (top-level keys first, then tables).
-fn config_file(dir: &Path, customers: &[String], extra: &str) -> PathBuf {
-    let development: toml::Table = include_str!("../dev-config.toml").parse().unwrap();
-    let hash = development["users"]["ocsuser"].as_str().unwrap();
-    let customers: String = customers
-        .iter()
-        .map(|id| format!("\"{id}\" = \"active\"\n"))
-        .collect();
-    let path = dir.join("contacts.toml");
-    fs::write(
-        &path,
-        format!(
-            "{extra}\n[users]\nocsuser = \"{hash}\"\n[profiles]\nCAAG_302 = \"CAAG\"\n[customers]\n{customers}"
-        ),
-    )
-    .unwrap();
-    path
-}
-
-fn development_customers() -> Vec<String> {
-    [ACTIVE, INACTIVE, CANCELLED].map(str::to_owned).to_vec()
-}
-
 fn host(server: &Server) -> String {
     server.base.strip_prefix("http://").unwrap().to_owned()
 }

@@ -6,10 +6,16 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use contacts_model::{Contact, ContactDraft, ContactType, EzpayId, Field, validate_contact};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::{CustomerStatus, Outcome, Store, StoreError, TARGETS, Update};
+use super::{
+    Attempted, ClaimRequest, CustomerStatus, Delivery, DeliveryFilter, DeliveryRecord, Outcome,
+    Prune, Pruned, Selection, Store, StoreError, TARGETS, TargetQueue, Update,
+};
+
+mod outbox;
 
 /// The schema, one migration per entry; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE customers (
     ezpay_id TEXT PRIMARY KEY,
     status   TEXT NOT NULL CHECK (status IN ('active', 'inactive', 'cancelled'))
@@ -55,10 +61,75 @@ CREATE TABLE outbox (
     UNIQUE (tracking_id, target)
 );
 CREATE INDEX outbox_undelivered ON outbox (id) WHERE delivered_at IS NULL;
-"];
+",
+    r"
+-- Delivery: the customer, the state and the claim on every outbox row, and
+-- the body as sent. The idempotency records may now be pruned after their
+-- window while deliveries and audit rows stay: those two tables no longer
+-- reference requests (SQLite cannot drop a foreign key, so both are rebuilt),
+-- and a tracking id may come back after the window.
+CREATE TABLE outbox_v2 (
+    id              INTEGER PRIMARY KEY,
+    tracking_id     TEXT NOT NULL,
+    ezpay_id        TEXT NOT NULL,
+    target          TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    state           TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'delivered', 'dead', 'discarded')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0, -- Unix milliseconds
+    claimed_by      TEXT,
+    claimed_until   INTEGER NOT NULL DEFAULT 0, -- Unix milliseconds
+    last_status     INTEGER,
+    last_error      TEXT,
+    finished_at     TEXT                        -- delivered or discarded
+);
+INSERT INTO outbox_v2 (id, tracking_id, ezpay_id, target, payload, created_at, state, finished_at)
+SELECT o.id, o.tracking_id, r.ezpay_id, o.target,
+       json_set(o.payload,
+                '$.profile_id', (SELECT a.profile_id FROM audit a WHERE a.tracking_id = o.tracking_id),
+                '$.user', (SELECT a.user_name FROM audit a WHERE a.tracking_id = o.tracking_id),
+                '$.accepted_at', o.created_at),
+       o.created_at,
+       CASE WHEN o.delivered_at IS NULL THEN 'pending' ELSE 'delivered' END,
+       o.delivered_at
+FROM outbox o JOIN requests r ON r.tracking_id = o.tracking_id;
+DROP TABLE outbox;
+ALTER TABLE outbox_v2 RENAME TO outbox;
+-- The head of each (customer, target) queue, and the rows due.
+CREATE INDEX outbox_queue ON outbox (ezpay_id, target, id) WHERE state IN ('pending', 'dead');
+CREATE INDEX outbox_due ON outbox (target, next_attempt_at) WHERE state = 'pending';
+CREATE INDEX outbox_finished ON outbox (finished_at) WHERE state IN ('delivered', 'discarded');
+
+-- The audit trail also records operators' actions on deliveries.
+CREATE TABLE audit_v2 (
+    id           INTEGER PRIMARY KEY,
+    action       TEXT NOT NULL DEFAULT 'update',
+    tracking_id  TEXT NOT NULL,
+    ezpay_id     TEXT NOT NULL,
+    user_name    TEXT NOT NULL,
+    profile_id   TEXT,
+    source       TEXT,
+    old_contacts TEXT,
+    new_contacts TEXT,
+    detail       TEXT,
+    at           TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+INSERT INTO audit_v2 (id, tracking_id, ezpay_id, user_name, profile_id, source, old_contacts, new_contacts, at)
+SELECT id, tracking_id, ezpay_id, user_name, profile_id, source, old_contacts, new_contacts, at FROM audit;
+DROP TABLE audit;
+ALTER TABLE audit_v2 RENAME TO audit;
+CREATE INDEX audit_at ON audit (at);
+CREATE INDEX requests_created_at ON requests (created_at);
+",
+];
 
 const CONTACT_COLUMNS: &str =
     "type, name, organization_name, email, work_phone, work_phone_extension, mobile_phone, fax";
+
+/// The current time as the tables store it: RFC 3339, UTC, milliseconds.
+const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 /// A SQLite database file.
 #[derive(Debug)]
@@ -274,12 +345,14 @@ impl Store for SqliteStore {
         if customer_status(&tx, &update.ezpay_id)?.is_none() {
             return Ok(Outcome::UnknownCustomer);
         }
+        let accepted_at: String = tx.query_row(&format!("SELECT {NOW}"), [], |r| r.get(0))?;
         tx.execute(
-            "INSERT INTO requests (tracking_id, ezpay_id, fingerprint) VALUES (?1, ?2, ?3)",
+            "INSERT INTO requests (tracking_id, ezpay_id, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4)",
             [
                 update.tracking_id.as_str(),
                 update.ezpay_id.as_str(),
                 &fingerprint,
+                &accepted_at,
             ],
         )?;
         let touched: Vec<ContactType> = update
@@ -297,8 +370,8 @@ impl Store for SqliteStore {
         }
         let new_contacts = to_json(&update.request.contacts)?;
         tx.execute(
-            "INSERT INTO audit (tracking_id, ezpay_id, user_name, profile_id, source, old_contacts, new_contacts)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO audit (tracking_id, ezpay_id, user_name, profile_id, source, old_contacts, new_contacts, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 update.tracking_id.as_str(),
                 update.ezpay_id.as_str(),
@@ -307,21 +380,122 @@ impl Store for SqliteStore {
                 update.source,
                 to_json(&old)?,
                 new_contacts,
+                accepted_at,
             ],
         )?;
+        // The body each target receives, exactly as it will be sent.
         let payload = to_json(&serde_json::json!({
-            "ezpay_id": update.ezpay_id,
             "request_tracking_id": update.tracking_id,
+            "ezpay_id": update.ezpay_id,
             "source": update.source,
+            "profile_id": update.profile_id,
+            "user": update.user,
+            "accepted_at": accepted_at,
             "contacts": update.request.contacts,
         }))?;
         for target in TARGETS {
             tx.execute(
-                "INSERT INTO outbox (tracking_id, target, payload) VALUES (?1, ?2, ?3)",
-                [update.tracking_id.as_str(), target, &payload],
+                "INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                [
+                    update.tracking_id.as_str(),
+                    update.ezpay_id.as_str(),
+                    target,
+                    &payload,
+                    &accepted_at,
+                ],
             )?;
         }
         tx.commit()?;
         Ok(Outcome::Applied)
+    }
+
+    fn claim_due(&self, claim: &ClaimRequest<'_>) -> Result<Vec<Delivery>, StoreError> {
+        outbox::claim_due(&mut self.writer(), claim)
+    }
+
+    fn next_due(&self, targets: &[&str]) -> Result<Option<std::time::SystemTime>, StoreError> {
+        outbox::next_due(&self.reader(), targets)
+    }
+
+    fn record(&self, owner: &str, attempts: &[(i64, Attempted)]) -> Result<(), StoreError> {
+        outbox::record(&mut self.writer(), owner, attempts)
+    }
+
+    fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {
+        outbox::deliveries(&self.reader(), filter)
+    }
+
+    fn target_queues(&self, now: std::time::SystemTime) -> Result<Vec<TargetQueue>, StoreError> {
+        outbox::target_queues(&self.reader(), now)
+    }
+
+    fn retry(&self, selection: Selection, operator: &str) -> Result<usize, StoreError> {
+        outbox::retry(&mut self.writer(), selection, operator)
+    }
+
+    fn discard(&self, id: i64, operator: &str) -> Result<bool, StoreError> {
+        outbox::discard(&mut self.writer(), id, operator)
+    }
+
+    fn prune(&self, prune: &Prune) -> Result<Pruned, StoreError> {
+        outbox::prune(&self.writer(), prune)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_2_keeps_the_outbox_of_a_version_1_database() {
+        let dir = std::env::temp_dir().join(format!("contacts-migration-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a folder");
+        let path = dir.join("v1.sqlite");
+        let _ = std::fs::remove_file(&path);
+        {
+            let connection = connect(&path).expect("opens");
+            connection.execute_batch(MIGRATIONS[0]).expect("version 1");
+            connection
+                .execute_batch(
+                    "PRAGMA user_version = 1;
+                     INSERT INTO customers VALUES ('000010000005008', 'active');
+                     INSERT INTO requests (tracking_id, ezpay_id, fingerprint, created_at)
+                       VALUES ('t1', '000010000005008', 'f', '2026-11-30T10:00:00.000Z');
+                     INSERT INTO audit (tracking_id, ezpay_id, user_name, profile_id, source, old_contacts, new_contacts)
+                       VALUES ('t1', '000010000005008', 'ocsuser', 'CAAG_302', 'CAAG', '[]', '[]');
+                     INSERT INTO outbox (tracking_id, target, payload, created_at)
+                       VALUES ('t1', 'MAS', '{\"ezpay_id\":\"000010000005008\",\"request_tracking_id\":\"t1\",\"source\":\"CAAG\",\"contacts\":[]}', '2026-11-30T10:00:00.000Z');",
+                )
+                .expect("a version 1 update");
+        }
+        let store = SqliteStore::open(&path, None).expect("migrates");
+        let records = store
+            .deliveries(&DeliveryFilter {
+                limit: 10,
+                ..DeliveryFilter::default()
+            })
+            .expect("lists");
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            (
+                records[0].ezpay_id.as_str(),
+                records[0].state,
+                records[0].accepted_at.as_str()
+            ),
+            (
+                "000010000005008",
+                super::super::DeliveryState::Pending,
+                "2026-11-30T10:00:00.000Z"
+            )
+        );
+        let payload: String = store
+            .reader()
+            .query_row("SELECT payload FROM outbox", [], |r| r.get(0))
+            .expect("a payload");
+        let payload: serde_json::Value = serde_json::from_str(&payload).expect("JSON");
+        assert_eq!(payload["profile_id"], "CAAG_302");
+        assert_eq!(payload["user"], "ocsuser");
+        assert_eq!(payload["accepted_at"], "2026-11-30T10:00:00.000Z");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

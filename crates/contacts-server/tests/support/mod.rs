@@ -1,6 +1,7 @@
 //! What the integration test binaries share: a scratch directory, the built
-//! server started on 127.0.0.1 with its own SQLite file, an HTTP client, and
-//! snapshots of the database.
+//! server started on 127.0.0.1 with its own SQLite file, an HTTP client,
+//! configuration files, snapshots of the database, and stand-in targets
+//! (`receiver.rs`).
 
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
@@ -16,6 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+
+pub mod receiver;
 
 pub const SAMPLE_AUTH: &str = "Basic b2NzdXNlcjpvY3N1c2Vy";
 pub const ACTIVE: &str = "000010000005008";
@@ -57,6 +60,8 @@ impl Drop for Scratch {
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// The `/metrics` URL, where `--metrics-addr` was given.
+    pub metrics: Option<String>,
     pub db: PathBuf,
     pub agent: ureq::Agent,
 }
@@ -101,21 +106,45 @@ impl Reply {
 }
 
 impl Server {
+    /// Starts the server without its relay: the outbox stays as written, and
+    /// nothing is sent to the development targets' ports.
     pub fn start(dir: &Path, extra: &[&str]) -> Self {
+        let mut args = vec!["--no-relay"];
+        args.extend_from_slice(extra);
+        Self::start_relaying(dir, &args)
+    }
+
+    /// Starts the server as configured, relay included unless `--no-relay`.
+    pub fn start_relaying(dir: &Path, extra: &[&str]) -> Self {
+        Self::start_with_env(dir, extra, &[])
+    }
+
+    /// Starts the server with `env` added to its environment.
+    pub fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let db = dir.join("contacts.sqlite");
-        let log = fs::File::create(dir.join("server.log")).unwrap();
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("server.log"))
+            .unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
             .args(["--addr", "127.0.0.1:0", "--db"])
             .arg(&db)
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
             .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        stdout.read_line(&mut line).unwrap();
+        let mut metrics = None;
+        if extra.iter().any(|a| a.starts_with("--metrics-addr")) {
+            let mut second = String::new();
+            stdout.read_line(&mut second).unwrap();
+            metrics = second.trim().strip_prefix("metrics on ").map(str::to_owned);
+        }
         let Some(base) = line.trim().strip_prefix("listening on ") else {
             let _ = child.kill();
             panic!(
@@ -129,9 +158,26 @@ impl Server {
             .build();
         Self {
             base: base.to_owned(),
+            metrics,
             child,
             db,
             agent: ureq::Agent::new_with_config(config),
+        }
+    }
+
+    /// Runs `contacts-server ARGS --db DB` (an operator's command) and
+    /// returns its standard output, or its standard error if it failed.
+    pub fn command(&self, args: &[&str]) -> Result<String, String> {
+        let output = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+            .args(args)
+            .arg("--db")
+            .arg(&self.db)
+            .output()
+            .unwrap();
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
         }
     }
 
@@ -206,6 +252,30 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A configuration file: the development user and profile, `customers`, and
+/// `extra` TOML (top-level keys first, then tables).
+pub fn config_file(dir: &Path, customers: &[String], extra: &str) -> PathBuf {
+    let development: toml::Table = include_str!("../../dev-config.toml").parse().unwrap();
+    let hash = development["users"]["ocsuser"].as_str().unwrap();
+    let customers: String = customers
+        .iter()
+        .map(|id| format!("\"{id}\" = \"active\"\n"))
+        .collect();
+    let path = dir.join("contacts.toml");
+    fs::write(
+        &path,
+        format!(
+            "{extra}\n[users]\nocsuser = \"{hash}\"\n[profiles]\nCAAG_302 = \"CAAG\"\n[customers]\n{customers}"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+pub fn development_customers() -> Vec<String> {
+    [ACTIVE, INACTIVE, CANCELLED].map(str::to_owned).to_vec()
 }
 
 pub fn snapshot(db: &Path) -> String {

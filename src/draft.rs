@@ -2,10 +2,12 @@
 //! so that a reload loses nothing. Only contacts are kept, never credentials.
 //!
 //! A draft belongs to the agent who made it: its key names the user and the
-//! customer, `contacts-editor.draft.{user}.{customer}`, and signing out (or
-//! being refused) removes every draft of that user in the tab. The user name
-//! is kept as typed: it is no secret, and the key stays unambiguous because
-//! the customer, 15 digits, is always what follows the last dot.
+//! customer, `contacts-editor.draft.{user}.{customer}`, and refused
+//! credentials, which sign the agent out, remove every draft of that user in
+//! the tab. The user name is kept as typed: it is no secret (unlike the
+//! password and the `Authorization` value, which are never stored), and the
+//! key stays unambiguous because the customer, 15 digits, is always what
+//! follows the last dot.
 
 use contacts_model::{ContactDraft, ContactType, EzpayId, RequestDraft};
 use js_json::JsJson;
@@ -29,7 +31,7 @@ pub fn storage_key(user: &str, customer: &EzpayId) -> String {
     format!("{PREFIX}{user}.{customer}")
 }
 
-/// Whether signing `user` out removes the stored item `key`: it is one of
+/// Whether forgetting `user`'s drafts removes the stored item `key`: it is one of
 /// their drafts, or a draft of the older format keyed by customer alone,
 /// which no one can tell apart any more.
 pub fn is_forgotten_with(key: &str, user: &str) -> bool {
@@ -92,7 +94,7 @@ pub fn clear(user: &str, customer: &EzpayId) {
     }
 }
 
-/// Forgets every draft of a user who signed out or was refused, and any
+/// Forgets every draft of a user whose credentials were refused, and any
 /// draft of the older format, so that the next agent at this tab sees none.
 pub fn forget_user(user: &str) {
     let Some(storage) = session_storage() else {

@@ -4,10 +4,12 @@
 //! A draft belongs to the agent who made it: its key names the user and the
 //! customer, `contacts-editor.draft.{user}.{customer}`, and refused
 //! credentials, which sign the agent out, remove every draft of that user in
-//! the tab. The user name is kept as typed: it is no secret (unlike the
-//! password and the `Authorization` value, which are never stored), and the
-//! key stays unambiguous because the customer, 15 digits, is always what
-//! follows the last dot.
+//! the tab. The user name appears as its 64-bit FNV-1a hash: a name is no
+//! secret, but it may be what the password is (as in development), and
+//! nothing that could be one is stored. The password and the `Authorization`
+//! value never are.
+
+use std::hash::Hasher;
 
 use contacts_model::{ContactDraft, ContactType, EzpayId, RequestDraft};
 use js_json::JsJson;
@@ -26,9 +28,16 @@ pub struct Draft {
 /// What every draft's storage key starts with.
 const PREFIX: &str = "contacts-editor.draft.";
 
+/// How a user is named in a storage key: the hash of their name.
+fn owner(user: &str) -> String {
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(user.as_bytes());
+    format!("{:016x}", hasher.finish())
+}
+
 /// The storage key of a user's draft of a customer.
 pub fn storage_key(user: &str, customer: &EzpayId) -> String {
-    format!("{PREFIX}{user}.{customer}")
+    format!("{PREFIX}{}.{customer}", owner(user))
 }
 
 /// Whether forgetting `user`'s drafts removes the stored item `key`: it is one of
@@ -39,7 +48,7 @@ pub fn is_forgotten_with(key: &str, user: &str) -> bool {
         return false;
     };
     match rest.rsplit_once('.') {
-        Some((owner, customer)) => owner == user && EzpayId::parse(customer).is_ok(),
+        Some((stored, customer)) => stored == owner(user) && EzpayId::parse(customer).is_ok(),
         None => EzpayId::parse(rest).is_ok(),
     }
 }
@@ -117,10 +126,10 @@ mod tests {
     #[test]
     fn keys_are_per_user_and_customer() {
         let id = EzpayId::parse("000010000005008").unwrap();
-        assert_eq!(
-            storage_key("ocsuser", &id),
-            "contacts-editor.draft.ocsuser.000010000005008"
-        );
+        let key = storage_key("ocsuser", &id);
+        assert!(!key.contains("ocsuser"), "{key}");
+        assert!(key.starts_with("contacts-editor.draft.") && key.ends_with(".000010000005008"));
+        assert_eq!(key.len(), "contacts-editor.draft.".len() + 16 + 1 + 15);
         assert_ne!(storage_key("a", &id), storage_key("a.", &id));
     }
 

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use contacts_server::Server;
+use contacts_server::{Database, Server};
 use contacts_server::cli::Options;
 use receiver::{Receiver, Reply};
 use tokio::sync::oneshot;
@@ -149,7 +149,7 @@ impl Running {
     fn start(runtime: &tokio::runtime::Runtime, db: &Path, config: &Path) -> Result<Self, String> {
         let options = Options {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            db: db.to_owned(),
+            db: Database::Sqlite(db.to_owned()),
             config: Some(config.to_owned()),
             ..Options::default()
         };

@@ -22,7 +22,7 @@ use crate::cors::{self, Cors};
 use crate::error::{AppError, Failure};
 use crate::origin::{self, ConsoleOrigins};
 use crate::state::AppState;
-use crate::store::{SqliteStore, Store};
+use crate::store::{OpenOptions, Store};
 use crate::telemetry::{self, Endpoint};
 use crate::tracking::{self, RequestContext};
 use crate::web::{self, Web};
@@ -220,9 +220,11 @@ pub async fn serve(
 }
 
 async fn open_store(options: &Options, config: &Config) -> Result<Arc<dyn Store>, String> {
-    let store = SqliteStore::open(&options.db, config.limits.max_database_bytes)
-        .await
-        .map_err(|e| e.to_string())?;
+    let open = OpenOptions {
+        max_database_bytes: config.limits.max_database_bytes,
+        pool: config.pool.clone(),
+    };
+    let store = options.db.open(&open).await.map_err(|e| e.to_string())?;
     let customers = &config.customers;
     store
         .put_customers(customers)
@@ -236,7 +238,7 @@ async fn open_store(options: &Options, config: &Config) -> Result<Arc<dyn Store>
             .await
             .map_err(|e| e.to_string())?;
     }
-    Ok(Arc::new(store))
+    Ok(store)
 }
 
 /// The contacts of the contract's sample request.

@@ -1,11 +1,11 @@
 //! Command-line flags.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use contacts_model::EzpayId;
 
-use crate::store::{DeliveryFilter, DeliveryState, Selection};
+use crate::store::{Database, DeliveryFilter, DeliveryState, Selection};
 
 /// How many deliveries `deliveries list` prints unless told otherwise.
 const DEFAULT_LIST_LIMIT: usize = 1_000;
@@ -15,8 +15,8 @@ const DEFAULT_LIST_LIMIT: usize = 1_000;
 pub struct Options {
     /// Where to listen; port 0 picks a free port.
     pub addr: SocketAddr,
-    /// The SQLite database file (created if missing).
-    pub db: PathBuf,
+    /// The database: a SQLite file (created if missing) or a PostgreSQL URL.
+    pub db: Database,
     /// The built editor to serve, if any.
     pub static_dir: Option<PathBuf>,
     /// The TOML configuration; the development defaults without it.
@@ -31,7 +31,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            db: PathBuf::from("contacts.sqlite"),
+            db: Database::Sqlite(PathBuf::from("contacts.sqlite")),
             static_dir: None,
             config: None,
             no_relay: false,
@@ -44,16 +44,19 @@ impl Default for Options {
 #[derive(Debug)]
 pub enum DeliveriesCommand {
     /// Prints the deliveries that match, one a line.
-    List { db: PathBuf, filter: DeliveryFilter },
+    List {
+        db: Database,
+        filter: DeliveryFilter,
+    },
     /// Sends dead deliveries (or one pending now) again.
-    Retry { db: PathBuf, selection: Selection },
+    Retry { db: Database, selection: Selection },
     /// Drops a dead or pending delivery, so that it holds back nothing.
-    Discard { db: PathBuf, id: i64 },
+    Discard { db: Database, id: i64 },
 }
 
 impl DeliveriesCommand {
     /// The database it works on.
-    pub fn db(&self) -> &Path {
+    pub fn db(&self) -> &Database {
         match self {
             Self::List { db, .. } | Self::Retry { db, .. } | Self::Discard { db, .. } => db,
         }
@@ -69,22 +72,27 @@ pub enum Command {
     HashPassword,
     /// List, retry or discard deliveries.
     Deliveries(DeliveriesCommand),
+    /// Bring the database's schema up to date, and nothing else.
+    Migrate(Database),
     /// Print the usage.
     Help,
 }
 
 /// The usage text.
 pub const USAGE: &str = "\
-usage: contacts-server [--addr IP:PORT] [--db FILE] [--static-dir DIR] [--config FILE]
+usage: contacts-server [--addr IP:PORT] [--db DB] [--static-dir DIR] [--config FILE]
                        [--metrics-addr IP:PORT] [--no-relay]
        contacts-server hash-password    (reads a password on standard input)
-       contacts-server deliveries list [--db FILE] [--state pending|dead|delivered|discarded]
+       contacts-server migrate [--db DB]
+       contacts-server deliveries list [--db DB] [--state pending|dead|delivered|discarded]
                                        [--customer EZPAYID] [--limit N]
-       contacts-server deliveries retry ID|--all-dead [--db FILE]
-       contacts-server deliveries discard ID [--db FILE]
+       contacts-server deliveries retry ID|--all-dead [--db DB]
+       contacts-server deliveries discard ID [--db DB]
 
   --addr          where to listen (default 127.0.0.1:8080; port 0 picks a free one)
-  --db            the SQLite database file (default contacts.sqlite)
+  --db            a SQLite file (a path or sqlite:PATH; default contacts.sqlite) or a
+                  PostgreSQL URL postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?...];
+                  also the CONTACTS_DB environment variable
   --static-dir    the built editor to serve
   --config        the TOML configuration (default: development users, customers and targets)
   --metrics-addr  where to serve GET /metrics (Prometheus text); off by default
@@ -102,12 +110,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--metrics-addr" => {
                 options.metrics_addr = Some(address(&flag, &arg.value(&mut args)?)?);
             }
-            "--db" => options.db = arg.value(&mut args)?.into(),
+            "--db" => options.db = arg.value(&mut args)?.parse()?,
             "--static-dir" => options.static_dir = Some(arg.value(&mut args)?.into()),
             "--config" => options.config = Some(arg.value(&mut args)?.into()),
             "--no-relay" => options.no_relay = true,
             "hash-password" => return Ok(Command::HashPassword),
             "deliveries" => return deliveries(args, options.db).map(Command::Deliveries),
+            "migrate" => return migrate(args, options.db).map(Command::Migrate),
             "-h" | "--help" => return Ok(Command::Help),
             other => return Err(format!("unknown argument '{other}'\n{USAGE}")),
         }
@@ -149,10 +158,22 @@ fn address(flag: &str, text: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("{flag}: '{text}' is not an address such as 127.0.0.1:8080"))
 }
 
+/// Reads `migrate` and its arguments.
+fn migrate(mut args: impl Iterator<Item = String>, mut db: Database) -> Result<Database, String> {
+    while let Some(arg) = args.next() {
+        let mut arg = Arg::new(arg);
+        match arg.flag.as_str() {
+            "--db" => db = arg.value(&mut args)?.parse()?,
+            other => return Err(format!("unknown argument '{other}' for migrate\n{USAGE}")),
+        }
+    }
+    Ok(db)
+}
+
 /// Reads `deliveries list|retry|discard` and its arguments.
 fn deliveries(
     mut args: impl Iterator<Item = String>,
-    mut db: PathBuf,
+    mut db: Database,
 ) -> Result<DeliveriesCommand, String> {
     let action = args.next().unwrap_or_default();
     let mut filter = DeliveryFilter {
@@ -166,7 +187,7 @@ fn deliveries(
         let flag = arg.flag.clone();
         let mut value = || arg.value(&mut args);
         match (action.as_str(), flag.as_str()) {
-            (_, "--db") => db = value()?.into(),
+            (_, "--db") => db = value()?.parse()?,
             ("list", "--state") => {
                 let text = value()?;
                 filter.state = Some(DeliveryState::parse(&text).ok_or_else(|| {
@@ -242,7 +263,7 @@ mod tests {
             panic!("valid flags");
         };
         assert_eq!(options.addr.port(), 0);
-        assert_eq!(options.db, PathBuf::from("x.sqlite"));
+        assert_eq!(options.db, Database::Sqlite(PathBuf::from("x.sqlite")));
         assert_eq!(options.static_dir, Some(PathBuf::from("dist")));
         assert_eq!(options.config, Some(PathBuf::from("c.toml")));
         assert_eq!(options.metrics_addr.map(|a| a.port()), Some(9100));
@@ -262,7 +283,7 @@ mod tests {
         ])) else {
             panic!("a list");
         };
-        assert_eq!(db, PathBuf::from("x.sqlite"));
+        assert_eq!(db, Database::Sqlite(PathBuf::from("x.sqlite")));
         assert_eq!(filter.state, Some(DeliveryState::Dead));
         assert_eq!(
             filter.customer.map(|c| c.to_string()).as_deref(),
@@ -270,7 +291,7 @@ mod tests {
         );
         assert!(matches!(
             parse(args(&["--db", "y.sqlite", "deliveries", "retry", "42"])),
-            Ok(Command::Deliveries(DeliveriesCommand::Retry { selection: Selection::One(42), db })) if db == Path::new("y.sqlite")
+            Ok(Command::Deliveries(DeliveriesCommand::Retry { selection: Selection::One(42), db })) if db == Database::Sqlite("y.sqlite".into())
         ));
         assert!(matches!(
             parse(args(&["deliveries", "retry", "--all-dead"])),
@@ -289,10 +310,34 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_postgresql_url_for_every_command() {
+        let url = "postgres://contacts@127.0.0.1:5432/contacts";
+        let Ok(Command::Serve(options)) = parse(args(&["--db", url])) else {
+            panic!("a server");
+        };
+        assert_eq!(options.db, Database::Postgres(url.to_owned()));
+        assert!(matches!(
+            parse(args(&["migrate", "--db", url])),
+            Ok(Command::Migrate(Database::Postgres(u))) if u == url
+        ));
+        // A --db before the command (as CONTACTS_DB becomes) is its default.
+        assert!(matches!(
+            parse(args(&[&format!("--db={url}"), "deliveries", "list"])),
+            Ok(Command::Deliveries(DeliveriesCommand::List { db: Database::Postgres(u), .. })) if u == url
+        ));
+        assert!(matches!(
+            parse(args(&["--db=sqlite:a.db", "migrate", "--db", "b.db"])),
+            Ok(Command::Migrate(Database::Sqlite(p))) if p == std::path::Path::new("b.db")
+        ));
+    }
+
+    #[test]
     fn refuses_bad_arguments_with_a_reason() {
         for (list, expected) in [
             (&["--addr", "localhost"][..], "not an address"),
             (&["--db"][..], "needs a value"),
+            (&["--db", "postgres://u@h/db?bogus=1"][..], "not valid"),
+            (&["migrate", "--force"][..], "unknown argument"),
             (&["--verbose"][..], "unknown argument"),
             (&["--metrics-addr", "9100"][..], "not an address"),
             (&["deliveries"][..], "list, retry or discard"),

@@ -12,7 +12,7 @@ use std::time::Duration;
 use contacts_model::EzpayId;
 use serde::Deserialize;
 
-use crate::store::CustomerStatus;
+use crate::store::{CustomerStatus, PoolSettings};
 
 pub use delivery::{Delivery, HealthThresholds, RelaySettings, Retention, Target};
 
@@ -44,6 +44,53 @@ struct ConfigFile {
     health: delivery::HealthFile,
     #[serde(default)]
     retention: delivery::RetentionFile,
+    #[serde(default)]
+    database: DatabaseFile,
+}
+
+/// The `[database]` table: the PostgreSQL connection pool of each instance.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct DatabaseFile {
+    pool_size: usize,
+    connect_timeout_ms: u64,
+    wait_timeout_ms: u64,
+    statement_timeout_ms: u64,
+}
+
+impl Default for DatabaseFile {
+    fn default() -> Self {
+        let pool = PoolSettings::default();
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Self {
+            pool_size: pool.size,
+            connect_timeout_ms: millis(pool.connect_timeout),
+            wait_timeout_ms: millis(pool.wait_timeout),
+            statement_timeout_ms: millis(pool.statement_timeout),
+        }
+    }
+}
+
+impl DatabaseFile {
+    fn pool(&self) -> Result<PoolSettings, String> {
+        if self.pool_size == 0 {
+            return Err("database: pool_size must be at least 1".into());
+        }
+        let timeouts = [
+            self.connect_timeout_ms,
+            self.wait_timeout_ms,
+            self.statement_timeout_ms,
+        ];
+        if timeouts.contains(&0) {
+            return Err("database: a timeout must be at least 1 ms".into());
+        }
+        Ok(PoolSettings {
+            size: self.pool_size,
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            wait_timeout: Duration::from_millis(self.wait_timeout_ms),
+            statement_timeout: Duration::from_millis(self.statement_timeout_ms),
+        })
+    }
 }
 
 /// The `[limits]` table as written in the file.
@@ -103,6 +150,8 @@ pub struct Config {
     pub delivery: Delivery,
     /// How long rows are kept.
     pub retention: Retention,
+    /// The PostgreSQL connection pool (unused on SQLite).
+    pub pool: PoolSettings,
 }
 
 impl Config {
@@ -149,6 +198,7 @@ impl Config {
             std::env::var(name).ok()
         })?;
         let retention = delivery::retention(&file.retention)?;
+        let pool = file.database.pool()?;
         Ok(Self {
             demo_data: file.demo_data,
             frame_ancestors: file.frame_ancestors,
@@ -163,6 +213,7 @@ impl Config {
             },
             delivery,
             retention,
+            pool,
         })
     }
 }

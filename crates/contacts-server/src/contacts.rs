@@ -18,7 +18,7 @@ use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::{AppError, Failure, json_response};
 use crate::state::AppState;
-use crate::store::{CustomerStatus, Outcome, Update};
+use crate::store::{CustomerStatus, Outcome, StoreError, Update};
 use crate::tracking::RequestContext;
 
 /// The route of the resource.
@@ -74,14 +74,14 @@ async fn list(
     let Some(status) = store
         .customer(&ezpay_id)
         .await
-        .map_err(|e| internal(&context, &e))?
+        .map_err(|e| storage_failed(&context, &e))?
     else {
         return Err(context.fail(Failure::CustomerNotFound(ezpay_id)));
     };
     let contacts = store
         .contacts(&ezpay_id)
         .await
-        .map_err(|e| internal(&context, &e))?;
+        .map_err(|e| storage_failed(&context, &e))?;
     let body = ContactsResponse {
         status: Status::Success,
         request_tracking_id: &context.tracking_id,
@@ -147,8 +147,13 @@ async fn save(
         outcome
     })
     .await
-    .map_err(|e| internal(&context, &e))?
-    .map_err(|e| internal(&context, &e))?;
+    .map_err(|e| {
+        storage_failed(
+            &context,
+            &StoreError::failed(format!("the write task failed: {e}")),
+        )
+    })?
+    .map_err(|e| storage_failed(&context, &e))?;
     tracing::info!(?outcome, ezpay_id = ezpay_id.as_str(), "update");
     match outcome {
         Outcome::Applied | Outcome::Replayed => {
@@ -167,9 +172,9 @@ async fn save(
     }
 }
 
-fn internal(context: &RequestContext, error: &dyn std::fmt::Display) -> AppError {
+fn storage_failed(context: &RequestContext, error: &StoreError) -> AppError {
     tracing::error!(%error, "storage failed");
-    context.fail(Failure::Internal)
+    context.fail(Failure::from(error))
 }
 
 /// The tracking ids of the updates being processed right now.

@@ -2,14 +2,13 @@
 //! on the database a server may be using at the same time.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use crate::cli::DeliveriesCommand;
-use crate::store::{DeliveryRecord, Selection, SqliteStore, Store};
+use crate::store::{DeliveryRecord, Selection};
 
 /// Runs an operator's command and returns what to print.
 pub async fn run(command: &DeliveriesCommand) -> Result<String, String> {
-    let store = open(command.db()).await?;
+    let store = command.db().open_existing().await?;
     let operator = operator();
     match command {
         DeliveriesCommand::List { filter, .. } => {
@@ -50,19 +49,6 @@ pub async fn run(command: &DeliveriesCommand) -> Result<String, String> {
             }
         }
     }
-}
-
-/// Opens an existing database: a mistyped `--db` must not create an empty one.
-async fn open(path: &Path) -> Result<SqliteStore, String> {
-    if !path.is_file() {
-        return Err(format!(
-            "no database at {} (give it with --db)",
-            path.display()
-        ));
-    }
-    SqliteStore::open(path, None)
-        .await
-        .map_err(|e| e.to_string())
 }
 
 /// Who runs the command, for the audit trail.

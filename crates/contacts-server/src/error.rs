@@ -5,6 +5,8 @@ use axum::response::{IntoResponse, Response};
 use contacts_model::{Envelope, ErrorItem, EzpayId, TrackingId, ValidationError, ValidationErrors};
 use serde::Serialize;
 
+use crate::store::StoreError;
+
 /// The response header that echoes the tracking id on every API response.
 pub const TRACKING_ID_HEADER: HeaderName = HeaderName::from_static("request-tracking-id");
 
@@ -39,6 +41,8 @@ pub enum Failure {
     RequestTimeout,
     /// A fault of the server; the details are logged, not sent.
     Internal,
+    /// The database cannot be reached now; the details are logged.
+    DatabaseUnavailable,
 }
 
 impl Failure {
@@ -55,6 +59,7 @@ impl Failure {
             Failure::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Failure::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Failure::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Failure::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -64,7 +69,9 @@ impl Failure {
             Failure::BadRequest(_) => "Bad Request",
             Failure::Unauthorized => "Unauthorized",
             Failure::CrossSite | Failure::CrossOrigin => "Forbidden",
-            Failure::SourceNotConfigured | Failure::Internal => "Service Error",
+            Failure::SourceNotConfigured | Failure::Internal | Failure::DatabaseUnavailable => {
+                "Service Error"
+            }
             Failure::CustomerNotFound(_) | Failure::RouteNotFound => "Not Found",
             Failure::MethodNotAllowed => "Method Not Allowed",
             Failure::InFlight => "Conflict",
@@ -112,6 +119,18 @@ impl Failure {
                 one("The body did not arrive in time; send the request again.".into())
             }
             Failure::Internal => one("The server failed; try again later.".into()),
+            Failure::DatabaseUnavailable => one(
+                "The database is unavailable; nothing was saved. Try again in a moment.".into(),
+            ),
+        }
+    }
+}
+
+impl From<&StoreError> for Failure {
+    fn from(error: &StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => Failure::DatabaseUnavailable,
+            StoreError::Failed(_) => Failure::Internal,
         }
     }
 }

@@ -72,7 +72,7 @@ async fn health(
     .await
     .map_err(|error| {
         tracing::error!(%error, "health check failed");
-        context.fail(Failure::Internal)
+        context.fail(Failure::from(&error))
     })?;
     let delivery = &state.delivery;
     let targets: BTreeMap<String, TargetHealth> = every_target(queues)

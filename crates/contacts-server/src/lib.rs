@@ -32,3 +32,11 @@ mod web;
 pub use app::{Server, app, serve};
 pub use auth::hash_password;
 pub use deliveries::run as deliveries;
+pub use store::Database;
+
+/// `contacts-server migrate`: brings the database's schema up to date (under
+/// a lock on PostgreSQL, so that it may run beside starting servers) and
+/// returns its version.
+pub async fn migrate(db: &Database) -> Result<usize, String> {
+    db.migrate().await.map_err(|e| e.to_string())
+}

@@ -16,7 +16,12 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
-    match cli::parse(std::env::args().skip(1))? {
+    // CONTACTS_DB is read as a first `--db`, which a `--db` given later overrides.
+    let from_env = std::env::var("CONTACTS_DB")
+        .ok()
+        .filter(|db| !db.is_empty())
+        .map(|db| format!("--db={db}"));
+    match cli::parse(from_env.into_iter().chain(std::env::args().skip(1)))? {
         Command::Help => {
             println!("{USAGE}");
             Ok(())
@@ -31,6 +36,11 @@ fn run() -> Result<(), String> {
                 return Err("the password on standard input is empty".into());
             }
             println!("{}", contacts_server::hash_password(password)?);
+            Ok(())
+        }
+        Command::Migrate(db) => {
+            let version = runtime()?.block_on(contacts_server::migrate(&db))?;
+            println!("{db}: schema version {version}");
             Ok(())
         }
         Command::Deliveries(command) => {

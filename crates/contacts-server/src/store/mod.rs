@@ -1,20 +1,26 @@
-//! Storage behind a small interface, so that another engine (PostgreSQL, say)
-//! can be added without touching the handlers.
+//! Storage behind a small interface with two engines: SQLite (one file, one
+//! process) and PostgreSQL (several server instances on one database).
 
+mod database;
 mod outbox;
+mod postgres;
 mod sqlite;
 
 use std::fmt;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use contacts_model::{Contact, ContactsRequest, EzpayId, TrackingId, Valid};
+use contacts_model::{
+    Contact, ContactDraft, ContactsRequest, EzpayId, Field, TrackingId, Valid, validate_contact,
+};
 use serde::{Deserialize, Serialize};
 
+pub use database::{Database, OpenOptions, PoolSettings};
 pub use outbox::{
     Attempted, ClaimRequest, Delivery, DeliveryFilter, DeliveryRecord, DeliveryState, Prune,
     Pruned, Selection, TargetQueue, from_unix_millis, unix_millis,
 };
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// The targets that receive every accepted update, through the outbox.
@@ -73,6 +79,19 @@ impl Update {
         let contacts = serde_json::to_string(&self.request.contacts).unwrap_or_default();
         format!("{}\n{contacts}", self.ezpay_id)
     }
+
+    /// The body each target receives, exactly as it will be sent.
+    fn payload(&self, accepted_at: &str) -> Result<String, StoreError> {
+        to_json(&serde_json::json!({
+            "request_tracking_id": self.tracking_id,
+            "ezpay_id": self.ezpay_id,
+            "source": self.source,
+            "profile_id": self.profile_id,
+            "user": self.user,
+            "accepted_at": accepted_at,
+            "contacts": self.request.contacts,
+        }))
+    }
 }
 
 /// What became of an update.
@@ -90,11 +109,27 @@ pub enum Outcome {
 
 /// A storage fault (not a refusal): logged, answered as a service error.
 #[derive(Debug)]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    /// The database cannot be reached now (down, restarting, out of
+    /// connections, too slow to answer): worth another try shortly.
+    Unavailable(String),
+    /// Any other fault.
+    Failed(String),
+}
+
+impl StoreError {
+    /// A fault that is not an outage.
+    pub fn failed(message: impl Into<String>) -> Self {
+        StoreError::Failed(message.into())
+    }
+}
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            StoreError::Unavailable(message) => write!(f, "database unavailable: {message}"),
+            StoreError::Failed(message) => f.write_str(message),
+        }
     }
 }
 
@@ -102,8 +137,34 @@ impl std::error::Error for StoreError {}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError(format!("database: {e}"))
+        StoreError::failed(format!("database: {e}"))
     }
+}
+
+/// Serialises a value stored as JSON text.
+fn to_json(value: &impl Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::failed(format!("cannot serialise: {e}")))
+}
+
+/// Rebuilds a stored contact from its type and its field columns (in the
+/// order of [`Field::ALL`]). Stored contacts were validated on the way in;
+/// validating them again rebuilds the model's types and catches a database
+/// edited by hand.
+fn stored_contact(
+    ezpay_id: &EzpayId,
+    contact_type: String,
+    values: impl IntoIterator<Item = Option<String>>,
+) -> Result<Contact, StoreError> {
+    let mut draft = ContactDraft {
+        contact_type: contact_type.into(),
+        ..ContactDraft::default()
+    };
+    for (field, value) in Field::ALL.into_iter().zip(values) {
+        draft.set(field, value);
+    }
+    validate_contact(&draft)
+        .map(Valid::into_inner)
+        .map_err(|e| StoreError::failed(format!("a stored contact of {ezpay_id} is invalid: {e}")))
 }
 
 /// The queue of every target, those with nothing queued included, in the

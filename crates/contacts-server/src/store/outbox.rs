@@ -6,6 +6,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use contacts_model::EzpayId;
 
+/// Whether delivery `o` is the head of its (customer, target) queue: no
+/// earlier delivery of that customer and target is pending or dead. The same
+/// SQL on both engines.
+pub(crate) const IS_HEAD: &str = "NOT EXISTS (
+    SELECT 1 FROM outbox e
+    WHERE e.ezpay_id = o.ezpay_id AND e.target = o.target
+      AND e.state IN ('pending', 'dead') AND e.id < o.id)";
+
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryState {

@@ -5,12 +5,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use contacts_model::{Contact, ContactDraft, ContactType, EzpayId, Field, validate_contact};
+use contacts_model::{Contact, ContactType, EzpayId, Field};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
     Attempted, ClaimRequest, CustomerStatus, Delivery, DeliveryFilter, DeliveryRecord, Outcome,
-    Prune, Pruned, Selection, Store, StoreError, TARGETS, TargetQueue, Update,
+    Prune, Pruned, Selection, Store, StoreError, TARGETS, TargetQueue, Update, stored_contact,
+    to_json,
 };
 
 mod outbox;
@@ -146,6 +147,9 @@ struct Sqlite {
 }
 
 impl SqliteStore {
+    /// The schema version this server brings a database to.
+    pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
     /// Opens (or creates) the database file and brings its schema up to date.
     /// Where `max_bytes` is given, writes that would grow the file beyond it
     /// fail with `SQLITE_FULL`, as on a full disk.
@@ -170,7 +174,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, StoreError> {
     tokio::task::spawn_blocking(call)
         .await
-        .map_err(|e| StoreError(format!("the database task failed: {e}")))?
+        .map_err(|e| StoreError::failed(format!("the database task failed: {e}")))?
 }
 
 impl Sqlite {
@@ -201,13 +205,14 @@ impl Sqlite {
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
-    let connection = Connection::open(path)
-        .map_err(|e| StoreError(format!("cannot open the database {}: {e}", path.display())))?;
+    let connection = Connection::open(path).map_err(|e| {
+        StoreError::failed(format!("cannot open the database {}: {e}", path.display()))
+    })?;
     // WAL lets the reader work while a write commits; synchronous FULL makes
     // every commit durable before the Success is sent, even on power loss.
     let mode: String = connection.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError(format!(
+        return Err(StoreError::failed(format!(
             "the database cannot use WAL (journal mode {mode})"
         )));
     }
@@ -220,12 +225,12 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = connection.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let applied = usize::try_from(version).map_err(|_| {
-        StoreError(format!(
+        StoreError::failed(format!(
             "the database has a negative schema version {version}"
         ))
     })?;
     if applied > MIGRATIONS.len() {
-        return Err(StoreError(format!(
+        return Err(StoreError::failed(format!(
             "the database has schema version {applied}, newer than this server's {}",
             MIGRATIONS.len()
         )));
@@ -254,7 +259,7 @@ fn customer_status(
     status
         .map(|s| {
             CustomerStatus::parse(&s)
-                .ok_or_else(|| StoreError(format!("unknown customer status '{s}'")))
+                .ok_or_else(|| StoreError::failed(format!("unknown customer status '{s}'")))
         })
         .transpose()
 }
@@ -263,27 +268,16 @@ fn read_contacts(connection: &Connection, ezpay_id: &EzpayId) -> Result<Vec<Cont
     let mut statement = connection.prepare_cached(&format!(
         "SELECT {CONTACT_COLUMNS} FROM contacts WHERE ezpay_id = ?1 ORDER BY type"
     ))?;
-    let drafts = statement
+    let rows = statement
         .query_map([ezpay_id.as_str()], |row| {
-            let mut draft = ContactDraft {
-                contact_type: row.get::<_, String>(0)?.into(),
-                ..ContactDraft::default()
-            };
-            for (column, field) in (1..).zip(Field::ALL) {
-                draft.set(field, row.get::<_, Option<String>>(column)?);
-            }
-            Ok(draft)
+            let values = (1..=Field::ALL.len())
+                .map(|column| row.get::<_, Option<String>>(column))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((row.get::<_, String>(0)?, values))
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    // Stored contacts were validated on the way in; validating them again
-    // rebuilds the model's types and catches a database edited by hand.
-    drafts
-        .iter()
-        .map(|draft| {
-            validate_contact(draft)
-                .map(|valid| valid.into_inner())
-                .map_err(|e| StoreError(format!("a stored contact of {ezpay_id} is invalid: {e}")))
-        })
+    rows.into_iter()
+        .map(|(contact_type, values)| stored_contact(ezpay_id, contact_type, values))
         .collect()
 }
 
@@ -307,10 +301,6 @@ fn write_contact(
         contact.value(Field::Fax),
     ])?;
     Ok(())
-}
-
-fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError(format!("cannot serialise: {e}")))
 }
 
 impl Sqlite {
@@ -415,16 +405,7 @@ impl Sqlite {
                 accepted_at,
             ],
         )?;
-        // The body each target receives, exactly as it will be sent.
-        let payload = to_json(&serde_json::json!({
-            "request_tracking_id": update.tracking_id,
-            "ezpay_id": update.ezpay_id,
-            "source": update.source,
-            "profile_id": update.profile_id,
-            "user": update.user,
-            "accepted_at": accepted_at,
-            "contacts": update.request.contacts,
-        }))?;
+        let payload = update.payload(&accepted_at)?;
         for target in TARGETS {
             tx.execute(
                 "INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",

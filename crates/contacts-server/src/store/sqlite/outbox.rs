@@ -10,21 +10,15 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::NOW;
+use crate::store::outbox::IS_HEAD;
 use crate::store::{
     Attempted, ClaimRequest, Delivery, DeliveryFilter, DeliveryRecord, DeliveryState, Prune,
     Pruned, Selection, StoreError, TargetQueue, from_unix_millis, unix_millis,
 };
 
-/// Whether delivery `o` is the head of its (customer, target) queue: no
-/// earlier delivery of that customer and target is pending or dead.
-const IS_HEAD: &str = "NOT EXISTS (
-    SELECT 1 FROM outbox e
-    WHERE e.ezpay_id = o.ezpay_id AND e.target = o.target
-      AND e.state IN ('pending', 'dead') AND e.id < o.id)";
-
 /// The targets as a JSON array, for `json_each`.
 fn json_targets(targets: &[&str]) -> Result<String, StoreError> {
-    serde_json::to_string(targets).map_err(|e| StoreError(format!("cannot serialise: {e}")))
+    serde_json::to_string(targets).map_err(|e| StoreError::failed(format!("cannot serialise: {e}")))
 }
 
 fn count(n: i64) -> u32 {

@@ -1,0 +1,507 @@
+//! The PostgreSQL engine: several server instances on one database.
+//!
+//! Correctness lives in the database, not in a process:
+//! - idempotency by the `requests` primary key, inserted with `ON CONFLICT`
+//!   in the write transaction: of two instances given one tracking id at the
+//!   same moment, one writes and the other waits for its commit and answers
+//!   the replay;
+//! - a save locks its customer's row first, so that the saves of one
+//!   customer commit in the order of their outbox ids, which the relay's
+//!   order per (customer, target) relies on;
+//! - deliveries are claimed `FOR UPDATE SKIP LOCKED` with a lease
+//!   (`outbox.rs`);
+//! - migrations run under an advisory lock, so instances starting together
+//!   migrate once.
+//!
+//! Every wait is bounded (the pool's wait, the connect timeout, the
+//! statement timeout), so that while the database is away a request fails
+//! as [`StoreError::Unavailable`] in bounded time; the pool makes new
+//! connections when it is back.
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use contacts_model::{Contact, ContactType, EzpayId, Field};
+use deadpool_postgres::{
+    GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
+    Transaction,
+};
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+
+use super::database::PoolSettings;
+use super::{
+    Attempted, ClaimRequest, CustomerStatus, Delivery, DeliveryFilter, DeliveryRecord, Outcome,
+    Prune, Pruned, Selection, Store, StoreError, TARGETS, TargetQueue, Update, stored_contact,
+    to_json,
+};
+
+mod outbox;
+
+/// The schema, one migration per entry; `schema_migrations` lists those
+/// applied. The same tables and meaning as the SQLite engine's migrations.
+const MIGRATIONS: &[&str] = &[r"
+CREATE TABLE customers (
+    ezpay_id TEXT PRIMARY KEY,
+    status   TEXT NOT NULL CHECK (status IN ('active', 'inactive', 'cancelled'))
+);
+CREATE TABLE contacts (
+    ezpay_id             TEXT NOT NULL REFERENCES customers (ezpay_id),
+    type                 TEXT NOT NULL CHECK (type IN ('billing', 'service')),
+    name                 TEXT NOT NULL,
+    organization_name    TEXT,
+    email                TEXT,
+    work_phone           TEXT,
+    work_phone_extension TEXT,
+    mobile_phone         TEXT,
+    fax                  TEXT,
+    updated_at           TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (ezpay_id, type)
+);
+-- One row per applied request: the idempotency record.
+CREATE TABLE requests (
+    tracking_id TEXT PRIMARY KEY,
+    ezpay_id    TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX requests_created_at ON requests (created_at);
+CREATE TABLE audit (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    action       TEXT NOT NULL DEFAULT 'update',
+    tracking_id  TEXT NOT NULL,
+    ezpay_id     TEXT NOT NULL,
+    user_name    TEXT NOT NULL,
+    profile_id   TEXT,
+    source       TEXT,
+    old_contacts TEXT,
+    new_contacts TEXT,
+    detail       TEXT,
+    at           TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX audit_at ON audit (at);
+CREATE INDEX audit_tracking_id ON audit (tracking_id);
+CREATE TABLE outbox (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tracking_id     TEXT NOT NULL,
+    ezpay_id        TEXT NOT NULL,
+    target          TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    created_at      TIMESTAMPTZ NOT NULL,
+    state           TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'delivered', 'dead', 'discarded')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL DEFAULT 0, -- Unix milliseconds
+    claimed_by      TEXT,
+    claimed_until   BIGINT NOT NULL DEFAULT 0, -- Unix milliseconds
+    last_status     INTEGER,
+    last_error      TEXT,
+    finished_at     TIMESTAMPTZ                -- delivered or discarded
+);
+CREATE INDEX outbox_tracking_id ON outbox (tracking_id);
+-- The head of each (customer, target) queue, and the rows due.
+CREATE INDEX outbox_queue ON outbox (ezpay_id, target, id) WHERE state IN ('pending', 'dead');
+CREATE INDEX outbox_due ON outbox (target, next_attempt_at) WHERE state = 'pending';
+CREATE INDEX outbox_finished ON outbox (finished_at) WHERE state IN ('delivered', 'discarded');
+"];
+
+/// The advisory lock the migrations run under (any fixed number will do;
+/// this is "contacts" in ASCII).
+const MIGRATION_LOCK: i64 = 0x636f_6e74_6163_7473;
+
+const CONTACT_COLUMNS: &str =
+    "type, name, organization_name, email, work_phone, work_phone_extension, mobile_phone, fax";
+
+/// A timestamp as the API shows it: RFC 3339, UTC, milliseconds.
+fn rfc3339(column: &str) -> String {
+    format!(r#"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#)
+}
+
+/// A PostgreSQL database, through a pool of connections.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// The schema version this server brings a database to.
+    pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+    /// Connects to the database at `url` and brings its schema up to date.
+    pub async fn open(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::failed(format!("the PostgreSQL URL is not valid: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(settings.connect_timeout);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("contacts-server");
+        }
+        // The URL's own options come after ours, so that they may change the
+        // statement timeout; durable commits are not negotiable and come last.
+        let options = format!(
+            "-c statement_timeout={} -c lock_timeout={} {} -c synchronous_commit=on",
+            settings.statement_timeout.as_millis(),
+            settings.statement_timeout.as_millis(),
+            config.get_options().unwrap_or_default()
+        );
+        config.options(options);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(settings.size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(settings.wait_timeout))
+            .create_timeout(Some(settings.wait_timeout))
+            .recycle_timeout(Some(settings.wait_timeout))
+            .build()
+            .map_err(|e| StoreError::failed(format!("cannot build the connection pool: {e}")))?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(unavailable)
+    }
+
+    /// Applies the migrations not yet applied, all in one transaction under
+    /// an advisory lock: a second instance waits, then finds nothing to do.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // A migration may take longer than a request may.
+        tx.batch_execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
+            .await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    INTEGER PRIMARY KEY,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+             )",
+        )
+        .await?;
+        let applied: i32 = tx
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await?
+            .get(0);
+        let applied = usize::try_from(applied).unwrap_or(0);
+        if applied > MIGRATIONS.len() {
+            return Err(StoreError::failed(format!(
+                "the database has schema version {applied}, newer than this server's {}",
+                MIGRATIONS.len()
+            )));
+        }
+        for (version, migration) in (1_i32..).zip(MIGRATIONS).skip(applied) {
+            tx.batch_execute(migration).await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version) VALUES ($1)",
+                &[&version],
+            )
+            .await?;
+            tracing::info!(version, "database migrated");
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Whether an error means the database is away (or too busy to answer in
+/// time) rather than a fault of ours.
+fn is_outage(error: &tokio_postgres::Error) -> bool {
+    let Some(code) = error.code() else {
+        // No answer from the server: the connection failed or closed.
+        return true;
+    };
+    code.code().starts_with("08") // connection exception
+        || [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+            SqlState::TOO_MANY_CONNECTIONS,
+            SqlState::QUERY_CANCELED, // the statement timeout
+            SqlState::LOCK_NOT_AVAILABLE,
+            SqlState::T_R_SERIALIZATION_FAILURE,
+            SqlState::T_R_DEADLOCK_DETECTED,
+        ]
+        .contains(code)
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        let message = match error.as_db_error() {
+            Some(db) => format!("database: {}: {}", db.code().code(), db.message()),
+            None => format!("database: {error}"),
+        };
+        if is_outage(&error) {
+            StoreError::Unavailable(message)
+        } else {
+            StoreError::Failed(message)
+        }
+    }
+}
+
+/// No connection from the pool: the database is away, or every connection
+/// is busy for longer than the pool's wait.
+fn unavailable(error: PoolError) -> StoreError {
+    StoreError::Unavailable(format!("no database connection: {error}"))
+}
+
+async fn customer_status(
+    tx: &impl GenericClient,
+    ezpay_id: &EzpayId,
+    lock: &str,
+) -> Result<Option<CustomerStatus>, StoreError> {
+    let statement = tx
+        .prepare_cached(&format!(
+            "SELECT status FROM customers WHERE ezpay_id = $1 {lock}"
+        ))
+        .await?;
+    tx.query_opt(&statement, &[&ezpay_id.as_str()])
+        .await?
+        .map(|row| {
+            let status: String = row.get(0);
+            CustomerStatus::parse(&status)
+                .ok_or_else(|| StoreError::failed(format!("unknown customer status '{status}'")))
+        })
+        .transpose()
+}
+
+async fn read_contacts(
+    client: &impl GenericClient,
+    ezpay_id: &EzpayId,
+) -> Result<Vec<Contact>, StoreError> {
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE ezpay_id = $1 ORDER BY type"
+        ))
+        .await?;
+    client
+        .query(&statement, &[&ezpay_id.as_str()])
+        .await?
+        .iter()
+        .map(|row| {
+            let values = (1..=Field::ALL.len()).map(|column| row.get::<_, Option<String>>(column));
+            stored_contact(ezpay_id, row.get(0), values)
+        })
+        .collect()
+}
+
+async fn write_contact(
+    tx: &Transaction<'_>,
+    ezpay_id: &EzpayId,
+    contact: &Contact,
+) -> Result<(), StoreError> {
+    let statement = tx
+        .prepare_cached(&format!(
+            "INSERT INTO contacts (ezpay_id, {CONTACT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (ezpay_id, type) DO UPDATE SET
+                 name = excluded.name, organization_name = excluded.organization_name,
+                 email = excluded.email, work_phone = excluded.work_phone,
+                 work_phone_extension = excluded.work_phone_extension,
+                 mobile_phone = excluded.mobile_phone, fax = excluded.fax, updated_at = now()"
+        ))
+        .await?;
+    let (ezpay_id, contact_type) = (ezpay_id.as_str(), contact.contact_type.as_str());
+    let values: Vec<Option<&str>> = Field::ALL.iter().map(|&f| contact.value(f)).collect();
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ezpay_id, &contact_type];
+    params.extend(values.iter().map(|v| v as &(dyn ToSql + Sync)));
+    tx.execute(&statement, &params).await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.client().await?.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+
+    async fn put_customers(
+        &self,
+        customers: &[(EzpayId, CustomerStatus)],
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let statement = tx
+            .prepare_cached(
+                "INSERT INTO customers (ezpay_id, status) VALUES ($1, $2)
+                 ON CONFLICT (ezpay_id) DO UPDATE SET status = excluded.status
+                 WHERE customers.status IS DISTINCT FROM excluded.status",
+            )
+            .await?;
+        for (ezpay_id, status) in customers {
+            tx.execute(&statement, &[&ezpay_id.as_str(), &status.as_str()])
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn seed_contacts(
+        &self,
+        ezpay_id: &EzpayId,
+        contacts: &[Contact],
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Locked, so that two instances starting together seed once.
+        if customer_status(&tx, ezpay_id, "FOR UPDATE")
+            .await?
+            .is_some()
+            && read_contacts(&tx, ezpay_id).await?.is_empty()
+        {
+            for contact in contacts {
+                write_contact(&tx, ezpay_id, contact).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<CustomerStatus>, StoreError> {
+        customer_status(&self.client().await?, ezpay_id, "").await
+    }
+
+    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<Contact>, StoreError> {
+        read_contacts(&self.client().await?, ezpay_id).await
+    }
+
+    async fn apply(&self, update: &Update) -> Result<Outcome, StoreError> {
+        let fingerprint = update.fingerprint();
+        let (tracking_id, ezpay_id) = (update.tracking_id.as_str(), update.ezpay_id.as_str());
+        let mut client = self.client().await?;
+        // Dropping the transaction without commit rolls it back: every early
+        // return below leaves the database as it was.
+        let tx = client.transaction().await?;
+        // The customer's row is locked first: saves of one customer commit
+        // one after the other, in the order of their outbox ids.
+        let status = customer_status(&tx, &update.ezpay_id, "FOR NO KEY UPDATE").await?;
+        // Of two transactions inserting one tracking id, the second waits for
+        // the first to end, then inserts nothing (or, if the first rolled
+        // back, inserts).
+        let insert = tx
+            .prepare_cached(&format!(
+                "INSERT INTO requests (tracking_id, ezpay_id, fingerprint) VALUES ($1, $2, $3)
+                 ON CONFLICT (tracking_id) DO NOTHING
+                 RETURNING {}",
+                rfc3339("created_at")
+            ))
+            .await?;
+        let inserted = tx
+            .query_opt(&insert, &[&tracking_id, &ezpay_id, &fingerprint])
+            .await?;
+        let Some(inserted) = inserted else {
+            let earlier = tx
+                .query_opt(
+                    "SELECT fingerprint FROM requests WHERE tracking_id = $1",
+                    &[&tracking_id],
+                )
+                .await?
+                .map(|row| row.get::<_, String>(0));
+            return match earlier {
+                Some(earlier) if earlier == fingerprint => Ok(Outcome::Replayed),
+                Some(_) => Ok(Outcome::TrackingIdReused),
+                // Pruned between the two statements: the window has passed.
+                None => Err(StoreError::Unavailable(
+                    "the tracking id's record changed while it was read".into(),
+                )),
+            };
+        };
+        if status.is_none() {
+            return Ok(Outcome::UnknownCustomer);
+        }
+        let accepted_at: String = inserted.get(0);
+        let touched: Vec<ContactType> = update
+            .request
+            .contacts
+            .iter()
+            .map(|c| c.contact_type)
+            .collect();
+        let old: Vec<Contact> = read_contacts(&tx, &update.ezpay_id)
+            .await?
+            .into_iter()
+            .filter(|c| touched.contains(&c.contact_type))
+            .collect();
+        for contact in &update.request.contacts {
+            write_contact(&tx, &update.ezpay_id, contact).await?;
+        }
+        let audit = tx
+            .prepare_cached(
+                "INSERT INTO audit (tracking_id, ezpay_id, user_name, profile_id, source, old_contacts, new_contacts)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .await?;
+        tx.execute(
+            &audit,
+            &[
+                &tracking_id,
+                &ezpay_id,
+                &update.user,
+                &update.profile_id,
+                &update.source,
+                &to_json(&old)?,
+                &to_json(&update.request.contacts)?,
+            ],
+        )
+        .await?;
+        let outbox = tx
+            .prepare_cached(
+                "INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at)
+                 SELECT $1, $2, target, $3, now() FROM unnest($4::text[]) WITH ORDINALITY AS t (target, n)
+                 ORDER BY n",
+            )
+            .await?;
+        let payload = update.payload(&accepted_at)?;
+        tx.execute(
+            &outbox,
+            &[&tracking_id, &ezpay_id, &payload, &TARGETS.as_slice()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Outcome::Applied)
+    }
+
+    async fn claim_due(&self, claim: &ClaimRequest<'_>) -> Result<Vec<Delivery>, StoreError> {
+        outbox::claim_due(&mut self.client().await?, claim).await
+    }
+
+    async fn next_due(&self, targets: &[&str]) -> Result<Option<SystemTime>, StoreError> {
+        outbox::next_due(&self.client().await?, targets).await
+    }
+
+    async fn record(&self, owner: &str, attempts: &[(i64, Attempted)]) -> Result<(), StoreError> {
+        outbox::record(&mut self.client().await?, owner, attempts).await
+    }
+
+    async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {
+        outbox::deliveries(&self.client().await?, filter).await
+    }
+
+    async fn target_queues(&self, now: SystemTime) -> Result<Vec<TargetQueue>, StoreError> {
+        outbox::target_queues(&self.client().await?, now).await
+    }
+
+    async fn retry(&self, selection: Selection, operator: &str) -> Result<usize, StoreError> {
+        outbox::retry(&mut self.client().await?, selection, operator).await
+    }
+
+    async fn discard(&self, id: i64, operator: &str) -> Result<bool, StoreError> {
+        outbox::discard(&mut self.client().await?, id, operator).await
+    }
+
+    async fn prune(&self, prune: &Prune) -> Result<Pruned, StoreError> {
+        outbox::prune(&self.client().await?, prune).await
+    }
+}

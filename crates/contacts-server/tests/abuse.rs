@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -104,18 +104,6 @@ fn assert_message(reply: &Reply, detail: &str, case: &str) {
         "{case}: {}",
         reply.text
     );
-}
-
-fn tables(db: &Path) -> Vec<String> {
-    let connection = rusqlite::Connection::open(db).unwrap();
-    let mut statement = connection
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .unwrap();
-    statement
-        .query_map([], |row| row.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
 }
 
 #[test]
@@ -337,19 +325,6 @@ fn a_10_mib_streamed_body_is_refused_without_reading_it() {
 }
 
 /// How many rows of `table` each tracking id has.
-fn rows_per_tracking_id(connection: &rusqlite::Connection, table: &str) -> HashMap<String, i64> {
-    let mut statement = connection
-        .prepare(&format!(
-            "SELECT tracking_id, count(*) FROM {table} GROUP BY tracking_id"
-        ))
-        .unwrap();
-    statement
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
 /// The server's peak resident memory (`VmHWM`), in KiB.
 fn peak_memory_kib(server: &Server) -> i64 {
     let status = fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
@@ -498,7 +473,7 @@ fn malformed_basic_credentials_are_unauthorized() {
 fn hostile_strings_are_stored_and_returned_verbatim() {
     let scratch = Scratch::new();
     let server = Server::start(&scratch.0, &[]);
-    let tables_before = tables(&server.db);
+    let tables_before = server.db.tables();
     let contacts = json!([{
         "type": "billing",
         "name": "Robert'); DROP TABLE contacts;--",
@@ -516,11 +491,12 @@ fn hostile_strings_are_stored_and_returned_verbatim() {
     assert_eq!(stored.body["contacts"], contacts);
     assert_eq!(stored.header("content-type"), Some("application/json"));
     assert_eq!(stored.header("x-content-type-options"), Some("nosniff"));
-    assert_eq!(tables(&server.db), tables_before);
-    let customers: i64 = rusqlite::Connection::open(&server.db)
-        .unwrap()
-        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
-        .unwrap();
+    assert_eq!(server.db.tables(), tables_before);
+    let customers = count(
+        &server.db,
+        "SELECT count(*) FROM customers WHERE ?1 = ?1",
+        "",
+    );
     assert_eq!(customers, 3);
     // The demo contacts of another customer are untouched.
     assert_eq!(
@@ -754,7 +730,7 @@ fn a_full_database_fails_cleanly_and_recovers() {
         assert_eq!(reply.status, 200, "{}", reply.text);
     }
 
-    let ballast = rusqlite::Connection::open(&server.db).unwrap();
+    let ballast = rusqlite::Connection::open(server.db.path()).unwrap();
     ballast
         .execute_batch(&format!(
             "PRAGMA synchronous = OFF; PRAGMA max_page_count = {}; CREATE TABLE ballast (b BLOB);",
@@ -874,7 +850,7 @@ fn a_read_only_database_fails_cleanly_and_recovers() {
     let wal = scratch.0.join("contacts.sqlite-wal");
     assert!(wal.exists(), "the server's database is not in WAL mode");
     let before = server.snapshot();
-    let read_only = Immutable::set(vec![server.db.clone(), wal]);
+    let read_only = Immutable::set(vec![server.db.path().to_owned(), wal]);
     let reply = server.post_contacts(ACTIVE, "readonly-2", &refused);
     assert_storage_failure(&reply, "readonly-2");
     assert!(
@@ -1078,9 +1054,8 @@ fn a_hundred_agents_lose_and_duplicate_nothing() {
     );
 
     let acknowledged: Vec<&String> = results.iter().flat_map(|(ids, _, _)| ids).collect();
-    let connection = rusqlite::Connection::open(&server.db).unwrap();
     let [requests, audit, outbox] =
-        ["requests", "audit", "outbox"].map(|table| rows_per_tracking_id(&connection, table));
+        ["requests", "audit", "outbox"].map(|table| server.db.rows_per_tracking_id(table));
     let stored: HashMap<&String, (i64, i64, i64)> = requests
         .iter()
         .map(|(id, n)| {
@@ -1103,9 +1078,7 @@ fn a_hundred_agents_lose_and_duplicate_nothing() {
         acknowledged.len(),
         "requests stored that were never acknowledged"
     );
-    let audit_rows: i64 = connection
-        .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
-        .unwrap();
+    let audit_rows = count(&server.db, "SELECT count(*) FROM audit WHERE ?1 = ?1", "");
     assert_eq!(usize::try_from(audit_rows).unwrap(), acknowledged.len());
 
     for ((_, _, last), (agent, ezpay_id)) in results.iter().zip(customers.iter().enumerate()) {
@@ -1130,5 +1103,22 @@ fn a_hundred_agents_lose_and_duplicate_nothing() {
         percentile(50).as_secs_f64() * 1000.0,
         percentile(99).as_secs_f64() * 1000.0,
         latencies.last().unwrap().as_secs_f64() * 1000.0,
+    );
+}
+
+/// The storage cases again on PostgreSQL. A full disk and a read-only file
+/// are faults of the SQLite file; PostgreSQL's outage is `tests/postgres.rs`.
+mod on_postgres {
+    use super::support::postgres_too;
+
+    postgres_too!(
+        malformed_bodies_are_refused_with_envelopes_and_change_nothing,
+        a_10_mib_streamed_body_is_refused_without_reading_it,
+        tracking_id_injection_is_refused_and_never_echoed,
+        malformed_basic_credentials_are_unauthorized,
+        hostile_strings_are_stored_and_returned_verbatim,
+        cross_site_writes_are_refused,
+        cors_is_granted_to_console_origins_only,
+        a_hundred_agents_lose_and_duplicate_nothing,
     );
 }

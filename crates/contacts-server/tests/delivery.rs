@@ -665,7 +665,7 @@ fn retention_prunes_what_expired_keeps_pending_and_dead_and_the_file_stops_growi
             while started.elapsed() < Duration::from_secs(at) {
                 thread::sleep(Duration::from_millis(50));
             }
-            measured.push(sizes(&server.db));
+            measured.push(sizes(&server.db.path().to_owned()));
         }
         agents.into_iter().map(|a| a.join().unwrap()).sum()
     });

@@ -1,7 +1,8 @@
 //! What the integration test binaries share: a scratch directory, the built
-//! server started on 127.0.0.1 with its own SQLite file, an HTTP client,
-//! configuration files, snapshots of the database, and stand-in targets
-//! (`receiver.rs`).
+//! server started on 127.0.0.1 with its own database (a SQLite file, or a
+//! PostgreSQL database inside [`on_postgres`]: `db.rs`, `postgres.rs`), an
+//! HTTP client, configuration files, snapshots of the database, and
+//! stand-in targets (`receiver.rs`).
 
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
@@ -18,7 +19,30 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+pub mod db;
+pub mod postgres;
 pub mod receiver;
+
+// Each test binary uses a different part of these too.
+#[allow(unused_imports)]
+pub use db::{Db, on_postgres};
+
+/// Runs each of the named tests of the enclosing file's root again with its
+/// servers on PostgreSQL: `postgres_too!(a_test, another_test);` inside a
+/// module of that file.
+#[allow(unused_macros)]
+macro_rules! postgres_too {
+    ($($test:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                $crate::support::on_postgres(super::$test);
+            }
+        )*
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use postgres_too;
 
 pub const SAMPLE_AUTH: &str = "Basic b2NzdXNlcjpvY3N1c2Vy";
 pub const ACTIVE: &str = "000010000005008";
@@ -62,7 +86,7 @@ pub struct Server {
     pub base: String,
     /// The `/metrics` URL, where `--metrics-addr` was given.
     pub metrics: Option<String>,
-    pub db: PathBuf,
+    pub db: Db,
     pub agent: ureq::Agent,
 }
 
@@ -121,7 +145,7 @@ impl Server {
 
     /// Starts the server with `env` added to its environment.
     pub fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let db = dir.join("contacts.sqlite");
+        let db = Db::for_dir(dir);
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -129,7 +153,7 @@ impl Server {
             .unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
             .args(["--addr", "127.0.0.1:0", "--db"])
-            .arg(&db)
+            .arg(db.arg())
             .args(extra)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
@@ -171,7 +195,7 @@ impl Server {
         let output = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
             .args(args)
             .arg("--db")
-            .arg(&self.db)
+            .arg(self.db.arg())
             .output()
             .unwrap();
         if output.status.success() {
@@ -243,7 +267,7 @@ impl Server {
 
     /// Every row of every table, as text: equal snapshots mean nothing was written.
     pub fn snapshot(&self) -> String {
-        snapshot(&self.db)
+        self.db.snapshot()
     }
 }
 
@@ -278,31 +302,7 @@ pub fn development_customers() -> Vec<String> {
     [ACTIVE, INACTIVE, CANCELLED].map(str::to_owned).to_vec()
 }
 
-pub fn snapshot(db: &Path) -> String {
-    let connection = rusqlite::Connection::open(db).unwrap();
-    let mut dump = String::new();
-    for table in ["customers", "contacts", "requests", "audit", "outbox"] {
-        let mut statement = connection
-            .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
-            .unwrap();
-        let columns = statement.column_count();
-        let rows = statement
-            .query_map([], |row| {
-                (0..columns)
-                    .map(|i| row.get_ref(i).map(|v| format!("{v:?}")))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .unwrap();
-        for row in rows {
-            dump.push_str(&format!("{table}: {}\n", row.unwrap().join(" | ")));
-        }
-    }
-    dump
-}
-
-pub fn count(db: &Path, sql: &str, tracking_id: &str) -> i64 {
-    let connection = rusqlite::Connection::open(db).unwrap();
-    connection
-        .query_row(sql, [tracking_id], |row| row.get(0))
-        .unwrap()
+/// The first column of the first row of `sql` (with `?1` bound to `param`).
+pub fn count(db: &Db, sql: &str, param: &str) -> i64 {
+    db.count(sql, param)
 }

@@ -13,6 +13,9 @@ mod precompress;
 mod run;
 mod screenshot;
 mod test;
+/// Throwaway PostgreSQL servers, shared with the server's tests.
+#[path = "../../crates/contacts-server/tests/support/postgres.rs"]
+mod throwaway_postgres;
 mod tools;
 mod wasm_imports;
 
@@ -22,13 +25,17 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  run      install what is missing, build the editor, start the reference API
-           with demo data at http://127.0.0.1:8080/
+  run [--postgres]
+           install what is missing, build the editor, start the reference API
+           with demo data at http://127.0.0.1:8080/ (on a throwaway PostgreSQL
+           with --postgres)
   test     the whole test suite (formatting, lints, host, wasm, browser,
            Node and end-to-end tests)
   dist     release artefacts: dist/ (the editor) and pkg/ (the JS package)
-  bench    print benchmark figures (API throughput and latency, editor
-           size and load time, JS validation speed and size)
+  bench [--engine postgres]
+           print benchmark figures (API throughput and latency, editor
+           size and load time, JS validation speed and size); with
+           --engine postgres also SQLite and PostgreSQL side by side
   contract check the running API against /openapi.json with schemathesis
   fuzz [SECONDS]
            run every cargo-fuzz target for SECONDS each (default 60)
@@ -54,7 +61,7 @@ fn main() -> ExitCode {
         Some("run") => run::run(&args[1..]),
         Some("test") => test::test(),
         Some("dist") => dist::dist(),
-        Some("bench") => bench::bench(),
+        Some("bench") => bench::bench(&args[1..]),
         Some("install") => tools::ensure_all(),
         Some("screenshot") => screenshot::screenshot(),
         Some("contract") => contract::contract_test(),

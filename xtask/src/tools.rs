@@ -14,12 +14,15 @@
 //!   `node_modules/.bin` the tasks put on `PATH`: Debian's binaryen is too
 //!   old to read what rustc 1.95 emits;
 //! - Chromium and ChromeDriver from Debian: the browser downloads of
-//!   Playwright and Puppeteer need the internet.
+//!   Playwright and Puppeteer need the internet;
+//! - PostgreSQL's server programs from Debian (`postgresql`), which the
+//!   server's tests and `cargo xtask run --postgres` start throwaway servers
+//!   with; no server is left running.
 
 use std::path::Path;
 
 use crate::cmd::{cmd, probe, run, step};
-use crate::{Failure, Result, paths};
+use crate::{Failure, Result, paths, throwaway_postgres};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const RUST_SRC: &str = "rust-src";
@@ -28,7 +31,8 @@ const TRUNK_VERSION: &str = "0.21.14";
 /// Installs every tool any task needs.
 pub fn ensure_all() -> Result {
     ensure_build_tools()?;
-    ensure_browser()
+    ensure_browser()?;
+    ensure_postgres()
 }
 
 /// What building the editor and the JS package needs: the wasm target, the
@@ -108,6 +112,25 @@ pub fn ensure_browser() -> Result {
     .map_err(|Failure(why)| {
         Failure(format!(
             "{why}; install the Debian packages chromium and chromium-driver as root"
+        ))
+    })
+}
+
+/// Debian's PostgreSQL server programs (`/usr/lib/postgresql/*/bin/initdb`).
+/// The package starts a cluster of its own as a service; where no service
+/// manager runs (a container), it does not, and the tests need none.
+pub fn ensure_postgres() -> Result {
+    if throwaway_postgres::programs().is_some() {
+        return Ok(());
+    }
+    step("installing postgresql from Debian");
+    run(cmd("apt-get").arg("update"))?;
+    run(cmd("apt-get")
+        .args(["install", "-y", "postgresql"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+    .map_err(|Failure(why)| {
+        Failure(format!(
+            "{why}; install the Debian package postgresql as root"
         ))
     })
 }

@@ -155,6 +155,27 @@ impl Db {
         }
     }
 
+    /// The first column (text) of every row of `sql`, with `?1` bound to `param`.
+    pub fn texts(&self, sql: &str, param: &str) -> Vec<String> {
+        match self {
+            Db::Sqlite(path) => {
+                let connection = rusqlite::Connection::open(path).unwrap();
+                let mut statement = connection.prepare(sql).unwrap();
+                statement
+                    .query_map([param], |row| row.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            }
+            Db::Postgres(url) => Self::postgres(url)
+                .query(&sql.replace("?1", "$1::text"), &[&param])
+                .unwrap()
+                .iter()
+                .map(|row| row.get(0))
+                .collect(),
+        }
+    }
+
     /// Each tracking id of `table` and its number of rows.
     pub fn rows_per_tracking_id(&self, table: &str) -> HashMap<String, i64> {
         let sql = format!("SELECT tracking_id, count(*) FROM {table} GROUP BY tracking_id");

@@ -145,7 +145,11 @@ impl Server {
 
     /// Starts the server with `env` added to its environment.
     pub fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let db = Db::for_dir(dir);
+        Self::start_on(Db::for_dir(dir), dir, extra, env)
+    }
+
+    /// Starts the server on `db`, logging to `dir/server.log`.
+    pub fn start_on(db: Db, dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)

@@ -77,12 +77,19 @@ impl Cluster {
     /// never crash the machine do not need.
     pub fn start(durable: bool) -> Result<Self, String> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
+        Self::start_in(
+            std::env::temp_dir().join(format!(
+                "contacts-postgres-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            )),
+            durable,
+        )
+    }
+
+    /// Creates and starts a server in `dir`, which is emptied first.
+    pub fn start_in(dir: PathBuf, durable: bool) -> Result<Self, String> {
         let bin = programs().unwrap_or_default();
-        let dir = std::env::temp_dir().join(format!(
-            "contacts-postgres-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let cluster = Self {

@@ -1,25 +1,38 @@
 //! `cargo xtask bench`: figures, not pass/fail tests.
 
 use crate::cmd::{cmd, run, step};
-use crate::{Result, dist, paths, test, tools};
+use crate::{Failure, Result, dist, paths, test, tools};
 
 /// Prints the API's throughput and latency, the editor's first-load size and
 /// time to interactive, and the JS package's validation speed and size.
-pub fn bench() -> Result {
+/// `--engine postgres` adds the storage engines side by side.
+pub fn bench(args: &[String]) -> Result {
+    let engines: &[&str] = match args {
+        [] => &[],
+        [flag, engine] if flag == "--engine" && engine == "postgres" => &["--engine", "postgres"],
+        _ => {
+            return Err(Failure(
+                "usage: cargo xtask bench [--engine postgres]".into(),
+            ));
+        }
+    };
     tools::ensure_all()?;
 
     step(
         "reference API: POSTs from 16 concurrent clients with the relay idle, busy and stuck; deliveries per second",
     );
-    run(cmd("cargo").args([
-        "run",
-        "--profile",
-        "server",
-        "--package",
-        "contacts-server",
-        "--example",
-        "bench",
-    ]))?;
+    run(cmd("cargo")
+        .args([
+            "run",
+            "--profile",
+            "server",
+            "--package",
+            "contacts-server",
+            "--example",
+            "bench",
+            "--",
+        ])
+        .args(engines))?;
 
     dist::build_editor()?;
     step("editor: first-load size and time to interactive");

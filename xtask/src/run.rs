@@ -1,17 +1,37 @@
 //! `cargo xtask run`: the editor served by the reference API, with demo data,
 //! and two stand-in receivers for MAS and MDM (the server crate's `receiver`
 //! example) that print every delivery, so that deliveries are seen to happen.
+//! `--postgres`: on a throwaway PostgreSQL in `target/postgres-dev/` instead
+//! of the SQLite file (made afresh at each run).
+
+use std::ffi::OsString;
 
 use crate::cmd::{cmd, run as run_cmd};
+use crate::throwaway_postgres::Cluster;
 use crate::{Failure, Result, dist, paths, tools};
 
 /// Where the development configuration sends the deliveries.
 const RECEIVERS: [&str; 2] = ["MAS=127.0.0.1:8091", "MDM=127.0.0.1:8092"];
 
 /// Builds the editor, starts the receivers and the reference API serving the
-/// editor. Extra arguments go to `contacts-server` (e.g. `--addr 127.0.0.1:9090`).
-pub fn run(server_args: &[String]) -> Result {
+/// editor. `--postgres` runs it on a throwaway PostgreSQL; other arguments go
+/// to `contacts-server` (e.g. `--addr 127.0.0.1:9090`).
+pub fn run(args: &[String]) -> Result {
+    let postgres = args.iter().any(|a| a == "--postgres");
+    let server_args: Vec<&String> = args.iter().filter(|a| *a != "--postgres").collect();
     tools::ensure_build_tools()?;
+    // Stopped when dropped, at the end of this function; on Ctrl-C the
+    // server gets the signal too and stops, and the next run starts afresh.
+    let cluster = if postgres {
+        tools::ensure_postgres()?;
+        Some(Cluster::start_in(paths::target().join("postgres-dev"), true).map_err(Failure)?)
+    } else {
+        None
+    };
+    let db: OsString = match &cluster {
+        Some(cluster) => cluster.create_database("contacts").map_err(Failure)?.into(),
+        None => paths::target().join("contacts-dev.sqlite").into(),
+    };
     dist::build_editor()?;
     run_cmd(cmd("cargo").args([
         "build",
@@ -31,7 +51,6 @@ pub fn run(server_args: &[String]) -> Result {
     .args(RECEIVERS)
     .spawn()
     .map_err(|e| Failure(format!("cannot start the stand-in receivers: {e}")))?;
-    let db = paths::target().join("contacts-dev.sqlite");
     println!(
         "\nThe editor will be at http://127.0.0.1:8080/ (development credentials: ocsuser / ocsuser, ProfileId CAAG_302).\nDatabase: {}\nDeliveries go to the stand-ins for MAS and MDM above, which print what they get.",
         db.display()
@@ -54,5 +73,6 @@ pub fn run(server_args: &[String]) -> Result {
     );
     let _ = receivers.kill();
     let _ = receivers.wait();
+    drop(cluster);
     served
 }

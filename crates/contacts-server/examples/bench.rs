@@ -9,13 +9,23 @@
 //! - a target never answers: MAS holds every request until its timeout.
 //!
 //! Then a server on the idle phase's database, with the receivers as
-//! targets, delivers its backlog: deliveries per second. Run it optimised:
-//! `cargo run --profile server -p contacts-server --example bench`.
+//! targets, delivers its backlog: deliveries per second.
+//!
+//! `--engine postgres` then compares the engines, the relay idle: SQLite
+//! (one instance) and PostgreSQL (one and two instances on one database, in
+//! this process, the clients spread over them), at 16 and 64 clients. The
+//! PostgreSQL server is a throwaway one with `fsync` on, so that every
+//! commit is durable as on SQLite.
+//!
+//! Run it optimised: `cargo run --profile server -p contacts-server
+//! --example bench [-- --engine postgres]` (or `cargo xtask bench`).
 
 // The receiver module is shared with the tests, where a failed setup step is
 // a failed test.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../tests/support/postgres.rs"]
+mod postgres;
 #[path = "../tests/support/receiver.rs"]
 #[allow(dead_code)]
 mod receiver;
@@ -27,8 +37,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use contacts_server::{Database, Server};
 use contacts_server::cli::Options;
+use contacts_server::{Database, Server};
 use receiver::{Receiver, Reply};
 use tokio::sync::oneshot;
 
@@ -42,9 +52,15 @@ const TIME_LIMIT: Duration = Duration::from_secs(60);
 const CUSTOMERS: usize = 100;
 
 fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let postgres = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] | ["--engine", "sqlite"] => false,
+        ["--engine", "postgres"] => true,
+        _ => return Err("usage: bench [--engine sqlite|postgres]".into()),
+    };
     let dir = std::env::temp_dir().join(format!("contacts-server-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let result = bench(&dir);
+    let result = bench(&dir).and_then(|()| if postgres { engines(&dir) } else { Ok(()) });
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -107,6 +123,49 @@ fn bench(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The engines side by side, the relay idle: SQLite with one instance,
+/// PostgreSQL with one and two, each at 16 and 64 clients.
+fn engines(dir: &Path) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("no runtime: {e}"))?;
+    let idle = config(dir, "engines", None, None)?;
+    let cluster = postgres::Cluster::start(true)?;
+    let mut rows = Vec::new();
+    for clients in [16, 64] {
+        let name = format!("sqlite-{clients}");
+        let db = Database::Sqlite(dir.join(format!("{name}.sqlite")));
+        let server = Running::start_on(&runtime, db, &idle)?;
+        let phase = format!("SQLite, 1 instance, {clients} clients");
+        let figures = load_over(&phase, &[&server.base], clients, &name)?;
+        rows.push((phase, figures));
+    }
+    for instances in [1, 2] {
+        for clients in [16, 64] {
+            let name = format!("postgres_{instances}_{clients}");
+            let db = Database::Postgres(cluster.create_database(&name)?);
+            let servers = (0..instances)
+                .map(|_| Running::start_on(&runtime, db.clone(), &idle))
+                .collect::<Result<Vec<_>, _>>()?;
+            let bases: Vec<&str> = servers.iter().map(|s| s.base.as_str()).collect();
+            let phase = format!(
+                "PostgreSQL, {instances} instance{}, {clients} clients",
+                if instances == 1 { "" } else { "s" }
+            );
+            let figures = load_over(&phase, &bases, clients, &name)?;
+            rows.push((phase, figures));
+        }
+    }
+    println!("\nengines, relay idle ({REQUESTS} saves each, every commit durable):");
+    for (phase, figures) in &rows {
+        println!(
+            "  {phase:<36} {:>6.0} requests/s  p50 {:>6.2} ms  p99 {:>6.2} ms",
+            figures.rate,
+            figures.p50.as_secs_f64() * 1000.0,
+            figures.p99.as_secs_f64() * 1000.0
+        );
+    }
+    Ok(())
+}
+
 /// Writes a configuration: the development user and profile, `CUSTOMERS`
 /// customers, and the targets given (a target without a receiver is held).
 fn config(
@@ -147,9 +206,17 @@ struct Running {
 
 impl Running {
     fn start(runtime: &tokio::runtime::Runtime, db: &Path, config: &Path) -> Result<Self, String> {
+        Self::start_on(runtime, Database::Sqlite(db.to_owned()), config)
+    }
+
+    fn start_on(
+        runtime: &tokio::runtime::Runtime,
+        db: Database,
+        config: &Path,
+    ) -> Result<Self, String> {
         let options = Options {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            db: Database::Sqlite(db.to_owned()),
+            db,
             config: Some(config.to_owned()),
             ..Options::default()
         };
@@ -192,11 +259,19 @@ fn wait_for(mut done: impl FnMut() -> bool) -> Result<(), String> {
 
 struct Figures {
     ok: usize,
+    rate: f64,
+    p50: Duration,
     p99: Duration,
 }
 
 /// Sends `REQUESTS` distinct updates from `CLIENTS` clients and prints the figures.
 fn load(phase: &str, base: &str, prefix: &str) -> Result<Figures, String> {
+    load_over(phase, &[base], CLIENTS, prefix)
+}
+
+/// Sends `REQUESTS` distinct updates from `clients` clients spread over the
+/// servers at `bases`, and prints the figures.
+fn load_over(phase: &str, bases: &[&str], clients: usize, prefix: &str) -> Result<Figures, String> {
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -204,22 +279,26 @@ fn load(phase: &str, base: &str, prefix: &str) -> Result<Figures, String> {
             .build(),
     );
     // The first request pays the password hash once; it is not measured.
-    post(&agent, base, &format!("{prefix}-warm-up"), 0)?;
+    for (n, base) in bases.iter().enumerate() {
+        post(&agent, base, &format!("{prefix}-warm-up-{n}"), 0)?;
+    }
 
     let next = AtomicUsize::new(0);
     let latencies = Mutex::new(Vec::with_capacity(REQUESTS));
     let failures = AtomicUsize::new(0);
     let started = Instant::now();
     thread::scope(|scope| {
-        for _ in 0..CLIENTS {
-            scope.spawn(|| {
+        for client in 0..clients {
+            let base = bases[client % bases.len()];
+            let (next, latencies, failures, agent) = (&next, &latencies, &failures, &agent);
+            scope.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= REQUESTS || started.elapsed() > TIME_LIMIT {
                         break;
                     }
                     let sent = Instant::now();
-                    match post(&agent, base, &format!("{prefix}-{i}"), i) {
+                    match post(agent, base, &format!("{prefix}-{i}"), i) {
                         Ok(()) => latencies
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -246,7 +325,7 @@ fn load(phase: &str, base: &str, prefix: &str) -> Result<Figures, String> {
     let percentile = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "\nPOST contacts, {phase}: {} ok, {failures} failed, {CLIENTS} concurrent clients, {:.1} s",
+        "\nPOST contacts, {phase}: {} ok, {failures} failed, {clients} concurrent clients, {:.1} s",
         latencies.len(),
         elapsed.as_secs_f64()
     );
@@ -258,7 +337,9 @@ fn load(phase: &str, base: &str, prefix: &str) -> Result<Figures, String> {
         ms(latencies[latencies.len() - 1])
     );
     Ok(Figures {
-        ok: latencies.len() + 1,
+        ok: latencies.len() + bases.len(),
+        rate: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: percentile(50),
         p99: percentile(99),
     })
 }

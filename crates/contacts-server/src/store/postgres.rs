@@ -258,16 +258,20 @@ fn unavailable(error: PoolError) -> StoreError {
     StoreError::Unavailable(format!("no database connection: {error}"))
 }
 
+fn customer_sql(lock: &str) -> String {
+    format!("SELECT status FROM customers WHERE ezpay_id = $1 {lock}")
+}
+
+fn contacts_sql() -> String {
+    format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE ezpay_id = $1 ORDER BY type")
+}
+
 async fn customer_status(
     tx: &impl GenericClient,
     ezpay_id: &EzpayId,
     lock: &str,
 ) -> Result<Option<CustomerStatus>, StoreError> {
-    let statement = tx
-        .prepare_cached(&format!(
-            "SELECT status FROM customers WHERE ezpay_id = $1 {lock}"
-        ))
-        .await?;
+    let statement = tx.prepare_cached(&customer_sql(lock)).await?;
     tx.query_opt(&statement, &[&ezpay_id.as_str()])
         .await?
         .map(|row| {
@@ -282,11 +286,7 @@ async fn read_contacts(
     client: &impl GenericClient,
     ezpay_id: &EzpayId,
 ) -> Result<Vec<Contact>, StoreError> {
-    let statement = client
-        .prepare_cached(&format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE ezpay_id = $1 ORDER BY type"
-        ))
-        .await?;
+    let statement = client.prepare_cached(&contacts_sql()).await?;
     client
         .query(&statement, &[&ezpay_id.as_str()])
         .await?
@@ -298,14 +298,20 @@ async fn read_contacts(
         .collect()
 }
 
-async fn write_contact(
+/// Writes (inserts or replaces) contacts of a customer in one statement.
+async fn write_contacts(
     tx: &Transaction<'_>,
     ezpay_id: &EzpayId,
-    contact: &Contact,
+    contacts: &[Contact],
 ) -> Result<(), StoreError> {
+    let arrays: String = (2..=Field::ALL.len() + 2)
+        .map(|n| format!("${n}::text[]"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let statement = tx
         .prepare_cached(&format!(
-            "INSERT INTO contacts (ezpay_id, {CONTACT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            "INSERT INTO contacts (ezpay_id, {CONTACT_COLUMNS})
+             SELECT $1, * FROM unnest({arrays})
              ON CONFLICT (ezpay_id, type) DO UPDATE SET
                  name = excluded.name, organization_name = excluded.organization_name,
                  email = excluded.email, work_phone = excluded.work_phone,
@@ -313,10 +319,18 @@ async fn write_contact(
                  mobile_phone = excluded.mobile_phone, fax = excluded.fax, updated_at = now()"
         ))
         .await?;
-    let (ezpay_id, contact_type) = (ezpay_id.as_str(), contact.contact_type.as_str());
-    let values: Vec<Option<&str>> = Field::ALL.iter().map(|&f| contact.value(f)).collect();
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ezpay_id, &contact_type];
-    params.extend(values.iter().map(|v| v as &(dyn ToSql + Sync)));
+    // Column by column: the types, then each field.
+    let types: Vec<Option<&str>> = contacts
+        .iter()
+        .map(|c| Some(c.contact_type.as_str()))
+        .collect();
+    let fields: Vec<Vec<Option<&str>>> = Field::ALL
+        .iter()
+        .map(|&field| contacts.iter().map(|c| c.value(field)).collect())
+        .collect();
+    let ezpay_id = ezpay_id.as_str();
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ezpay_id, &types];
+    params.extend(fields.iter().map(|column| column as &(dyn ToSql + Sync)));
     tx.execute(&statement, &params).await?;
     Ok(())
 }
@@ -362,9 +376,7 @@ impl Store for PostgresStore {
             .is_some()
             && read_contacts(&tx, ezpay_id).await?.is_empty()
         {
-            for contact in contacts {
-                write_contact(&tx, ezpay_id, contact).await?;
-            }
+            write_contacts(&tx, ezpay_id, contacts).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -385,12 +397,15 @@ impl Store for PostgresStore {
         // Dropping the transaction without commit rolls it back: every early
         // return below leaves the database as it was.
         let tx = client.transaction().await?;
-        // The customer's row is locked first: saves of one customer commit
-        // one after the other, in the order of their outbox ids.
-        let status = customer_status(&tx, &update.ezpay_id, "FOR NO KEY UPDATE").await?;
-        // Of two transactions inserting one tracking id, the second waits for
-        // the first to end, then inserts nothing (or, if the first rolled
-        // back, inserts).
+        // Statements on one connection run one after the other, in the order
+        // sent; each batch below is sent at once (one round trip), in order.
+        // First: the customer's row is locked, so that saves of one customer
+        // commit one after the other, in the order of their outbox ids; the
+        // tracking id's record is inserted, and of two transactions
+        // inserting one tracking id the second waits for the first to end,
+        // then inserts nothing (or, if the first rolled back, inserts); the
+        // contacts as they were, for the audit trail.
+        let lock = "FOR NO KEY UPDATE";
         let insert = tx
             .prepare_cached(&format!(
                 "INSERT INTO requests (tracking_id, ezpay_id, fingerprint) VALUES ($1, $2, $3)
@@ -399,10 +414,22 @@ impl Store for PostgresStore {
                 rfc3339("created_at")
             ))
             .await?;
-        let inserted = tx
-            .query_opt(&insert, &[&tracking_id, &ezpay_id, &fingerprint])
-            .await?;
-        let Some(inserted) = inserted else {
+        // Prepared (or found in the cache) before the batch, so that each
+        // query of it is sent at its first poll, in the order written.
+        for sql in [customer_sql(lock), contacts_sql()] {
+            tx.prepare_cached(&sql).await?;
+        }
+        let (status, inserted, old) = tokio::try_join!(
+            customer_status(&tx, &update.ezpay_id, lock),
+            async {
+                let row = tx
+                    .query_opt(&insert, &[&tracking_id, &ezpay_id, &fingerprint])
+                    .await?;
+                Ok::<_, StoreError>(row.map(|row| row.get::<_, String>(0)))
+            },
+            read_contacts(&tx, &update.ezpay_id),
+        )?;
+        let Some(accepted_at) = inserted else {
             let earlier = tx
                 .query_opt(
                     "SELECT fingerprint FROM requests WHERE tracking_id = $1",
@@ -422,40 +449,23 @@ impl Store for PostgresStore {
         if status.is_none() {
             return Ok(Outcome::UnknownCustomer);
         }
-        let accepted_at: String = inserted.get(0);
         let touched: Vec<ContactType> = update
             .request
             .contacts
             .iter()
             .map(|c| c.contact_type)
             .collect();
-        let old: Vec<Contact> = read_contacts(&tx, &update.ezpay_id)
-            .await?
+        let old: Vec<Contact> = old
             .into_iter()
             .filter(|c| touched.contains(&c.contact_type))
             .collect();
-        for contact in &update.request.contacts {
-            write_contact(&tx, &update.ezpay_id, contact).await?;
-        }
+        // Then the writes, in one batch.
         let audit = tx
             .prepare_cached(
                 "INSERT INTO audit (tracking_id, ezpay_id, user_name, profile_id, source, old_contacts, new_contacts)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .await?;
-        tx.execute(
-            &audit,
-            &[
-                &tracking_id,
-                &ezpay_id,
-                &update.user,
-                &update.profile_id,
-                &update.source,
-                &to_json(&old)?,
-                &to_json(&update.request.contacts)?,
-            ],
-        )
-        .await?;
         let outbox = tx
             .prepare_cached(
                 "INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at)
@@ -463,12 +473,24 @@ impl Store for PostgresStore {
                  ORDER BY n",
             )
             .await?;
+        let (old, new) = (to_json(&old)?, to_json(&update.request.contacts)?);
         let payload = update.payload(&accepted_at)?;
-        tx.execute(
-            &outbox,
-            &[&tracking_id, &ezpay_id, &payload, &TARGETS.as_slice()],
-        )
-        .await?;
+        let audit_row: [&(dyn ToSql + Sync); 7] = [
+            &tracking_id,
+            &ezpay_id,
+            &update.user,
+            &update.profile_id,
+            &update.source,
+            &old,
+            &new,
+        ];
+        let outbox_rows: [&(dyn ToSql + Sync); 4] =
+            [&tracking_id, &ezpay_id, &payload, &TARGETS.as_slice()];
+        tokio::try_join!(
+            write_contacts(&tx, &update.ezpay_id, &update.request.contacts),
+            async { Ok(tx.execute(&audit, &audit_row).await?) },
+            async { Ok(tx.execute(&outbox, &outbox_rows).await?) },
+        )?;
         tx.commit().await?;
         Ok(Outcome::Applied)
     }

@@ -63,6 +63,24 @@ fn is_success(reply: &Reply, tracking_id: &str) -> bool {
         && reply.body["request_tracking_id"] == tracking_id
 }
 
+/// Calls `save(i)` for every `i` below `count`, from `clients` threads at once.
+fn from_clients(clients: usize, count: usize, save: impl Fn(usize) + Sync) {
+    let next = AtomicUsize::new(0);
+    thread::scope(|scope| {
+        for _ in 0..clients {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    save(i);
+                }
+            });
+        }
+    });
+}
+
 /// Starts two instances on one database at the same moment (both migrate).
 fn two_instances(scratch: &Scratch, extra: &[&str], relay: bool) -> (Server, Server) {
     // The database is chosen on this thread, where `on_postgres` runs.
@@ -140,58 +158,46 @@ fn two_instances_write_each_tracking_id_once() {
             "two instances starting together migrate once"
         );
 
-        let next = AtomicUsize::new(0);
         let acknowledged = Mutex::new(Vec::with_capacity(saves));
         let failures = Mutex::new(Vec::new());
         let duplicates = Mutex::new(Vec::new());
         let started = Instant::now();
-        thread::scope(|scope| {
-            for _ in 0..CLIENTS {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= saves {
-                            break;
-                        }
-                        let id = format!("twice-{i}");
-                        let (here, there) = if i.is_multiple_of(2) {
-                            (&a, &b)
-                        } else {
-                            (&b, &a)
-                        };
-                        // One save in twenty goes to both instances at the same moment.
-                        let replies = if i.is_multiple_of(20) {
-                            let barrier = Barrier::new(2);
-                            thread::scope(|both| {
-                                let other = both.spawn(|| {
-                                    barrier.wait();
-                                    save(there, i, &id)
-                                });
-                                barrier.wait();
-                                let mine = save(here, i, &id);
-                                vec![mine, other.join().unwrap()]
-                            })
-                        } else {
-                            vec![save(here, i, &id)]
-                        };
-                        let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
-                        let answered = replies.iter().all(|reply| {
-                            is_success(reply, &id)
-                                || (reply.status == 409 && reply.body["error"]["code"] == "409")
-                        });
-                        if !answered || !replies.iter().any(|reply| is_success(reply, &id)) {
-                            let texts: Vec<&str> =
-                                replies.iter().map(|r| r.text.as_str()).collect();
-                            failures.lock().unwrap().push(format!("{id}: {texts:?}"));
-                            continue;
-                        }
-                        if replies.len() == 2 {
-                            duplicates.lock().unwrap().push(statuses);
-                        }
-                        acknowledged.lock().unwrap().push(id);
-                    }
-                });
+        from_clients(CLIENTS, saves, |i| {
+            let id = format!("twice-{i}");
+            let (here, there) = if i.is_multiple_of(2) {
+                (&a, &b)
+            } else {
+                (&b, &a)
+            };
+            // One save in twenty goes to both instances at the same moment.
+            let replies = if i.is_multiple_of(20) {
+                let barrier = Barrier::new(2);
+                thread::scope(|both| {
+                    let other = both.spawn(|| {
+                        barrier.wait();
+                        save(there, i, &id)
+                    });
+                    barrier.wait();
+                    let mine = save(here, i, &id);
+                    vec![mine, other.join().unwrap()]
+                })
+            } else {
+                vec![save(here, i, &id)]
+            };
+            let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+            let answered = replies.iter().all(|reply| {
+                is_success(reply, &id)
+                    || (reply.status == 409 && reply.body["error"]["code"] == "409")
+            });
+            if !answered || !replies.iter().any(|reply| is_success(reply, &id)) {
+                let texts: Vec<&str> = replies.iter().map(|r| r.text.as_str()).collect();
+                failures.lock().unwrap().push(format!("{id}: {texts:?}"));
+                return;
             }
+            if replies.len() == 2 {
+                duplicates.lock().unwrap().push(statuses);
+            }
+            acknowledged.lock().unwrap().push(id);
         });
         let elapsed = started.elapsed();
         let failures = failures.into_inner().unwrap();
@@ -276,38 +282,31 @@ fn a_killed_instance_loses_nothing_and_its_claims_are_taken_over() {
         let config = config_file(&scratch.0, &customers(), &targets);
         let (mut a, b) = two_instances(&scratch, &["--config", config.to_str().unwrap()], true);
 
-        let next = AtomicUsize::new(0);
         let killed = AtomicBool::new(false);
         let acknowledged = Mutex::new(Vec::new());
         let refused_by_b = Mutex::new(Vec::new());
         let mut claimed_by_a = Vec::new();
         let started = Instant::now();
         thread::scope(|scope| {
-            for _ in 0..CLIENTS {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= SAVES {
-                            break;
+            scope.spawn(|| {
+                from_clients(CLIENTS, SAVES, |i| {
+                    let id = format!("kill-{i}");
+                    // After the kill, everything goes to the instance left.
+                    let to_a = i.is_multiple_of(2) && !killed.load(Ordering::Relaxed);
+                    let server = if to_a { &a } else { &b };
+                    match try_save(server, i, &id) {
+                        Some(reply) if is_success(&reply, &id) => {
+                            acknowledged.lock().unwrap().push(id);
                         }
-                        let id = format!("kill-{i}");
-                        // After the kill, everything goes to the instance left.
-                        let to_a = i.is_multiple_of(2) && !killed.load(Ordering::Relaxed);
-                        let server = if to_a { &a } else { &b };
-                        match try_save(server, i, &id) {
-                            Some(reply) if is_success(&reply, &id) => {
-                                acknowledged.lock().unwrap().push(id);
-                            }
-                            // The killed instance's last answers may be lost.
-                            _ if to_a => {}
-                            reply => refused_by_b
-                                .lock()
-                                .unwrap()
-                                .push(reply.map_or_else(|| "no answer".to_owned(), |r| r.text)),
-                        }
+                        // The killed instance's last answers may be lost.
+                        _ if to_a => {}
+                        reply => refused_by_b
+                            .lock()
+                            .unwrap()
+                            .push(reply.map_or_else(|| "no answer".to_owned(), |r| r.text)),
                     }
                 });
-            }
+            });
             while acknowledged.lock().unwrap().len() < KILL_AFTER {
                 assert!(
                     started.elapsed() < Duration::from_secs(60),

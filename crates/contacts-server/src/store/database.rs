@@ -124,7 +124,14 @@ impl Database {
             Database::Sqlite(path) => {
                 Arc::new(SqliteStore::open(path, options.max_database_bytes).await?)
             }
-            Database::Postgres(url) => Arc::new(PostgresStore::open(url, &options.pool).await?),
+            Database::Postgres(url) => {
+                if options.max_database_bytes.is_some() {
+                    tracing::warn!(
+                        "limits.max_database_bytes applies to a SQLite file only; set quotas in PostgreSQL"
+                    );
+                }
+                Arc::new(PostgresStore::open(url, &options.pool).await?)
+            }
         })
     }
 

@@ -210,6 +210,19 @@ fn two_instances_write_each_tracking_id_once() {
         let acknowledged = acknowledged.into_inner().unwrap();
         assert_eq!(acknowledged.len(), saves);
         assert_each_written_once(&a.db, &acknowledged);
+        // The operators' commands take the same URL, also from CONTACTS_DB.
+        let listed = a
+            .command(&["deliveries", "list", "--state", "pending", "--limit", "2"])
+            .unwrap();
+        assert_eq!(listed.matches("\tpending\t").count(), 2, "{listed}");
+        let migrated = std::process::Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+            .arg("migrate")
+            .env("CONTACTS_DB", a.db.arg())
+            .output()
+            .unwrap();
+        assert!(migrated.status.success());
+        let said = String::from_utf8_lossy(&migrated.stdout);
+        assert!(said.ends_with(": schema version 1\n"), "{said}");
         let duplicates = duplicates.into_inner().unwrap();
         let conflicts = duplicates.iter().filter(|s| s.contains(&409)).count();
         println!(

@@ -8,7 +8,10 @@
 //! - relay busy: both targets are local receivers answering at once;
 //! - a target never answers: MAS holds every request until its timeout.
 //!
-//! Then a server on the idle phase's database, with the receivers as
+//! The idle and busy phases alternate for a few rounds (idle first, then busy
+//! first), so that the load of a shared machine falls on both alike; the
+//! ratio of their p99 is given per round and over every round's requests.
+//! Then a server on an idle phase's database, with the receivers as
 //! targets, delivers its backlog: deliveries per second. Run it optimised:
 //! `cargo run --profile server -p contacts-server --example bench`.
 
@@ -33,7 +36,9 @@ use receiver::{Receiver, Reply};
 use tokio::sync::oneshot;
 
 const CLIENTS: usize = 16;
-const REQUESTS: usize = 4_000;
+const REQUESTS: usize = 3_000;
+/// Rounds of one idle and one busy phase.
+const ROUNDS: usize = 3;
 /// Each load stops early rather than run longer than this.
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 /// The customers the updates are spread over: deliveries of one customer to
@@ -55,28 +60,62 @@ fn bench(dir: &Path) -> Result<(), String> {
     let hanging = Receiver::start("MAS");
     hanging.otherwise(Reply::Hang);
 
-    let idle_db = dir.join("idle.sqlite");
     let idle = config(dir, "idle", None, None)?;
     let busy = config(dir, "busy", Some(&mas), Some(&mdm))?;
     let stuck = config(dir, "stuck", Some(&hanging), Some(&mdm))?;
 
-    let idle_figures = {
-        let server = Running::start(&runtime, &idle_db, &idle)?;
-        load("relay idle (targets held)", &server.base, "idle")?
-    };
-    let busy_figures = {
-        let server = Running::start(&runtime, &dir.join("busy.sqlite"), &busy)?;
-        let started = Instant::now();
-        let figures = load("relay busy (local receivers)", &server.base, "busy")?;
-        let expected = 2 * figures.ok;
-        wait_for(|| mas.applied() + mdm.applied() >= expected)?;
-        println!(
-            "  deliveries while saving: {expected} in {:.1} s, {:.0} deliveries/s",
-            started.elapsed().as_secs_f64(),
-            expected as f64 / started.elapsed().as_secs_f64()
-        );
-        figures
-    };
+    let delivered = || mas.applied() + mdm.applied();
+    let mut all_idle = Vec::new();
+    let mut all_busy = Vec::new();
+    let mut ratios = Vec::new();
+    let mut backlog_db = None;
+    for round in 1..=ROUNDS {
+        println!("\nround {round} of {ROUNDS}");
+        let idle_db = dir.join(format!("idle-{round}.sqlite"));
+        let idle_phase = || -> Result<Latencies, String> {
+            let server = Running::start(&runtime, &idle_db, &idle)?;
+            load(
+                "relay idle (targets held)",
+                &server.base,
+                &format!("idle{round}"),
+            )
+        };
+        let busy_phase = || -> Result<Latencies, String> {
+            let server =
+                Running::start(&runtime, &dir.join(format!("busy-{round}.sqlite")), &busy)?;
+            let before = delivered();
+            let started = Instant::now();
+            let latencies = load(
+                "relay busy (local receivers)",
+                &server.base,
+                &format!("busy{round}"),
+            )?;
+            let saving = started.elapsed();
+            let while_saving = delivered() - before;
+            let expected = 2 * latencies.ok;
+            wait_for(|| delivered() - before >= expected)?;
+            println!(
+                "  deliveries while saving: {while_saving} in {:.1} s, {:.0} deliveries/s; all {expected} delivered {:.1} s after the first save",
+                saving.as_secs_f64(),
+                while_saving as f64 / saving.as_secs_f64(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(latencies)
+        };
+        let (idle_run, busy_run) = if round % 2 == 1 {
+            let idle_run = idle_phase()?;
+            (idle_run, busy_phase()?)
+        } else {
+            let busy_run = busy_phase()?;
+            (idle_phase()?, busy_run)
+        };
+        let ratio = busy_run.percentile(99).as_secs_f64() / idle_run.percentile(99).as_secs_f64();
+        println!("  round {round}: p99 relay busy / relay idle: {ratio:.2}");
+        ratios.push(ratio);
+        all_idle.extend(idle_run.times);
+        all_busy.extend(busy_run.times);
+        backlog_db = Some(idle_db);
+    }
     {
         let server = Running::start(&runtime, &dir.join("stuck.sqlite"), &stuck)?;
         load(
@@ -85,18 +124,33 @@ fn bench(dir: &Path) -> Result<(), String> {
             "stuck",
         )?;
     }
+    let (all_idle, all_busy) = (Latencies::new(all_idle, 0), Latencies::new(all_busy, 0));
+    ratios.sort_by(f64::total_cmp);
     println!(
-        "  p99 relay busy / relay idle: {:.2}",
-        busy_figures.p99.as_secs_f64() / idle_figures.p99.as_secs_f64()
+        "\nover the {ROUNDS} rounds: relay idle p50 {:.2} ms, p99 {:.2} ms; relay busy p50 {:.2} ms, p99 {:.2} ms",
+        ms(all_idle.percentile(50)),
+        ms(all_idle.percentile(99)),
+        ms(all_busy.percentile(50)),
+        ms(all_busy.percentile(99)),
+    );
+    println!(
+        "  p99 relay busy / relay idle: {:.2} over every request (per round: {})",
+        all_busy.percentile(99).as_secs_f64() / all_idle.percentile(99).as_secs_f64(),
+        ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 
-    // The idle phase's updates are all pending: a server that can reach
-    // the targets now delivers the backlog.
-    let before = mas.applied() + mdm.applied();
-    let backlog = 2 * idle_figures.ok;
+    // An idle phase's updates are all pending: a server that can reach the
+    // targets now delivers the backlog.
+    let backlog_db = backlog_db.ok_or("no idle phase ran")?;
+    let before = delivered();
+    let backlog = 2 * (REQUESTS + 1);
     let started = Instant::now();
-    let server = Running::start(&runtime, &idle_db, &busy)?;
-    wait_for(|| mas.applied() + mdm.applied() >= before + backlog)?;
+    let server = Running::start(&runtime, &backlog_db, &busy)?;
+    wait_for(|| delivered() >= before + backlog)?;
     let elapsed = started.elapsed();
     drop(server);
     println!(
@@ -190,13 +244,35 @@ fn wait_for(mut done: impl FnMut() -> bool) -> Result<(), String> {
     Ok(())
 }
 
-struct Figures {
+/// The latencies of one load's successful requests, sorted.
+struct Latencies {
+    times: Vec<Duration>,
+    /// Successful requests, the warm-up included.
     ok: usize,
-    p99: Duration,
+}
+
+impl Latencies {
+    fn new(mut times: Vec<Duration>, warm_up: usize) -> Self {
+        times.sort();
+        let ok = times.len() + warm_up;
+        Self { times, ok }
+    }
+
+    fn percentile(&self, p: usize) -> Duration {
+        let last = self.times.len().saturating_sub(1);
+        self.times
+            .get((self.times.len() * p / 100).min(last))
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 /// Sends `REQUESTS` distinct updates from `CLIENTS` clients and prints the figures.
-fn load(phase: &str, base: &str, prefix: &str) -> Result<Figures, String> {
+fn load(phase: &str, base: &str, prefix: &str) -> Result<Latencies, String> {
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -235,32 +311,29 @@ fn load(phase: &str, base: &str, prefix: &str) -> Result<Figures, String> {
         }
     });
     let elapsed = started.elapsed();
-    let mut latencies = latencies
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    latencies.sort();
+    let latencies = Latencies::new(
+        latencies
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+        1,
+    );
     let failures = failures.into_inner();
-    if latencies.is_empty() {
+    if latencies.times.is_empty() {
         return Err(format!("no request succeeded ({failures} failures)"));
     }
-    let percentile = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "\nPOST contacts, {phase}: {} ok, {failures} failed, {CLIENTS} concurrent clients, {:.1} s",
-        latencies.len(),
+        "POST contacts, {phase}: {} ok, {failures} failed, {CLIENTS} concurrent clients, {:.1} s",
+        latencies.times.len(),
         elapsed.as_secs_f64()
     );
     println!(
         "  throughput: {:.0} requests/s; latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        latencies.len() as f64 / elapsed.as_secs_f64(),
-        ms(percentile(50)),
-        ms(percentile(99)),
-        ms(latencies[latencies.len() - 1])
+        latencies.times.len() as f64 / elapsed.as_secs_f64(),
+        ms(latencies.percentile(50)),
+        ms(latencies.percentile(99)),
+        ms(latencies.percentile(100))
     );
-    Ok(Figures {
-        ok: latencies.len() + 1,
-        p99: percentile(99),
-    })
+    Ok(latencies)
 }
 
 /// The eZpayID of customer `i`.

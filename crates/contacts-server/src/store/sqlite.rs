@@ -1,4 +1,5 @@
-//! The SQLite engine: one file in WAL mode, one writer connection and one reader.
+//! The SQLite engine: one file in WAL mode, one writer connection, one reader
+//! for the API and one for the relay.
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -123,6 +124,13 @@ ALTER TABLE audit_v2 RENAME TO audit;
 CREATE INDEX audit_at ON audit (at);
 CREATE INDEX requests_created_at ON requests (created_at);
 ",
+    r"
+-- A claim takes a target's oldest pending deliveries that head their queue:
+-- read in id order, it stops at the first ones it finds instead of sorting
+-- every pending row. The due time is checked row by row, so its index goes.
+DROP INDEX outbox_due;
+CREATE INDEX outbox_pending ON outbox (target, id) WHERE state = 'pending';
+",
 ];
 
 const CONTACT_COLUMNS: &str =
@@ -136,6 +144,13 @@ const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 pub struct SqliteStore {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// The relay's searches for work: never in the way of the API's reads,
+    /// and, in WAL mode, never in the way of the writer.
+    relay: Mutex<Connection>,
+    /// Saves queue here before they take the writer, one at a time, so that
+    /// the relay's writes, short and without waiting for the disk, wait for
+    /// at most the save in progress rather than for every save queued.
+    saves: Mutex<()>,
 }
 
 impl SqliteStore {
@@ -152,10 +167,11 @@ impl SqliteStore {
             // SQLite never sets the limit below the pages already in use.
             writer.pragma_update(None, "max_page_count", pages)?;
         }
-        let reader = connect(path)?;
         Ok(Self {
             writer: Mutex::new(writer),
-            reader: Mutex::new(reader),
+            reader: Mutex::new(connect(path)?),
+            relay: Mutex::new(connect(path)?),
+            saves: Mutex::new(()),
         })
     }
 
@@ -165,6 +181,10 @@ impl SqliteStore {
 
     fn reader(&self) -> MutexGuard<'_, Connection> {
         self.reader.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn relay(&self) -> MutexGuard<'_, Connection> {
+        self.relay.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -324,6 +344,7 @@ impl Store for SqliteStore {
 
     fn apply(&self, update: &Update) -> Result<Outcome, StoreError> {
         let fingerprint = update.fingerprint();
+        let _turn = self.saves.lock().unwrap_or_else(PoisonError::into_inner);
         let mut connection = self.writer();
         // Dropping the transaction without commit rolls it back: every early
         // return below leaves the database as it was.
@@ -410,11 +431,17 @@ impl Store for SqliteStore {
     }
 
     fn claim_due(&self, claim: &ClaimRequest<'_>) -> Result<Vec<Delivery>, StoreError> {
-        outbox::claim_due(&mut self.writer(), claim)
+        // The search holds no lock that a save needs; the claim, under the
+        // write lock, checks each row found again.
+        let found = outbox::claimable(&self.relay(), claim)?;
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        outbox::claim_due(&mut self.writer(), claim, &found)
     }
 
     fn next_due(&self, targets: &[&str]) -> Result<Option<std::time::SystemTime>, StoreError> {
-        outbox::next_due(&self.reader(), targets)
+        outbox::next_due(&self.relay(), targets)
     }
 
     fn record(&self, owner: &str, attempts: &[(i64, Attempted)]) -> Result<(), StoreError> {

@@ -653,4 +653,66 @@ mod tests {
         assert_eq!(payload["accepted_at"], "2026-11-30T10:00:00.000Z");
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn a_claim_takes_the_heads_found_that_are_still_claimable() {
+        let dir = std::env::temp_dir().join(format!("contacts-claim-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a folder");
+        let path = dir.join("claim.sqlite");
+        let _ = std::fs::remove_file(&path);
+        let sqlite = Sqlite::open(&path, None).expect("opens");
+        // Customer A has deliveries 1, 2, 3 for MAS, customer B 4 and 5, and
+        // A has 6 for MDM.
+        for (customer, target) in [
+            ("A", "MAS"),
+            ("A", "MAS"),
+            ("A", "MAS"),
+            ("B", "MAS"),
+            ("B", "MAS"),
+            ("A", "MDM"),
+        ] {
+            sqlite
+                .writer()
+                .execute(
+                    "INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at) VALUES ('t', ?1, ?2, '{}', '')",
+                    [customer, target],
+                )
+                .expect("a delivery");
+        }
+        let claim = ClaimRequest {
+            owner: "relay",
+            targets: &["MAS"],
+            now: SystemTime::now(),
+            limit: 8,
+            lease: std::time::Duration::from_secs(60),
+        };
+        let found = outbox::claimable(&sqlite.relay(), &claim).expect("searches");
+        assert_eq!(found, [1, 4], "the heads of MAS's queues");
+
+        // Another relay claims delivery 1 between the search and the claim.
+        sqlite
+            .writer()
+            .execute(
+                "UPDATE outbox SET claimed_by = 'other', claimed_until = ?1 WHERE id = 1",
+                [i64::MAX],
+            )
+            .expect("claimed by another");
+        let claimed = sqlite.claim_due(&claim).expect("claims");
+        assert_eq!(claimed.iter().map(|d| d.id).collect::<Vec<_>>(), [4]);
+        assert_eq!(
+            outbox::claim_due(&mut sqlite.writer(), &claim, &found)
+                .expect("claims")
+                .len(),
+            0,
+            "nothing found is claimable twice"
+        );
+
+        // Delivered, 4 lets 5 through; 1, claimed by the other, holds back 2.
+        sqlite
+            .record("relay", &[(4, Attempted::Delivered { status: 200 })])
+            .expect("records");
+        let found = outbox::claimable(&sqlite.relay(), &claim).expect("searches");
+        assert_eq!(found, [5]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

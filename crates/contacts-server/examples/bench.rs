@@ -8,9 +8,10 @@
 //! - relay busy: both targets are local receivers answering at once;
 //! - a target never answers: MAS holds every request until its timeout.
 //!
-//! The idle and busy phases alternate for a few rounds (idle first, then busy
-//! first), so that the load of a shared machine falls on both alike; the
-//! ratio of their p99 is given per round and over every round's requests.
+//! The three phases take turns for a few rounds, each round starting with
+//! another, so that the load of a shared machine falls on all alike; the
+//! ratios of their p99 to the idle one are given per round and over every
+//! round's requests.
 //! Then a server on an idle phase's database, with the receivers as
 //! targets, delivers its backlog: deliveries per second. Run it optimised:
 //! `cargo run --profile server -p contacts-server --example bench`.
@@ -37,7 +38,7 @@ use tokio::sync::oneshot;
 
 const CLIENTS: usize = 16;
 const REQUESTS: usize = 3_000;
-/// Rounds of one idle and one busy phase.
+/// Rounds of the three phases.
 const ROUNDS: usize = 3;
 /// Each load stops early rather than run longer than this.
 const TIME_LIMIT: Duration = Duration::from_secs(60);
@@ -59,89 +60,83 @@ fn bench(dir: &Path) -> Result<(), String> {
     let (mas, mdm) = (Receiver::start("MAS"), Receiver::start("MDM"));
     let hanging = Receiver::start("MAS");
     hanging.otherwise(Reply::Hang);
+    let mut backlog_db = None;
 
     let idle = config(dir, "idle", None, None)?;
     let busy = config(dir, "busy", Some(&mas), Some(&mdm))?;
     let stuck = config(dir, "stuck", Some(&hanging), Some(&mdm))?;
 
     let delivered = || mas.applied() + mdm.applied();
-    let mut all_idle = Vec::new();
-    let mut all_busy = Vec::new();
-    let mut ratios = Vec::new();
-    let mut backlog_db = None;
-    for round in 1..=ROUNDS {
-        println!("\nround {round} of {ROUNDS}");
-        let idle_db = dir.join(format!("idle-{round}.sqlite"));
-        let idle_phase = || -> Result<Latencies, String> {
-            let server = Running::start(&runtime, &idle_db, &idle)?;
-            load(
-                "relay idle (targets held)",
-                &server.base,
-                &format!("idle{round}"),
-            )
-        };
-        let busy_phase = || -> Result<Latencies, String> {
-            let server =
-                Running::start(&runtime, &dir.join(format!("busy-{round}.sqlite")), &busy)?;
-            let before = delivered();
-            let started = Instant::now();
-            let latencies = load(
-                "relay busy (local receivers)",
-                &server.base,
-                &format!("busy{round}"),
-            )?;
-            let saving = started.elapsed();
-            let while_saving = delivered() - before;
-            let expected = 2 * latencies.ok;
-            wait_for(|| delivered() - before >= expected)?;
-            println!(
-                "  deliveries while saving: {while_saving} in {:.1} s, {:.0} deliveries/s; all {expected} delivered {:.1} s after the first save",
-                saving.as_secs_f64(),
-                while_saving as f64 / saving.as_secs_f64(),
-                started.elapsed().as_secs_f64()
-            );
-            Ok(latencies)
-        };
-        let (idle_run, busy_run) = if round % 2 == 1 {
-            let idle_run = idle_phase()?;
-            (idle_run, busy_phase()?)
-        } else {
-            let busy_run = busy_phase()?;
-            (idle_phase()?, busy_run)
-        };
-        let ratio = busy_run.percentile(99).as_secs_f64() / idle_run.percentile(99).as_secs_f64();
-        println!("  round {round}: p99 relay busy / relay idle: {ratio:.2}");
-        ratios.push(ratio);
-        all_idle.extend(idle_run.times);
-        all_busy.extend(busy_run.times);
-        backlog_db = Some(idle_db);
-    }
-    {
-        let server = Running::start(&runtime, &dir.join("stuck.sqlite"), &stuck)?;
-        load(
+    let phases = [
+        ("relay idle (targets held)", "idle", &idle),
+        ("relay busy (local receivers)", "busy", &busy),
+        (
             "MAS never answers (1 s timeout), MDM a local receiver",
-            &server.base,
             "stuck",
-        )?;
+            &stuck,
+        ),
+    ];
+    // Per phase: every round's latencies, and each round's p99.
+    let mut pooled: [Vec<Duration>; 3] = Default::default();
+    let mut p99s: [Vec<Duration>; 3] = Default::default();
+    for round in 0..ROUNDS {
+        println!("\nround {} of {ROUNDS}", round + 1);
+        // Each round starts with another phase.
+        for phase in (0..phases.len()).map(|k| (k + round) % phases.len()) {
+            let (title, name, config) = phases[phase];
+            let db = dir.join(format!("{name}-{round}.sqlite"));
+            let server = Running::start(&runtime, &db, config)?;
+            let before = (delivered(), hanging.received().len());
+            let started = Instant::now();
+            let latencies = load(title, &server.base, &format!("{name}{round}"))?;
+            let saving = started.elapsed().as_secs_f64();
+            let while_saving = delivered() - before.0;
+            match name {
+                "busy" => {
+                    let expected = 2 * latencies.ok;
+                    wait_for(|| delivered() - before.0 >= expected)?;
+                    println!(
+                        "  deliveries while saving: {while_saving} in {saving:.1} s, {:.0} deliveries/s; all {expected} delivered {:.1} s after the first save",
+                        while_saving as f64 / saving,
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                "stuck" => println!(
+                    "  while saving: {while_saving} deliveries to MDM, {:.0}/s; {} attempts to MAS, each ended by its timeout",
+                    while_saving as f64 / saving,
+                    hanging.received().len() - before.1
+                ),
+                _ => {}
+            }
+            drop(server);
+            p99s[phase].push(latencies.percentile(99));
+            pooled[phase].extend(latencies.times);
+            if name == "idle" {
+                backlog_db = Some(db);
+            }
+        }
     }
-    let (all_idle, all_busy) = (Latencies::new(all_idle, 0), Latencies::new(all_busy, 0));
-    ratios.sort_by(f64::total_cmp);
-    println!(
-        "\nover the {ROUNDS} rounds: relay idle p50 {:.2} ms, p99 {:.2} ms; relay busy p50 {:.2} ms, p99 {:.2} ms",
-        ms(all_idle.percentile(50)),
-        ms(all_idle.percentile(99)),
-        ms(all_busy.percentile(50)),
-        ms(all_busy.percentile(99)),
-    );
-    println!(
-        "  p99 relay busy / relay idle: {:.2} over every request (per round: {})",
-        all_busy.percentile(99).as_secs_f64() / all_idle.percentile(99).as_secs_f64(),
-        ratios
+    let pooled = pooled.map(|times| Latencies::new(times, 0));
+    println!("\nover the {ROUNDS} rounds:");
+    for ((title, _, _), latencies) in phases.iter().zip(&pooled) {
+        println!(
+            "  {title}: p50 {:.2} ms, p99 {:.2} ms",
+            ms(latencies.percentile(50)),
+            ms(latencies.percentile(99))
+        );
+    }
+    for (phase, title) in [(1, "relay busy"), (2, "MAS never answers")] {
+        let per_round: Vec<String> = p99s[phase]
             .iter()
-            .map(|r| format!("{r:.2}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+            .zip(&p99s[0])
+            .map(|(p99, idle)| format!("{:.2}", p99.as_secs_f64() / idle.as_secs_f64()))
+            .collect();
+        println!(
+            "  p99 {title} / relay idle: {:.2} over every request (per round: {})",
+            pooled[phase].percentile(99).as_secs_f64() / pooled[0].percentile(99).as_secs_f64(),
+            per_round.join(", ")
+        );
+    }
 
     // An idle phase's updates are all pending: a server that can reach the
     // targets now delivers the backlog.

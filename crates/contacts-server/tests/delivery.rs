@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -617,10 +618,9 @@ fn retention_prunes_what_expired_keeps_pending_and_dead_and_the_file_stops_growi
     let toml = format!("{}{retention}", targets(Some(&mas), Some(&mdm), 300, relay));
     let server = relaying(&scratch, &ids, &toml);
 
-    // A steady load: four agents saving for eight seconds; the file's size
-    // after four seconds and after eight.
-    // The pages in use (the file's size once the WAL is checkpointed into
-    // it), and the two files' sizes as they are.
+    // A steady load: four agents saving for ten seconds, and every two
+    // seconds the pages in use (the file's size once the WAL is checkpointed
+    // into it), and the two files' sizes as they are.
     let sizes = |db: &PathBuf| -> [u64; 3] {
         let size = |suffix: &str| {
             std::fs::metadata(format!("{}{suffix}", db.display())).map_or(0, |m| m.len())
@@ -640,47 +640,47 @@ fn retention_prunes_what_expired_keeps_pending_and_dead_and_the_file_stops_growi
     };
     // The first save pays the password hash; the load starts after it.
     save(&server, &ids[0], "warm-up", 0);
+    let load = Duration::from_secs(10);
     let started = Instant::now();
+    let saves = AtomicUsize::new(0);
     let mut measured = Vec::new();
-    let saved: usize = thread::scope(|scope| {
-        let agents: Vec<_> = (0..4)
-            .map(|agent| {
-                let (server, ids) = (&server, &ids);
-                scope.spawn(move || {
-                    let mut n = 0;
-                    while started.elapsed() < Duration::from_secs(8) {
-                        save(
-                            server,
-                            &ids[(agent * 5 + n) % ids.len()],
-                            &format!("load-{agent}-{n}"),
-                            n,
-                        );
-                        n += 1;
-                    }
-                    n
-                })
-            })
-            .collect();
-        for at in [3, 8] {
+    thread::scope(|scope| {
+        for agent in 0..4 {
+            let (server, ids, saves) = (&server, &ids, &saves);
+            scope.spawn(move || {
+                let mut n = 0;
+                while started.elapsed() < load {
+                    save(
+                        server,
+                        &ids[(agent * 5 + n) % ids.len()],
+                        &format!("load-{agent}-{n}"),
+                        n,
+                    );
+                    saves.fetch_add(1, Ordering::Relaxed);
+                    n += 1;
+                }
+            });
+        }
+        for at in (2..=10).step_by(2) {
             while started.elapsed() < Duration::from_secs(at) {
                 thread::sleep(Duration::from_millis(50));
             }
-            measured.push(sizes(&server.db));
+            measured.push((at, saves.load(Ordering::Relaxed), sizes(&server.db)));
         }
-        agents.into_iter().map(|a| a.join().unwrap()).sum()
     });
-    let [first, second] = [measured[0], measured[1]];
-    println!(
-        "retention under load: {saved} saves in 8 s; pages in use {} → {} bytes; file {} → {} bytes; WAL {} → {} bytes",
-        first[0], second[0], first[1], second[1], first[2], second[2]
-    );
+    let saved = saves.into_inner();
+    println!("retention under a steady load (windows of 1 s):");
+    for (at, saves, [pages, file, wal]) in &measured {
+        println!(
+            "  at {at:2} s: {saves:5} saves; pages in use {pages:8} bytes; file {file:8} bytes; WAL {wal:8} bytes"
+        );
+    }
     // Without retention every save adds about 5 KB: the database would grow
-    // as the count of saves, to about 8/3 of its size at 3 s.
+    // with the count of saves, from 4 s to 10 s by more than half.
+    let (at_4, at_10) = (measured[1].2[0], measured[4].2[0]);
     assert!(
-        second[0] <= first[0] * 3 / 2,
-        "the database grew from {} to {} bytes over {saved} saves",
-        first[0],
-        second[0]
+        at_10 <= at_4 * 3 / 2,
+        "the database grew from {at_4} bytes at 4 s to {at_10} at 10 s over {saved} saves"
     );
     let delivered = count(
         &server.db,

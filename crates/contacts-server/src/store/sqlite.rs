@@ -601,12 +601,18 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
+    /// A scratch folder for one test, and the path of a new database in it.
+    fn scratch(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("contacts-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a folder");
+        let path = dir.join(format!("{name}.sqlite"));
+        let _ = std::fs::remove_file(&path);
+        (dir, path)
+    }
+
     #[test]
     fn migration_2_keeps_the_outbox_of_a_version_1_database() {
-        let dir = std::env::temp_dir().join(format!("contacts-migration-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a folder");
-        let path = dir.join("v1.sqlite");
-        let _ = std::fs::remove_file(&path);
+        let (dir, path) = scratch("migration");
         {
             let connection = connect(&path).expect("opens");
             connection.execute_batch(MIGRATIONS[0]).expect("version 1");
@@ -656,10 +662,7 @@ mod tests {
 
     #[test]
     fn a_claim_takes_the_heads_found_that_are_still_claimable() {
-        let dir = std::env::temp_dir().join(format!("contacts-claim-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a folder");
-        let path = dir.join("claim.sqlite");
-        let _ = std::fs::remove_file(&path);
+        let (dir, path) = scratch("claim");
         let sqlite = Sqlite::open(&path, None).expect("opens");
         // Customer A has deliveries 1, 2, 3 for MAS, customer B 4 and 5, and
         // A has 6 for MDM.

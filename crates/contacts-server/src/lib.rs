@@ -25,6 +25,7 @@ mod retention;
 mod state;
 mod store;
 mod telemetry;
+mod throttle;
 mod tracking;
 mod unique_keys;
 mod web;

@@ -369,6 +369,7 @@ fn serves_the_editor_with_security_headers_and_health_and_openapi() {
     )
     .unwrap();
     fs::write(dist.join("app-0123456789abcdef.js"), "export {};").unwrap();
+    fs::write(dist.join("embed.js"), "// the demo page's script").unwrap();
     let server = Server::start(&scratch.0, &["--static-dir", dist.to_str().unwrap()]);
 
     for path in ["/", "/customers"] {
@@ -387,7 +388,17 @@ fn serves_the_editor_with_security_headers_and_health_and_openapi() {
         assert!(csp.contains("frame-ancestors 'self'"), "{csp}");
         assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
         assert_eq!(page.header("cache-control"), Some("no-cache"), "{path}");
+        assert_eq!(
+            page.header("cross-origin-opener-policy"),
+            Some("same-origin")
+        );
+        let permissions = page.header("permissions-policy").unwrap();
+        assert!(permissions.contains("camera=()"), "{permissions}");
+        // Not configured as served over HTTPS.
+        assert_eq!(page.header("strict-transport-security"), None);
     }
+    // The development login is active: the demo page's script is served.
+    assert_eq!(server.get("/embed.js", &[]).status, 200);
     // A deploy is picked up at the next load: the entry points are asked for
     // every time, and the files named by a hash of their content are kept.
     for (path, cache_control) in [
@@ -539,6 +550,95 @@ fn a_configuration_file_sets_users_profiles_customers_and_framing() {
             &[agent1, ("ProfileId", "CAAG_999")],
         )
         .assert_failure(404, "Not Found");
+}
+
+/// With a configuration, the demo page's development credentials are not
+/// served, and a server reached over HTTPS says so to browsers.
+#[test]
+fn a_configured_server_hides_the_demo_credentials_and_sends_hsts() {
+    let scratch = Scratch::new();
+    let dist = scratch.0.join("dist");
+    fs::create_dir_all(&dist).unwrap();
+    fs::write(
+        dist.join("index.html"),
+        "<!doctype html><title>Contacts</title>",
+    )
+    .unwrap();
+    fs::write(dist.join("embed.js"), "// the demo page's script").unwrap();
+    fs::write(dist.join("embed.js.gz"), "not really gzip").unwrap();
+    let config = config_file(
+        &scratch.0,
+        &development_customers(),
+        "served_over_https = true",
+    );
+    let server = Server::start(
+        &scratch.0,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--static-dir",
+            dist.to_str().unwrap(),
+        ],
+    );
+    for path in ["/embed.js", "/embed.js.gz"] {
+        server.get(path, &[]).assert_failure(404, "Not Found");
+    }
+    let page = server.get("/", &[]);
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    assert!(
+        server
+            .get_contacts(ACTIVE)
+            .header("strict-transport-security")
+            .is_some()
+    );
+}
+
+/// Runs the binary with `args` and returns its exit code and standard error.
+fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The development login is not exposed by mistake, and framing is granted
+/// to exact origins only.
+#[test]
+fn refuses_to_start_exposed_or_framed_by_wildcards() {
+    let scratch = Scratch::new();
+    let db = scratch.0.join("contacts.sqlite");
+    let (code, stderr) = run_to_exit(&["--addr", "0.0.0.0:0", "--db", db.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("refusing to listen on 0.0.0.0:0") && stderr.contains("--dev"),
+        "{stderr}"
+    );
+    assert!(!db.exists(), "the database was created");
+    for wildcard in ["https://*.example.com", "https:"] {
+        let config = config_file(
+            &scratch.0,
+            &development_customers(),
+            &format!("frame_ancestors = [\"{wildcard}\"]"),
+        );
+        let (code, stderr) = run_to_exit(&[
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            db.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(stderr.contains("frame_ancestors"), "{stderr}");
+    }
 }
 
 #[test]

@@ -70,20 +70,18 @@ async fn list(
     _caller: Caller,
     CustomerPath(ezpay_id): CustomerPath,
 ) -> Result<Response, AppError> {
-    let store = Arc::clone(&state.store);
-    let id = ezpay_id.clone();
-    let found = tokio::task::spawn_blocking(move || {
-        let Some(status) = store.customer(&id)? else {
-            return Ok(None);
-        };
-        store.contacts(&id).map(|contacts| Some((status, contacts)))
-    })
-    .await
-    .map_err(|e| internal(&context, &e))?
-    .map_err(|e| internal(&context, &e))?;
-    let Some((status, contacts)) = found else {
+    let store = &state.store;
+    let Some(status) = store
+        .customer(&ezpay_id)
+        .await
+        .map_err(|e| internal(&context, &e))?
+    else {
         return Err(context.fail(Failure::CustomerNotFound(ezpay_id)));
     };
+    let contacts = store
+        .contacts(&ezpay_id)
+        .await
+        .map_err(|e| internal(&context, &e))?;
     let body = ContactsResponse {
         status: Status::Success,
         request_tracking_id: &context.tracking_id,
@@ -140,10 +138,11 @@ async fn save(
         request,
     };
     let store = Arc::clone(&state.store);
-    // The claim moves into the blocking task: it is released only when the
-    // write is over, even if the client goes away meanwhile.
-    let outcome = tokio::task::spawn_blocking(move || {
-        let outcome = store.apply(&update);
+    // The write runs as a task of its own, which the claim moves into: a
+    // client that goes away cannot stop the write halfway, and the claim is
+    // released only when the write is over.
+    let outcome = tokio::spawn(async move {
+        let outcome = store.apply(&update).await;
         drop(claim);
         outcome
     })

@@ -24,6 +24,7 @@ mod relay;
 mod retention;
 mod state;
 mod store;
+mod stored;
 mod telemetry;
 mod throttle;
 mod tracking;

@@ -1,7 +1,10 @@
 //! The server under abuse and faults, over real sockets against the built
 //! binary: malformed and oversized bodies, header injection, malformed
-//! credentials, cross-site writes, hostile strings, a full disk, slow clients
-//! and 100 concurrent agents. Every refusal is an envelope (where HTTP
+//! credentials, cross-site writes, hostile strings, a full disk, slow clients,
+//! 100 concurrent agents, another user's ProfileId, tracking ids reused across
+//! sources and users, password guessing (throttling, the bounded argon2
+//! queue, a flood while agents save), the connection cap and the shutdown
+//! deadline. Every refusal is an envelope (where HTTP
 //! parsing lets the server answer at all) and leaves the database unchanged.
 //!
 //! `CONTACTS_LOAD_SECS` sets how long the 100 agents save (default 10; the
@@ -881,19 +884,20 @@ fn a_read_only_database_fails_cleanly_and_recovers() {
         server.child.try_wait().unwrap().is_none(),
         "the server exited under the fault"
     );
-    // Reads go through the reader connection's open files and write nothing,
-    // so they still answer, with the data before the fault.
-    let reply = server.get_contacts(ACTIVE);
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    assert_eq!(reply.body["contacts"], first);
+    // A read must be audited, and the audit row cannot be written: the
+    // contacts are not sent unaudited, and the refusal is an envelope.
+    server
+        .get_contacts(ACTIVE)
+        .assert_failure(500, "Service Error");
     assert_eq!(server.get("/healthz", &[]).status, 200);
 
     drop(read_only);
     assert_eq!(
         server.snapshot(),
         before,
-        "the refused update left something in the database"
+        "the refused update or read left something in the database"
     );
+    assert_eq!(server.get_contacts(ACTIVE).body["contacts"], first);
     let reply = server.post_contacts(ACTIVE, "readonly-2", &refused);
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(
@@ -1104,7 +1108,11 @@ fn a_hundred_agents_lose_and_duplicate_nothing() {
         "requests stored that were never acknowledged"
     );
     let audit_rows: i64 = connection
-        .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM audit WHERE action = 'update'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(usize::try_from(audit_rows).unwrap(), acknowledged.len());
 
@@ -1669,4 +1677,50 @@ fn shutdown_has_a_deadline() {
     }
     let log = fs::read_to_string(scratch.0.join("server.log")).unwrap();
     assert!(log.contains("at the shutdown deadline"), "{log}");
+}
+
+/// Tracking ids are unique per source: the same id from two sources is two
+/// requests; from another user of the same source, with the same body, it
+/// is refused (422), not a replay of someone else's request.
+#[test]
+fn tracking_ids_are_per_source_and_never_replayed_to_another_user() {
+    let scratch = Scratch::new();
+    let config = two_sources_config(&scratch.0, "");
+    let server = Server::start(&scratch.0, &["--config", config.to_str().unwrap()]);
+    let body = json!({ "contacts": sample_contacts() }).to_string();
+    let send = |user: &str, profile: &str| {
+        server.post(
+            ACTIVE,
+            &body,
+            &[
+                ("Authorization", &basic(user, "ocsuser")),
+                ("ProfileId", profile),
+                ("Request-Tracking-Id", "T-1"),
+            ],
+        )
+    };
+    for (user, profile) in [("alice", "CAAG_302"), ("olga", "OCS_1")] {
+        let reply = send(user, profile);
+        assert_eq!(reply.status, 200, "{user}: {}", reply.text);
+        assert_eq!(reply.body["request_tracking_id"], "T-1");
+    }
+    let requests = "SELECT count(*) FROM requests WHERE tracking_id = ?1";
+    assert_eq!(count(&server.db, requests, "T-1"), 2);
+    assert_eq!(
+        count(
+            &server.db,
+            "SELECT count(*) FROM outbox WHERE tracking_id = ?1",
+            "T-1"
+        ),
+        4
+    );
+    let before = server.snapshot();
+    let refused = send("bob", "CAAG_302");
+    refused.assert_failure(422, "Unprocessable Entity");
+    assert_message(&refused, "already used", "another user");
+    // carol may use CAAG too: the same refusal.
+    send("carol", "CAAG_302").assert_failure(422, "Unprocessable Entity");
+    // The sender's own retry is still a replay.
+    assert_eq!(send("alice", "CAAG_302").status, 200);
+    assert_eq!(server.snapshot(), before, "a refusal or a replay wrote");
 }

@@ -552,6 +552,115 @@ fn a_configuration_file_sets_users_profiles_customers_and_framing() {
         .assert_failure(404, "Not Found");
 }
 
+/// Every read of a customer's contacts is in the audit trail: who, which
+/// customer, which profile, when. A refused read records nothing.
+#[test]
+fn reads_are_audited() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    let reply = server.get(
+        &format!("/api/v1/customers/{ACTIVE}/contacts"),
+        &[
+            ("Authorization", SAMPLE_AUTH),
+            ("ProfileId", "CAAG_302"),
+            ("Request-Tracking-Id", "read-1"),
+        ],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let connection = rusqlite::Connection::open(&server.db).unwrap();
+    let read: (String, String, String, String, String) = connection
+        .query_row(
+            "SELECT ezpay_id, user_name, profile_id, source, at FROM audit
+             WHERE action = 'read' AND tracking_id = 'read-1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            read.0.as_str(),
+            read.1.as_str(),
+            read.2.as_str(),
+            read.3.as_str()
+        ),
+        (ACTIVE, "ocsuser", "CAAG_302", "CAAG")
+    );
+    assert!(
+        read.4.starts_with("20") && read.4.ends_with('Z'),
+        "{}",
+        read.4
+    );
+    let before = server.snapshot();
+    server
+        .get(
+            "/api/v1/customers/000000000000001/contacts",
+            &[("Authorization", SAMPLE_AUTH), ("ProfileId", "CAAG_302")],
+        )
+        .assert_failure(404, "Not Found");
+    server
+        .get(
+            &format!("/api/v1/customers/{ACTIVE}/contacts"),
+            &[
+                ("Authorization", "Basic b2NzdXNlcjp3cm9uZw=="),
+                ("ProfileId", "CAAG_302"),
+            ],
+        )
+        .assert_failure(401, "Unauthorized");
+    assert_eq!(server.snapshot(), before);
+}
+
+/// Contacts stored by an older version (or imported) that today's
+/// validation refuses are returned as stored with their errors, and a POST
+/// replaces them.
+#[test]
+fn contacts_refused_today_stay_readable_and_replaceable() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    rusqlite::Connection::open(&server.db)
+        .unwrap()
+        .execute(
+            "UPDATE contacts SET email = 'bob@localhost', work_phone = '12345'
+             WHERE ezpay_id = ?1 AND type = 'service'",
+            [ACTIVE],
+        )
+        .unwrap();
+    let reply = server.get_contacts(ACTIVE);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["status"], "Success");
+    let service = &reply.body["contacts"][1];
+    assert_eq!(
+        (&service["type"], &service["email"], &service["work_phone"]),
+        (&json!("service"), &json!("bob@localhost"), &json!("12345"))
+    );
+    assert_eq!(
+        reply.body["contacts"][0]["email"],
+        "IDZAFEROVIC@APPLE-BANK.COM"
+    );
+    let errors = reply.body["errors"].as_array().unwrap();
+    let flagged: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e["path"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(flagged.len(), 2, "{errors:?}");
+    assert!(
+        flagged
+            .iter()
+            .all(|(path, _)| path.starts_with("contacts[service].")),
+        "{flagged:?}"
+    );
+    assert!(errors.iter().all(|e| e["message"].is_string()));
+
+    let contacts = json!([{ "type": "service", "name": "Bob", "email": "bob@example.com" }]);
+    let saved = server.post_contacts(ACTIVE, "fix-1", &contacts);
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    let audit =
+        "SELECT count(*) FROM audit WHERE tracking_id = ?1 AND old_contacts LIKE '%bob@localhost%'";
+    assert_eq!(count(&server.db, audit, "fix-1"), 1);
+    let reply = server.get_contacts(ACTIVE);
+    assert_eq!(reply.body.get("errors"), None, "{}", reply.text);
+    assert_eq!(reply.body["contacts"][1], contacts[0]);
+}
+
 /// With a configuration, the demo page's development credentials are not
 /// served, and a server reached over HTTPS says so to browsers.
 #[test]

@@ -924,12 +924,11 @@ fn slow_clients_do_not_stall_others() {
     let _measuring = measuring();
     const SLOW_CLIENTS: usize = 16;
     let scratch = Scratch::new();
-    let config = config_file(
+    let server = Server::start_configured(
         &scratch.0,
-        &development_customers(),
         "[limits]\nheader_read_timeout_ms = 1500\nbody_read_timeout_ms = 1500",
+        &[],
     );
-    let server = Server::start(&scratch.0, &["--config", config.to_str().unwrap()]);
     // The first request pays for the password check; the others find it cached.
     assert_eq!(server.get_contacts(ACTIVE).status, 200);
     let started = Instant::now();
@@ -1150,6 +1149,26 @@ fn basic(user: &str, password: &str) -> String {
     )
 }
 
+/// A GET of the active customer's contacts as `user` with `password`, from
+/// `forwarded_for` (which counts only with `--trust-forwarded-for`).
+fn sign_in(server: &Server, user: &str, password: &str, forwarded_for: &str) -> Reply {
+    server.get(
+        CONTACTS_PATH,
+        &[
+            ("Authorization", &basic(user, password)),
+            ("ProfileId", "CAAG_302"),
+            ("X-Forwarded-For", forwarded_for),
+        ],
+    )
+}
+
+/// Starts the server with `config`, trusting `X-Forwarded-For` and serving `/metrics`.
+fn start_behind_proxy(dir: &Path, config: &Path) -> Server {
+    let config = config.to_str().unwrap();
+    let flags = ["--trust-forwarded-for", "--metrics-addr", "127.0.0.1:0"];
+    Server::start(dir, &[&["--config", config][..], &flags].concat())
+}
+
 /// Users of two sources, all with the development password `ocsuser`:
 /// `alice` and `bob` of CAAG, `olga` of OCS, and `carol` in the short form
 /// (every profile).
@@ -1248,28 +1267,13 @@ fn another_users_profile_is_forbidden_and_changes_nothing() {
 fn failed_logins_are_throttled_per_user_and_per_address() {
     let scratch = Scratch::new();
     let config = two_sources_config(&scratch.0, "[limits]\nlogin_attempts_per_address = 5");
-    let server = Server::start(
-        &scratch.0,
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--trust-forwarded-for",
-            "--metrics-addr",
-            "127.0.0.1:0",
-        ],
-    );
+    let server = start_behind_proxy(&scratch.0, &config);
     let alice = basic("alice", "ocsuser");
     let signed_in = [("Authorization", alice.as_str()), ("ProfileId", "CAAG_302")];
     assert_eq!(server.get(CONTACTS_PATH, &signed_in).status, 200);
     let guess = |user: &str, n: usize, address: &str| {
-        server.get(
-            CONTACTS_PATH,
-            &[
-                ("Authorization", &basic(user, &format!("guess-{n}-secret"))),
-                ("ProfileId", "CAAG_302"),
-                ("X-Forwarded-For", &format!("203.0.113.9, {address}")),
-            ],
-        )
+        let password = format!("guess-{n}-secret");
+        sign_in(&server, user, &password, &format!("203.0.113.9, {address}"))
     };
     // Each guess comes from its own address: only the name's allowance
     // counts, 10 checks, of which the sign-in above spent one.
@@ -1327,25 +1331,10 @@ fn failed_logins_are_throttled_per_user_and_per_address() {
 #[test]
 fn forwarded_for_is_ignored_unless_trusted() {
     let scratch = Scratch::new();
-    let config = config_file(
-        &scratch.0,
-        &development_customers(),
-        "[limits]\nlogin_attempts_per_address = 3",
-    );
-    let server = Server::start(&scratch.0, &["--config", config.to_str().unwrap()]);
+    let server =
+        Server::start_configured(&scratch.0, "[limits]\nlogin_attempts_per_address = 3", &[]);
     let statuses: Vec<u16> = (0..4)
-        .map(|n| {
-            server
-                .get(
-                    CONTACTS_PATH,
-                    &[
-                        ("Authorization", &basic(&format!("user{n}"), "x")),
-                        ("ProfileId", "CAAG_302"),
-                        ("X-Forwarded-For", &format!("10.0.0.{n}")),
-                    ],
-                )
-                .status
-        })
+        .map(|n| sign_in(&server, &format!("user{n}"), "x", &format!("10.0.0.{n}")).status)
         .collect();
     assert_eq!(statuses, [401, 401, 401, 429]);
     let log = fs::read_to_string(scratch.0.join("server.log")).unwrap();
@@ -1359,34 +1348,17 @@ fn forwarded_for_is_ignored_unless_trusted() {
 fn the_password_check_queue_is_bounded() {
     let _measuring = measuring();
     let scratch = Scratch::new();
-    let config = config_file(
+    let server = Server::start_configured(
         &scratch.0,
-        &development_customers(),
         "[limits]\nmax_password_checks = 1\npassword_check_max_wait_ms = 1",
-    );
-    let server = Server::start(
-        &scratch.0,
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--trust-forwarded-for",
-            "--metrics-addr",
-            "127.0.0.1:0",
-        ],
+        &["--trust-forwarded-for", "--metrics-addr", "127.0.0.1:0"],
     );
     let replies: Vec<Reply> = thread::scope(|scope| {
         let handles: Vec<_> = (0..8)
             .map(|n| {
                 let server = &server;
                 scope.spawn(move || {
-                    server.get(
-                        CONTACTS_PATH,
-                        &[
-                            ("Authorization", &basic(&format!("user{n}"), "wrong")),
-                            ("ProfileId", "CAAG_302"),
-                            ("X-Forwarded-For", &format!("10.0.0.{n}")),
-                        ],
-                    )
+                    sign_in(server, &format!("user{n}"), "wrong", &format!("10.0.0.{n}"))
                 })
             })
             .collect();
@@ -1449,16 +1421,7 @@ fn a_flood_of_wrong_passwords_does_not_hold_up_the_agents() {
         ),
     )
     .unwrap();
-    let server = Server::start(
-        &scratch.0,
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--trust-forwarded-for",
-            "--metrics-addr",
-            "127.0.0.1:0",
-        ],
-    );
+    let server = start_behind_proxy(&scratch.0, &config);
     let agent_auth: Vec<String> = (0..AGENTS)
         .map(|n| basic(&format!("agent{n}"), "ocsuser"))
         .collect();
@@ -1488,19 +1451,11 @@ fn a_flood_of_wrong_passwords_does_not_hold_up_the_agents() {
                     let mut n = 0;
                     while next < deadline {
                         thread::sleep(next.saturating_duration_since(Instant::now()));
-                        let reply = server.get(
-                            CONTACTS_PATH,
-                            &[
-                                (
-                                    "Authorization",
-                                    &basic(
-                                        &format!("agent{}", client % AGENTS),
-                                        &format!("guess{client}-{n}"),
-                                    ),
-                                ),
-                                ("ProfileId", "CAAG_302"),
-                                ("X-Forwarded-For", &format!("10.9.0.{client}")),
-                            ],
+                        let reply = sign_in(
+                            server,
+                            &format!("agent{}", client % AGENTS),
+                            &format!("guess{client}-{n}"),
+                            &format!("10.9.0.{client}"),
                         );
                         let envelope = reply.body["status"] == "Failure"
                             && reply.body["error"]["code"].as_str()
@@ -1601,12 +1556,7 @@ fn a_flood_of_wrong_passwords_does_not_hold_up_the_agents() {
 #[test]
 fn open_connections_are_capped() {
     let scratch = Scratch::new();
-    let config = config_file(
-        &scratch.0,
-        &development_customers(),
-        "[limits]\nmax_connections = 2",
-    );
-    let server = Server::start(&scratch.0, &["--config", config.to_str().unwrap()]);
+    let server = Server::start_configured(&scratch.0, "[limits]\nmax_connections = 2", &[]);
     let idle: Vec<TcpStream> = (0..2)
         .map(|_| TcpStream::connect(host(&server)).unwrap())
         .collect();
@@ -1642,12 +1592,11 @@ fn open_connections_are_capped() {
 #[test]
 fn shutdown_has_a_deadline() {
     let scratch = Scratch::new();
-    let config = config_file(
+    let mut server = Server::start_configured(
         &scratch.0,
-        &development_customers(),
         "[limits]\nshutdown_timeout_ms = 500\nbody_read_timeout_ms = 60000",
+        &[],
     );
-    let mut server = Server::start(&scratch.0, &["--config", config.to_str().unwrap()]);
     let mut stream = TcpStream::connect(host(&server)).unwrap();
     stream
         .write_all(

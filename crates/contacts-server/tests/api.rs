@@ -675,19 +675,10 @@ fn a_configured_server_hides_the_demo_credentials_and_sends_hsts() {
     .unwrap();
     fs::write(dist.join("embed.js"), "// the demo page's script").unwrap();
     fs::write(dist.join("embed.js.gz"), "not really gzip").unwrap();
-    let config = config_file(
+    let server = Server::start_configured(
         &scratch.0,
-        &development_customers(),
         "served_over_https = true",
-    );
-    let server = Server::start(
-        &scratch.0,
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--static-dir",
-            dist.to_str().unwrap(),
-        ],
+        &["--static-dir", dist.to_str().unwrap()],
     );
     for path in ["/embed.js", "/embed.js.gz"] {
         server.get(path, &[]).assert_failure(404, "Not Found");

@@ -151,7 +151,7 @@ fn each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_rep
         let got = &received[0];
         assert_eq!(got.header("content-type"), Some("application/json"));
         assert_eq!(got.header("request-tracking-id"), Some("67865456"));
-        assert_eq!(got.key(), format!("67865456:{name}"));
+        assert_eq!(got.key(), format!("CAAG:67865456:{name}"));
         let accepted_at = got.body["accepted_at"].as_str().unwrap();
         assert!(
             accepted_at.len() == 24

@@ -165,6 +165,15 @@ impl Server {
         }
     }
 
+    /// Starts the server with a configuration of the development user,
+    /// profile and customers and `extra` TOML (see [`config_file`]), and `flags`.
+    pub fn start_configured(dir: &Path, extra: &str, flags: &[&str]) -> Self {
+        let config = config_file(dir, &development_customers(), extra);
+        let mut args = vec!["--config", config.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        Self::start(dir, &args)
+    }
+
     /// Runs `contacts-server ARGS --db DB` (an operator's command) and
     /// returns its standard output, or its standard error if it failed.
     pub fn command(&self, args: &[&str]) -> Result<String, String> {

@@ -6,7 +6,16 @@ use std::process::ExitCode;
 use contacts_server::cli::{self, Command, USAGE};
 
 fn main() -> ExitCode {
-    match run() {
+    // A command line that cannot be run as written exits with status 2, as
+    // usage errors conventionally do; a failure while running, with 1.
+    let command = match cli::parse(std::env::args().skip(1)) {
+        Ok(command) => command,
+        Err(message) => {
+            eprintln!("contacts-server: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("contacts-server: {message}");
@@ -15,8 +24,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<(), String> {
-    match cli::parse(std::env::args().skip(1))? {
+fn run(command: Command) -> Result<(), String> {
+    match command {
         Command::Help => {
             println!("{USAGE}");
             Ok(())

@@ -111,30 +111,6 @@ fn assert_in_order(receiver: &Receiver, accepted: &HashMap<String, Vec<String>>)
     }
 }
 
-/// Reads one value from the Prometheus text: the sample whose line starts
-/// with `name{` and holds every label given.
-fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter(|line| {
-            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
-        })
-        .filter(|line| labels.iter().all(|label| line.contains(label)))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
-fn scrape(server: &Server) -> String {
-    let url = server.metrics.clone().expect("started with --metrics-addr");
-    server
-        .agent
-        .get(&url)
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap()
-}
-
 /// The ID column of `deliveries list` for a tracking id and target.
 fn delivery_id(list: &str, tracking_id: &str, target: &str) -> String {
     list.lines()
@@ -176,7 +152,7 @@ fn each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_rep
         let got = &received[0];
         assert_eq!(got.header("content-type"), Some("application/json"));
         assert_eq!(got.header("request-tracking-id"), Some("67865456"));
-        assert_eq!(got.key(), format!("67865456:{name}"));
+        assert_eq!(got.key(), format!("CAAG:67865456:{name}"));
         let accepted_at = got.body["accepted_at"].as_str().unwrap();
         assert!(
             accepted_at.len() == 24
@@ -225,7 +201,7 @@ fn each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_rep
         json!({ "held": false, "pending": 0, "oldest_pending_age_s": null, "dead": 0, "degraded": false })
     );
 
-    let metrics = scrape(&server);
+    let metrics = server.scrape();
     for (name, labels, expected) in [
         ("contacts_saves_total", vec!["outcome=\"applied\""], 1.0),
         ("contacts_saves_total", vec!["outcome=\"replayed\""], 1.0),
@@ -321,7 +297,7 @@ fn unavailable_targets_are_retried_within_the_backoff_and_retry_after_is_honoure
         "Retry-After: 2 honoured: {wait:?}"
     );
 
-    let metrics = scrape(&server);
+    let metrics = server.scrape();
     for (labels, expected) in [
         (vec!["target=\"MAS\"", "result=\"retried\""], 6.0),
         (vec!["target=\"MAS\"", "result=\"delivered\""], 2.0),

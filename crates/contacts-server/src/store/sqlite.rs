@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use contacts_model::{Contact, ContactDraft, ContactType, EzpayId, Field, validate_contact};
+use contacts_model::{Contact, ContactDraft, ContactType, EzpayId, Field};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
     Attempted, ClaimRequest, CustomerStatus, Delivery, DeliveryFilter, DeliveryRecord, Outcome,
-    Prune, Pruned, Selection, Store, StoreError, TARGETS, TargetQueue, Update,
+    Prune, Pruned, Read, Selection, Store, StoreError, TARGETS, TargetQueue, Update,
 };
 
 mod outbox;
@@ -132,6 +132,35 @@ CREATE INDEX requests_created_at ON requests (created_at);
 -- every pending row. The due time is checked row by row, so its index goes.
 DROP INDEX outbox_due;
 CREATE INDEX outbox_pending ON outbox (target, id) WHERE state = 'pending';
+",
+    r"
+-- Reads of a customer's contacts are audited too (action 'read'): who read
+-- a customer, and who changed it, by customer and time.
+CREATE INDEX audit_customer ON audit (ezpay_id, at);
+",
+    r"
+-- Tracking ids are unique per source, not globally: the idempotency key is
+-- (source, tracking id), and the user is kept so that another user of the
+-- source sending the same id is refused rather than answered with a replay.
+-- Existing records take the source and user of their update's audit row.
+CREATE TABLE requests_v2 (
+    source      TEXT NOT NULL,
+    tracking_id TEXT NOT NULL,
+    user_name   TEXT NOT NULL,
+    ezpay_id    TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (source, tracking_id)
+);
+INSERT INTO requests_v2 (source, tracking_id, user_name, ezpay_id, fingerprint, created_at)
+SELECT coalesce(a.source, ''), r.tracking_id, coalesce(a.user_name, ''), r.ezpay_id, r.fingerprint, r.created_at
+FROM requests r
+LEFT JOIN audit a ON a.id = (
+    SELECT max(id) FROM audit WHERE tracking_id = r.tracking_id AND action = 'update'
+);
+DROP TABLE requests;
+ALTER TABLE requests_v2 RENAME TO requests;
+CREATE INDEX requests_created_at ON requests (created_at);
 ",
 ];
 
@@ -280,7 +309,12 @@ fn customer_status(
         .transpose()
 }
 
-fn read_contacts(connection: &Connection, ezpay_id: &EzpayId) -> Result<Vec<Contact>, StoreError> {
+/// A customer's contacts as stored, billing first; not validated, so that
+/// contacts stored by an older version or an import stay readable.
+fn read_contacts(
+    connection: &Connection,
+    ezpay_id: &EzpayId,
+) -> Result<Vec<ContactDraft>, StoreError> {
     let mut statement = connection.prepare_cached(&format!(
         "SELECT {CONTACT_COLUMNS} FROM contacts WHERE ezpay_id = ?1 ORDER BY type"
     ))?;
@@ -296,16 +330,7 @@ fn read_contacts(connection: &Connection, ezpay_id: &EzpayId) -> Result<Vec<Cont
             Ok(draft)
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    // Stored contacts were validated on the way in; validating them again
-    // rebuilds the model's types and catches a database edited by hand.
-    drafts
-        .iter()
-        .map(|draft| {
-            validate_contact(draft)
-                .map(|valid| valid.into_inner())
-                .map_err(|e| StoreError(format!("a stored contact of {ezpay_id} is invalid: {e}")))
-        })
-        .collect()
+    Ok(drafts)
 }
 
 fn write_contact(
@@ -371,8 +396,25 @@ impl Sqlite {
         customer_status(&self.reader(), ezpay_id)
     }
 
-    fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<Contact>, StoreError> {
+    fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<ContactDraft>, StoreError> {
         read_contacts(&self.reader(), ezpay_id)
+    }
+
+    fn record_read(&self, read: &Read) -> Result<(), StoreError> {
+        self.writer().execute(
+            &format!(
+                "INSERT INTO audit (action, tracking_id, ezpay_id, user_name, profile_id, source, at)
+                 VALUES ('read', ?1, ?2, ?3, ?4, ?5, {NOW})"
+            ),
+            params![
+                read.tracking_id.as_str(),
+                read.ezpay_id.as_str(),
+                read.user,
+                read.profile_id,
+                read.source,
+            ],
+        )?;
+        Ok(())
     }
 
     fn apply(&self, update: &Update) -> Result<Outcome, StoreError> {
@@ -382,15 +424,17 @@ impl Sqlite {
         // Dropping the transaction without commit rolls it back: every early
         // return below leaves the database as it was.
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let earlier: Option<String> = tx
+        let earlier: Option<(String, String)> = tx
             .query_row(
-                "SELECT fingerprint FROM requests WHERE tracking_id = ?1",
-                [update.tracking_id.as_str()],
-                |r| r.get(0),
+                "SELECT fingerprint, user_name FROM requests WHERE source = ?1 AND tracking_id = ?2",
+                [update.source.as_str(), update.tracking_id.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if let Some(earlier) = earlier {
-            return Ok(if earlier == fingerprint {
+        if let Some((earlier, user)) = earlier {
+            // Another user's request is never replayed to this one, even
+            // with the same body: it is not their request.
+            return Ok(if earlier == fingerprint && user == update.user {
                 Outcome::Replayed
             } else {
                 Outcome::TrackingIdReused
@@ -401,9 +445,12 @@ impl Sqlite {
         }
         let accepted_at: String = tx.query_row(&format!("SELECT {NOW}"), [], |r| r.get(0))?;
         tx.execute(
-            "INSERT INTO requests (tracking_id, ezpay_id, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO requests (source, tracking_id, user_name, ezpay_id, fingerprint, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             [
+                update.source.as_str(),
                 update.tracking_id.as_str(),
+                update.user.as_str(),
                 update.ezpay_id.as_str(),
                 &fingerprint,
                 &accepted_at,
@@ -415,9 +462,14 @@ impl Sqlite {
             .iter()
             .map(|c| c.contact_type)
             .collect();
-        let old: Vec<Contact> = read_contacts(&tx, &update.ezpay_id)?
+        let old: Vec<ContactDraft> = read_contacts(&tx, &update.ezpay_id)?
             .into_iter()
-            .filter(|c| touched.contains(&c.contact_type))
+            .filter(|c| {
+                c.contact_type
+                    .trimmed()
+                    .and_then(ContactType::parse)
+                    .is_some_and(|t| touched.contains(&t))
+            })
             .collect();
         for contact in &update.request.contacts {
             write_contact(&tx, &update.ezpay_id, contact)?;
@@ -531,9 +583,14 @@ impl Store for SqliteStore {
         self.run(move |db| db.customer(&ezpay_id)).await
     }
 
-    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<Contact>, StoreError> {
+    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<ContactDraft>, StoreError> {
         let ezpay_id = ezpay_id.clone();
         self.run(move |db| db.contacts(&ezpay_id)).await
+    }
+
+    async fn record_read(&self, read: &Read) -> Result<(), StoreError> {
+        let read = read.clone();
+        self.run(move |db| db.record_read(&read)).await
     }
 
     async fn apply(&self, update: &Update) -> Result<Outcome, StoreError> {
@@ -611,7 +668,7 @@ mod tests {
     }
 
     #[test]
-    fn migration_2_keeps_the_outbox_of_a_version_1_database() {
+    fn migrations_keep_the_outbox_and_requests_of_a_version_1_database() {
         let (dir, path) = scratch("migration");
         {
             let connection = connect(&path).expect("opens");
@@ -657,6 +714,16 @@ mod tests {
         assert_eq!(payload["profile_id"], "CAAG_302");
         assert_eq!(payload["user"], "ocsuser");
         assert_eq!(payload["accepted_at"], "2026-11-30T10:00:00.000Z");
+        // Migration 4: the idempotency record takes its update's source and user.
+        let request: (String, String, String) = store
+            .reader()
+            .query_row(
+                "SELECT source, tracking_id, user_name FROM requests",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("the request");
+        assert_eq!(request, ("CAAG".into(), "t1".into(), "ocsuser".into()));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -52,7 +52,7 @@ pub fn run(args: &[String]) -> Result {
     .spawn()
     .map_err(|e| Failure(format!("cannot start the stand-in receivers: {e}")))?;
     println!(
-        "\nThe editor will be at http://127.0.0.1:8080/ (development credentials: ocsuser / ocsuser, ProfileId CAAG_302).\nDatabase: {}\nDeliveries go to the stand-ins for MAS and MDM above, which print what they get.",
+        "\nThe editor will be at http://127.0.0.1:8080/ (development credentials: ocsuser / ocsuser, ProfileId CAAG_302).\nDatabase: {}\nDeliveries go to the stand-ins for MAS and MDM on 127.0.0.1:8091 and :8092, which print a line for each.",
         db.display()
     );
     let served = run_cmd(

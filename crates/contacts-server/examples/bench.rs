@@ -8,7 +8,11 @@
 //! - relay busy: both targets are local receivers answering at once;
 //! - a target never answers: MAS holds every request until its timeout.
 //!
-//! Then a server on the idle phase's database, with the receivers as
+//! The three phases take turns for a few rounds, each round starting with
+//! another, so that the load of a shared machine falls on all alike; the
+//! ratios of their p99 to the idle one are given per round and over every
+//! round's requests.
+//! Then a server on an idle phase's database, with the receivers as
 //! targets, delivers its backlog: deliveries per second.
 //!
 //! `--engine postgres` then compares the engines, the relay idle: SQLite
@@ -43,7 +47,9 @@ use receiver::{Receiver, Reply};
 use tokio::sync::oneshot;
 
 const CLIENTS: usize = 16;
-const REQUESTS: usize = 4_000;
+const REQUESTS: usize = 3_000;
+/// Rounds of the three phases.
+const ROUNDS: usize = 3;
 /// Each load stops early rather than run longer than this.
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 /// The customers the updates are spread over: deliveries of one customer to
@@ -70,49 +76,92 @@ fn bench(dir: &Path) -> Result<(), String> {
     let (mas, mdm) = (Receiver::start("MAS"), Receiver::start("MDM"));
     let hanging = Receiver::start("MAS");
     hanging.otherwise(Reply::Hang);
+    let mut backlog_db = None;
 
-    let idle_db = dir.join("idle.sqlite");
     let idle = config(dir, "idle", None, None)?;
     let busy = config(dir, "busy", Some(&mas), Some(&mdm))?;
     let stuck = config(dir, "stuck", Some(&hanging), Some(&mdm))?;
 
-    let idle_figures = {
-        let server = Running::start(&runtime, &idle_db, &idle)?;
-        load("relay idle (targets held)", &server.base, "idle")?
-    };
-    let busy_figures = {
-        let server = Running::start(&runtime, &dir.join("busy.sqlite"), &busy)?;
-        let started = Instant::now();
-        let figures = load("relay busy (local receivers)", &server.base, "busy")?;
-        let expected = 2 * figures.ok;
-        wait_for(|| mas.applied() + mdm.applied() >= expected)?;
-        println!(
-            "  deliveries while saving: {expected} in {:.1} s, {:.0} deliveries/s",
-            started.elapsed().as_secs_f64(),
-            expected as f64 / started.elapsed().as_secs_f64()
-        );
-        figures
-    };
-    {
-        let server = Running::start(&runtime, &dir.join("stuck.sqlite"), &stuck)?;
-        load(
+    let delivered = || mas.applied() + mdm.applied();
+    let phases = [
+        ("relay idle (targets held)", "idle", &idle),
+        ("relay busy (local receivers)", "busy", &busy),
+        (
             "MAS never answers (1 s timeout), MDM a local receiver",
-            &server.base,
             "stuck",
-        )?;
+            &stuck,
+        ),
+    ];
+    // Per phase: every round's latencies, and each round's p99.
+    let mut pooled: [Vec<Duration>; 3] = Default::default();
+    let mut p99s: [Vec<Duration>; 3] = Default::default();
+    for round in 0..ROUNDS {
+        println!("\nround {} of {ROUNDS}", round + 1);
+        // Each round starts with another phase.
+        for phase in (0..phases.len()).map(|k| (k + round) % phases.len()) {
+            let (title, name, config) = phases[phase];
+            let db = dir.join(format!("{name}-{round}.sqlite"));
+            let server = Running::start(&runtime, &db, config)?;
+            let before = (delivered(), hanging.received().len());
+            let started = Instant::now();
+            let latencies = load(title, &server.base, &format!("{name}{round}"))?;
+            let saving = started.elapsed().as_secs_f64();
+            let while_saving = delivered() - before.0;
+            match name {
+                "busy" => {
+                    let expected = 2 * latencies.ok;
+                    wait_for(|| delivered() - before.0 >= expected)?;
+                    println!(
+                        "  deliveries while saving: {while_saving} in {saving:.1} s, {:.0} deliveries/s; all {expected} delivered {:.1} s after the first save",
+                        while_saving as f64 / saving,
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                "stuck" => println!(
+                    "  while saving: {while_saving} deliveries to MDM, {:.0}/s; {} attempts to MAS, each ended by its timeout",
+                    while_saving as f64 / saving,
+                    hanging.received().len() - before.1
+                ),
+                _ => {}
+            }
+            drop(server);
+            p99s[phase].push(latencies.percentile(99));
+            pooled[phase].extend(latencies.times);
+            if name == "idle" {
+                backlog_db = Some(db);
+            }
+        }
     }
-    println!(
-        "  p99 relay busy / relay idle: {:.2}",
-        busy_figures.p99.as_secs_f64() / idle_figures.p99.as_secs_f64()
-    );
+    let pooled = pooled.map(|times| Latencies::new(times, 0));
+    println!("\nover the {ROUNDS} rounds:");
+    for ((title, _, _), latencies) in phases.iter().zip(&pooled) {
+        println!(
+            "  {title}: p50 {:.2} ms, p99 {:.2} ms",
+            ms(latencies.percentile(50)),
+            ms(latencies.percentile(99))
+        );
+    }
+    for (phase, title) in [(1, "relay busy"), (2, "MAS never answers")] {
+        let per_round: Vec<String> = p99s[phase]
+            .iter()
+            .zip(&p99s[0])
+            .map(|(p99, idle)| format!("{:.2}", p99.as_secs_f64() / idle.as_secs_f64()))
+            .collect();
+        println!(
+            "  p99 {title} / relay idle: {:.2} over every request (per round: {})",
+            pooled[phase].percentile(99).as_secs_f64() / pooled[0].percentile(99).as_secs_f64(),
+            per_round.join(", ")
+        );
+    }
 
-    // The idle phase's updates are all pending: a server that can reach
-    // the targets now delivers the backlog.
-    let before = mas.applied() + mdm.applied();
-    let backlog = 2 * idle_figures.ok;
+    // An idle phase's updates are all pending: a server that can reach the
+    // targets now delivers the backlog.
+    let backlog_db = backlog_db.ok_or("no idle phase ran")?;
+    let before = delivered();
+    let backlog = 2 * (REQUESTS + 1);
     let started = Instant::now();
-    let server = Running::start(&runtime, &idle_db, &busy)?;
-    wait_for(|| mas.applied() + mdm.applied() >= before + backlog)?;
+    let server = Running::start(&runtime, &backlog_db, &busy)?;
+    wait_for(|| delivered() >= before + backlog)?;
     let elapsed = started.elapsed();
     drop(server);
     println!(
@@ -120,49 +169,6 @@ fn bench(dir: &Path) -> Result<(), String> {
         elapsed.as_secs_f64(),
         backlog as f64 / elapsed.as_secs_f64()
     );
-    Ok(())
-}
-
-/// The engines side by side, the relay idle: SQLite with one instance,
-/// PostgreSQL with one and two, each at 16 and 64 clients.
-fn engines(dir: &Path) -> Result<(), String> {
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("no runtime: {e}"))?;
-    let idle = config(dir, "engines", None, None)?;
-    let cluster = postgres::Cluster::start(true)?;
-    let mut rows = Vec::new();
-    for clients in [16, 64] {
-        let name = format!("sqlite-{clients}");
-        let db = Database::Sqlite(dir.join(format!("{name}.sqlite")));
-        let server = Running::start_on(&runtime, db, &idle)?;
-        let phase = format!("SQLite, 1 instance, {clients} clients");
-        let figures = load_over(&phase, &[&server.base], clients, &name)?;
-        rows.push((phase, figures));
-    }
-    for instances in [1, 2] {
-        for clients in [16, 64] {
-            let name = format!("postgres_{instances}_{clients}");
-            let db = Database::Postgres(cluster.create_database(&name)?);
-            let servers = (0..instances)
-                .map(|_| Running::start_on(&runtime, db.clone(), &idle))
-                .collect::<Result<Vec<_>, _>>()?;
-            let bases: Vec<&str> = servers.iter().map(|s| s.base.as_str()).collect();
-            let phase = format!(
-                "PostgreSQL, {instances} instance{}, {clients} clients",
-                if instances == 1 { "" } else { "s" }
-            );
-            let figures = load_over(&phase, &bases, clients, &name)?;
-            rows.push((phase, figures));
-        }
-    }
-    println!("\nengines, relay idle ({REQUESTS} saves each, every commit durable):");
-    for (phase, figures) in &rows {
-        println!(
-            "  {phase:<36} {:>6.0} requests/s  p50 {:>6.2} ms  p99 {:>6.2} ms",
-            figures.rate,
-            figures.p50.as_secs_f64() * 1000.0,
-            figures.p99.as_secs_f64() * 1000.0
-        );
-    }
     Ok(())
 }
 
@@ -257,21 +263,47 @@ fn wait_for(mut done: impl FnMut() -> bool) -> Result<(), String> {
     Ok(())
 }
 
-struct Figures {
+/// The latencies of one load's successful requests, sorted.
+struct Latencies {
+    times: Vec<Duration>,
+    /// Successful requests, the warm-up included.
     ok: usize,
-    rate: f64,
-    p50: Duration,
-    p99: Duration,
+}
+
+impl Latencies {
+    fn new(mut times: Vec<Duration>, warm_up: usize) -> Self {
+        times.sort();
+        let ok = times.len() + warm_up;
+        Self { times, ok }
+    }
+
+    fn percentile(&self, p: usize) -> Duration {
+        let last = self.times.len().saturating_sub(1);
+        self.times
+            .get((self.times.len() * p / 100).min(last))
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 /// Sends `REQUESTS` distinct updates from `CLIENTS` clients and prints the figures.
-fn load(phase: &str, base: &str, prefix: &str) -> Result<Figures, String> {
-    load_over(phase, &[base], CLIENTS, prefix)
+fn load(phase: &str, base: &str, prefix: &str) -> Result<Latencies, String> {
+    load_over(phase, &[base], CLIENTS, prefix).map(|(latencies, _)| latencies)
 }
 
 /// Sends `REQUESTS` distinct updates from `clients` clients spread over the
-/// servers at `bases`, and prints the figures.
-fn load_over(phase: &str, bases: &[&str], clients: usize, prefix: &str) -> Result<Figures, String> {
+/// servers at `bases`, and prints the figures; returns the latencies and
+/// the successful requests per second.
+fn load_over(
+    phase: &str,
+    bases: &[&str],
+    clients: usize,
+    prefix: &str,
+) -> Result<(Latencies, f64), String> {
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -314,34 +346,73 @@ fn load_over(phase: &str, bases: &[&str], clients: usize, prefix: &str) -> Resul
         }
     });
     let elapsed = started.elapsed();
-    let mut latencies = latencies
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    latencies.sort();
+    let latencies = Latencies::new(
+        latencies
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+        bases.len(),
+    );
+    let rate = latencies.times.len() as f64 / elapsed.as_secs_f64();
     let failures = failures.into_inner();
-    if latencies.is_empty() {
+    if latencies.times.is_empty() {
         return Err(format!("no request succeeded ({failures} failures)"));
     }
-    let percentile = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "\nPOST contacts, {phase}: {} ok, {failures} failed, {clients} concurrent clients, {:.1} s",
-        latencies.len(),
+        "POST contacts, {phase}: {} ok, {failures} failed, {clients} concurrent clients, {:.1} s",
+        latencies.times.len(),
         elapsed.as_secs_f64()
     );
     println!(
         "  throughput: {:.0} requests/s; latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        latencies.len() as f64 / elapsed.as_secs_f64(),
-        ms(percentile(50)),
-        ms(percentile(99)),
-        ms(latencies[latencies.len() - 1])
+        rate,
+        ms(latencies.percentile(50)),
+        ms(latencies.percentile(99)),
+        ms(latencies.percentile(100))
     );
-    Ok(Figures {
-        ok: latencies.len() + bases.len(),
-        rate: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50: percentile(50),
-        p99: percentile(99),
-    })
+    Ok((latencies, rate))
+}
+
+/// The engines side by side, the relay idle: SQLite with one instance,
+/// PostgreSQL with one and two, each at 16 and 64 clients.
+fn engines(dir: &Path) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("no runtime: {e}"))?;
+    let idle = config(dir, "engines", None, None)?;
+    let cluster = postgres::Cluster::start(true)?;
+    let mut rows = Vec::new();
+    for clients in [16, 64] {
+        let name = format!("sqlite-{clients}");
+        let db = Database::Sqlite(dir.join(format!("{name}.sqlite")));
+        let server = Running::start_on(&runtime, db, &idle)?;
+        let phase = format!("SQLite, 1 instance, {clients} clients");
+        let latencies = load_over(&phase, &[&server.base], clients, &name)?;
+        rows.push((phase, latencies));
+    }
+    for instances in [1, 2] {
+        for clients in [16, 64] {
+            let name = format!("postgres_{instances}_{clients}");
+            let db = Database::Postgres(cluster.create_database(&name)?);
+            let servers = (0..instances)
+                .map(|_| Running::start_on(&runtime, db.clone(), &idle))
+                .collect::<Result<Vec<_>, _>>()?;
+            let bases: Vec<&str> = servers.iter().map(|s| s.base.as_str()).collect();
+            let phase = format!(
+                "PostgreSQL, {instances} instance{}, {clients} clients",
+                if instances == 1 { "" } else { "s" }
+            );
+            let latencies = load_over(&phase, &bases, clients, &name)?;
+            rows.push((phase, latencies));
+        }
+    }
+    println!("\nengines, relay idle ({REQUESTS} saves each, every commit durable):");
+    for (phase, (latencies, rate)) in &rows {
+        println!(
+            "  {phase:<36} {:>6.0} requests/s  p50 {:>6.2} ms  p99 {:>6.2} ms",
+            rate,
+            ms(latencies.percentile(50)),
+            ms(latencies.percentile(99))
+        );
+    }
+    Ok(())
 }
 
 /// The eZpayID of customer `i`.

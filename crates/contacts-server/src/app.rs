@@ -25,7 +25,7 @@ use crate::state::AppState;
 use crate::store::{OpenOptions, Store};
 use crate::telemetry::{self, Endpoint};
 use crate::tracking::{self, RequestContext};
-use crate::web::{self, Web};
+use crate::web::{self, Headers, Web};
 use crate::{contacts, health, listen, openapi, relay, retention};
 
 /// The routes and their layers.
@@ -109,12 +109,20 @@ async fn build(options: &Options) -> Result<Built, String> {
     let store = open_store(options, &config).await?;
     let state = AppState {
         store,
-        users: Arc::new(Users::new(config.users)?),
+        users: Arc::new(Users::new(
+            config.users,
+            &config.limits.login,
+            options.trust_forwarded_for,
+        )?),
         profiles: Arc::new(config.profiles),
         in_flight: Arc::new(InFlight::default()),
         web: Arc::new(Web::new(
             options.static_dir.clone(),
-            &config.frame_ancestors,
+            &Headers {
+                frame_ancestors: &config.frame_ancestors,
+                served_over_https: config.served_over_https,
+                development_login: options.config.is_none(),
+            },
         )?),
         delivery: Arc::new(config.delivery),
         queued: Arc::new(watch::channel(()).0),

@@ -1,7 +1,9 @@
 //! HTTP Basic credentials checked against argon2 hashes, and the caller's source.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use axum::extract::FromRequestParts;
@@ -11,15 +13,12 @@ use base64ct::{Base64, Encoding};
 use contacts_model::ErrorItem;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
 
+use crate::config::{LoginLimits, User};
 use crate::error::{AppError, Failure};
 use crate::state::AppState;
+use crate::throttle::{LoginThrottle, PasswordChecks, client_address};
 use crate::tracking::RequestContext;
-
-/// The most argon2 verifications run at once; each takes tens of MiB, so a
-/// flood of wrong passwords queues instead of exhausting memory.
-const MAX_CONCURRENT_VERIFICATIONS: usize = 4;
 
 /// Hashes a password with argon2id and a random salt, as a PHC string for the config.
 pub fn hash_password(password: &str) -> Result<String, String> {
@@ -29,10 +28,21 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot hash the password: {e}"))
 }
 
+/// Why a login was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Unknown user or wrong password.
+    Wrong,
+    /// Too many password checks for this user name or client address.
+    Throttled(Duration),
+    /// The password checks are queued too long to wait.
+    Busy,
+}
+
 /// The users allowed to call the API.
 #[derive(Debug)]
 pub struct Users {
-    hashes: HashMap<String, String>,
+    users: HashMap<String, User>,
     /// Verified against for an unknown user, so that a wrong user name costs
     /// as long as a wrong password and does not reveal who exists.
     decoy: String,
@@ -40,26 +50,35 @@ pub struct Users {
     /// does not pay the argon2 cost each time. Keyed by a per-process secret.
     verified: Mutex<HashMap<String, [u8; 32]>>,
     secret: [u8; 32],
-    permits: Semaphore,
+    throttle: LoginThrottle,
+    checks: Arc<PasswordChecks>,
+    /// Whether the client's address is the last `X-Forwarded-For` entry.
+    trust_forwarded_for: bool,
 }
 
 impl Users {
-    /// Users from their names and argon2 PHC hashes; every hash is checked here.
-    pub fn new(hashes: HashMap<String, String>) -> Result<Self, String> {
-        for (user, hash) in &hashes {
-            PasswordHash::new(hash).map_err(|e| {
-                format!("the password hash of user '{user}' is not a PHC string: {e}")
+    /// Users from their configuration; every hash is checked here.
+    pub fn new(
+        users: HashMap<String, User>,
+        limits: &LoginLimits,
+        trust_forwarded_for: bool,
+    ) -> Result<Self, String> {
+        for (name, user) in &users {
+            PasswordHash::new(&user.password_hash).map_err(|e| {
+                format!("the password hash of user '{name}' is not a PHC string: {e}")
             })?;
         }
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).map_err(|e| format!("no random numbers: {e}"))?;
         let decoy = hash_password(&Base64::encode_string(&secret))?;
         Ok(Self {
-            hashes,
+            users,
             decoy,
             verified: Mutex::new(HashMap::new()),
             secret,
-            permits: Semaphore::new(MAX_CONCURRENT_VERIFICATIONS),
+            throttle: LoginThrottle::new(limits),
+            checks: Arc::new(PasswordChecks::new(limits)),
+            trust_forwarded_for,
         })
     }
 
@@ -79,19 +98,25 @@ impl Users {
             .is_some_and(|known| bool::from(known.ct_eq(digest)))
     }
 
-    /// Checks a user's password: from the cache, else with argon2 on a blocking thread.
-    pub async fn verify(self: &Arc<Self>, user: &str, password: &str) -> bool {
+    /// Checks a user's password: from the cache, else, within the user's
+    /// and the address's allowance, with argon2 in its bounded queue.
+    pub async fn verify(
+        self: &Arc<Self>,
+        user: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(), Refusal> {
         let digest = self.digest(user, password);
         if self.cached(user, &digest) {
-            return true;
+            return Ok(());
         }
-        let Ok(_permit) = self.permits.acquire().await else {
-            return false;
-        };
+        self.throttle
+            .attempt(user, client)
+            .map_err(Refusal::Throttled)?;
         let users = Arc::clone(self);
         let (user, password) = (user.to_owned(), password.to_owned());
-        let checked = tokio::task::spawn_blocking(move || {
-            let known = users.hashes.get(&user);
+        let checked = self.checks.run(move || {
+            let known = users.users.get(&user).map(|u| &u.password_hash);
             let hash = known.unwrap_or(&users.decoy);
             let matches = PasswordHash::new(hash).is_ok_and(|hash| {
                 Argon2::default()
@@ -107,9 +132,17 @@ impl Users {
                     .insert(user, digest);
             }
             ok
-        })
-        .await;
-        checked.unwrap_or(false)
+        });
+        match checked.await {
+            Some(true) => Ok(()),
+            Some(false) => Err(Refusal::Wrong),
+            None => Err(Refusal::Busy),
+        }
+    }
+
+    /// Whether `user` may send `profile_id`.
+    fn may_use(&self, user: &str, profile_id: &str) -> bool {
+        self.users.get(user).is_some_and(|u| u.may_use(profile_id))
     }
 }
 
@@ -149,8 +182,22 @@ impl FromRequestParts<AppState> for Caller {
         let Some((user, password)) = credentials else {
             return Err(context.fail(Failure::Unauthorized));
         };
-        if !state.users.verify(&user, &password).await {
-            return Err(context.fail(Failure::Unauthorized));
+        let client = client_address(parts, state.users.trust_forwarded_for);
+        if let Err(refusal) = state.users.verify(&user, &password, client).await {
+            // The name tried is untrusted text: logged quoted and escaped.
+            let client = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+            tracing::warn!(user = ?user, client, ?refusal, "login refused");
+            let reason = match refusal {
+                Refusal::Wrong => "wrong",
+                Refusal::Throttled(_) => "throttled",
+                Refusal::Busy => "busy",
+            };
+            metrics::counter!("contacts_logins_refused_total", "reason" => reason).increment(1);
+            return Err(context.fail(match refusal {
+                Refusal::Wrong => Failure::Unauthorized,
+                Refusal::Throttled(wait) => Failure::TooManyLogins(wait),
+                Refusal::Busy => Failure::Busy,
+            }));
         }
         // The sample header reads `CAAG_302 (QA Environment)`: the id is the first word.
         let Some(profile_id) = parts
@@ -172,6 +219,10 @@ impl FromRequestParts<AppState> for Caller {
             tracing::info!(user, profile_id, "unknown profile");
             return Err(context.fail(Failure::SourceNotConfigured));
         };
+        if !state.users.may_use(&user, &profile_id) {
+            tracing::warn!(user, profile_id, "profile not granted to this user");
+            return Err(context.fail(Failure::ProfileNotGranted(profile_id)));
+        }
         Ok(Caller {
             user,
             source: source.clone(),

@@ -25,6 +25,11 @@ pub struct Options {
     pub no_relay: bool,
     /// Where to serve `GET /metrics`, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
+    /// Whether the development login may listen beyond loopback.
+    pub dev: bool,
+    /// Whether the client's address is taken from `X-Forwarded-For` (behind
+    /// a proxy that sets it) rather than the connection.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Options {
@@ -36,6 +41,8 @@ impl Default for Options {
             config: None,
             no_relay: false,
             metrics_addr: None,
+            dev: false,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -81,7 +88,7 @@ pub enum Command {
 /// The usage text.
 pub const USAGE: &str = "\
 usage: contacts-server [--addr IP:PORT] [--db DB] [--static-dir DIR] [--config FILE]
-                       [--metrics-addr IP:PORT] [--no-relay]
+                       [--metrics-addr IP:PORT] [--no-relay] [--dev] [--trust-forwarded-for]
        contacts-server hash-password    (reads a password on standard input)
        contacts-server migrate [--db DB]
        contacts-server deliveries list [--db DB] [--state pending|dead|delivered|discarded]
@@ -96,7 +103,11 @@ usage: contacts-server [--addr IP:PORT] [--db DB] [--static-dir DIR] [--config F
   --static-dir    the built editor to serve
   --config        the TOML configuration (default: development users, customers and targets)
   --metrics-addr  where to serve GET /metrics (Prometheus text); off by default
-  --no-relay      do not deliver the outbox to the targets from this process";
+  --no-relay      do not deliver the outbox to the targets from this process
+  --dev           allow the development login (no --config) on an address other than loopback
+  --trust-forwarded-for
+                  take the client's address (for login throttling and logs) from the last
+                  X-Forwarded-For entry: only behind a proxy that sets it";
 
 /// Reads the arguments that follow the program name.
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
@@ -114,12 +125,23 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--static-dir" => options.static_dir = Some(arg.value(&mut args)?.into()),
             "--config" => options.config = Some(arg.value(&mut args)?.into()),
             "--no-relay" => options.no_relay = true,
+            "--dev" => options.dev = true,
+            "--trust-forwarded-for" => options.trust_forwarded_for = true,
             "hash-password" => return Ok(Command::HashPassword),
             "deliveries" => return deliveries(args, options.db).map(Command::Deliveries),
             "migrate" => return migrate(args, options.db).map(Command::Migrate),
             "-h" | "--help" => return Ok(Command::Help),
             other => return Err(format!("unknown argument '{other}'\n{USAGE}")),
         }
+    }
+    if options.config.is_none() && !options.dev && !options.addr.ip().is_loopback() {
+        return Err(format!(
+            "refusing to listen on {}: without --config the server runs with the development \
+             login (user ocsuser, password ocsuser), which anyone who can reach that address could use; \
+             give --config with your users, listen on a loopback address such as 127.0.0.1, \
+             or add --dev to expose the development login anyway",
+            options.addr
+        ));
     }
     Ok(Command::Serve(options))
 }
@@ -271,6 +293,25 @@ mod tests {
     }
 
     #[test]
+    fn the_development_login_leaves_loopback_only_with_dev_or_a_config() {
+        for list in [
+            &["--addr", "127.0.0.1:8080"][..],
+            &["--addr", "[::1]:8080"][..],
+            &["--addr", "0.0.0.0:8080", "--dev"][..],
+            &["--addr", "0.0.0.0:8080", "--config", "c.toml"][..],
+        ] {
+            assert!(
+                matches!(parse(args(list)), Ok(Command::Serve(_))),
+                "{list:?}"
+            );
+        }
+        let Ok(Command::Serve(options)) = parse(args(&["--trust-forwarded-for"])) else {
+            panic!("a valid flag");
+        };
+        assert!(options.trust_forwarded_for && !options.dev);
+    }
+
+    #[test]
     fn reads_the_deliveries_commands() {
         let Ok(Command::Deliveries(DeliveriesCommand::List { db, filter })) = parse(args(&[
             "deliveries",
@@ -340,6 +381,7 @@ mod tests {
             (&["migrate", "--force"][..], "unknown argument"),
             (&["--verbose"][..], "unknown argument"),
             (&["--metrics-addr", "9100"][..], "not an address"),
+            (&["--addr", "0.0.0.0:8080"][..], "development login"),
             (&["deliveries"][..], "list, retry or discard"),
             (
                 &["deliveries", "list", "--state", "gone"][..],

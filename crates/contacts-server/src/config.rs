@@ -5,7 +5,8 @@
 
 mod delivery;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::num::NonZeroU32;
 use std::path::Path;
 use std::time::Duration;
 
@@ -28,7 +29,10 @@ struct ConfigFile {
     demo_data: bool,
     #[serde(default = "same_origin")]
     frame_ancestors: Vec<String>,
-    users: BTreeMap<String, String>,
+    #[serde(default)]
+    served_over_https: bool,
+    /// `NAME = "hash"` (the short form: every profile) or a `[users.NAME]` table.
+    users: BTreeMap<String, toml::Value>,
     profiles: BTreeMap<String, String>,
     #[serde(default)]
     customers: BTreeMap<String, CustomerStatus>,
@@ -93,6 +97,14 @@ impl DatabaseFile {
     }
 }
 
+/// A `[users.NAME]` table as written in the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserFile {
+    password_hash: String,
+    profiles: Vec<String>,
+}
+
 /// The `[limits]` table as written in the file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -100,6 +112,12 @@ struct LimitsFile {
     header_read_timeout_ms: u64,
     body_read_timeout_ms: u64,
     max_database_bytes: Option<u64>,
+    max_connections: usize,
+    shutdown_timeout_ms: u64,
+    login_attempts_per_user: u32,
+    login_attempts_per_address: u32,
+    max_password_checks: Option<usize>,
+    password_check_max_wait_ms: u64,
 }
 
 impl Default for LimitsFile {
@@ -108,8 +126,47 @@ impl Default for LimitsFile {
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 10_000,
             max_database_bytes: None,
+            max_connections: 1_024,
+            shutdown_timeout_ms: 30_000,
+            login_attempts_per_user: 10,
+            login_attempts_per_address: 30,
+            max_password_checks: None,
+            password_check_max_wait_ms: 2_000,
         }
     }
+}
+
+/// A user: the argon2 PHC hash of their password and the ProfileIds they may use.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// The argon2 PHC string.
+    pub password_hash: String,
+    /// The ProfileIds this user may send; `None` (the short form
+    /// `NAME = "hash"`) means every configured profile.
+    pub profiles: Option<BTreeSet<String>>,
+}
+
+impl User {
+    /// Whether this user may send `profile_id`.
+    pub fn may_use(&self, profile_id: &str) -> bool {
+        self.profiles
+            .as_ref()
+            .is_none_or(|profiles| profiles.contains(profile_id))
+    }
+}
+
+/// What holds off password guessing, checked before argon2 runs.
+#[derive(Debug, Clone)]
+pub struct LoginLimits {
+    /// Password checks allowed per user name per minute (the burst, refilled
+    /// evenly over the minute).
+    pub per_user: NonZeroU32,
+    /// Password checks allowed per client address per minute.
+    pub per_address: NonZeroU32,
+    /// The most argon2 checks that run at once.
+    pub concurrent_checks: usize,
+    /// A check that would wait longer than this for its turn is refused at once.
+    pub max_wait: Duration,
 }
 
 /// What protects the server from slow clients and the disk from growing without end.
@@ -123,6 +180,13 @@ pub struct Limits {
     /// The database file grows no larger: a write that needs more space
     /// fails as a service error, exactly as on a full disk.
     pub max_database_bytes: Option<u64>,
+    /// The most connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// How long a graceful shutdown waits for the requests in progress
+    /// before it closes their connections.
+    pub shutdown_timeout: Duration,
+    /// The throttling of password checks.
+    pub login: LoginLimits,
 }
 
 fn same_origin() -> Vec<String> {
@@ -136,8 +200,12 @@ pub struct Config {
     pub demo_data: bool,
     /// The CSP `frame-ancestors` sources: `'self'`, `'none'` or origins.
     pub frame_ancestors: Vec<String>,
-    /// User names and their argon2 PHC hashes.
-    pub users: HashMap<String, String>,
+    /// Whether clients reach the server over HTTPS (directly or through a
+    /// proxy that ends TLS): every response then carries
+    /// `Strict-Transport-Security`.
+    pub served_over_https: bool,
+    /// The users by name.
+    pub users: HashMap<String, User>,
     /// ProfileId → source.
     pub profiles: HashMap<String, String>,
     /// The customers and their statuses.
@@ -181,10 +249,15 @@ impl Config {
         for origin in &file.console_origins {
             check_console_origin(origin)?;
         }
-        let limits = &file.limits;
-        if limits.header_read_timeout_ms == 0 || limits.body_read_timeout_ms == 0 {
-            return Err("limits: a read timeout must be at least 1 ms".into());
-        }
+        let users = file
+            .users
+            .into_iter()
+            .map(|(name, entry)| {
+                let user = user(&name, entry, &file.profiles)?;
+                Ok((name, user))
+            })
+            .collect::<Result<_, String>>()?;
+        let limits = limits(&file.limits)?;
         let customers = file
             .customers
             .into_iter()
@@ -202,20 +275,78 @@ impl Config {
         Ok(Self {
             demo_data: file.demo_data,
             frame_ancestors: file.frame_ancestors,
-            users: file.users.into_iter().collect(),
+            served_over_https: file.served_over_https,
+            users,
             profiles: file.profiles.into_iter().collect(),
             customers,
             console_origins: file.console_origins,
-            limits: Limits {
-                header_read_timeout: Duration::from_millis(file.limits.header_read_timeout_ms),
-                body_read_timeout: Duration::from_millis(file.limits.body_read_timeout_ms),
-                max_database_bytes: file.limits.max_database_bytes,
-            },
+            limits,
             delivery,
             retention,
             pool,
         })
     }
+}
+
+/// A user from either form: `NAME = "hash"` (every profile, with a warning)
+/// or `[users.NAME]` with `password_hash` and `profiles`, each a configured one.
+fn user(
+    name: &str,
+    entry: toml::Value,
+    profiles: &BTreeMap<String, String>,
+) -> Result<User, String> {
+    if let toml::Value::String(password_hash) = entry {
+        tracing::warn!(
+            user = name,
+            "users.{name} = \"hash\" lets this user use every profile; \
+             write [users.{name}] with password_hash and profiles to bind it to its own"
+        );
+        return Ok(User {
+            password_hash,
+            profiles: None,
+        });
+    }
+    let file: UserFile = entry.try_into().map_err(|e| format!("users.{name}: {e}"))?;
+    if let Some(unknown) = file.profiles.iter().find(|p| !profiles.contains_key(*p)) {
+        return Err(format!(
+            "users.{name}: the profile '{unknown}' is not configured under [profiles]"
+        ));
+    }
+    Ok(User {
+        password_hash: file.password_hash,
+        profiles: Some(file.profiles.into_iter().collect()),
+    })
+}
+
+/// Checks the `[limits]` table and gives it its types.
+fn limits(file: &LimitsFile) -> Result<Limits, String> {
+    if file.header_read_timeout_ms == 0 || file.body_read_timeout_ms == 0 {
+        return Err("limits: a read timeout must be at least 1 ms".into());
+    }
+    if file.max_connections == 0 || file.max_password_checks == Some(0) {
+        return Err("limits: max_connections and max_password_checks must be at least 1".into());
+    }
+    let positive = |name: &str, n: u32| {
+        NonZeroU32::new(n).ok_or_else(|| format!("limits: {name} must be at least 1"))
+    };
+    Ok(Limits {
+        header_read_timeout: Duration::from_millis(file.header_read_timeout_ms),
+        body_read_timeout: Duration::from_millis(file.body_read_timeout_ms),
+        max_database_bytes: file.max_database_bytes,
+        max_connections: file.max_connections,
+        shutdown_timeout: Duration::from_millis(file.shutdown_timeout_ms),
+        login: LoginLimits {
+            per_user: positive("login_attempts_per_user", file.login_attempts_per_user)?,
+            per_address: positive(
+                "login_attempts_per_address",
+                file.login_attempts_per_address,
+            )?,
+            concurrent_checks: file.max_password_checks.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            }),
+            max_wait: Duration::from_millis(file.password_check_max_wait_ms),
+        },
+    })
 }
 
 /// Accepts an origin exactly as a browser sends it in `Origin`: a scheme, a
@@ -239,28 +370,17 @@ fn check_console_origin(origin: &str) -> Result<(), String> {
     }
 }
 
-/// Accepts `'self'`, `'none'` and origins such as `https://console.example.com:8443`
-/// or `https://*.example.com`; anything else could inject into the CSP header.
+/// Accepts `'self'`, `'none'` and exact origins such as
+/// `https://console.example.com:8443`: no wildcard, which would let any
+/// site of a domain (or, as a bare scheme, any site at all) frame the
+/// editor, and nothing that could inject into the CSP header.
 fn check_frame_ancestor(source: &str) -> Result<(), String> {
-    if source == "'self'" || source == "'none'" {
+    if source == "'self'" || source == "'none'" || check_console_origin(source).is_ok() {
         return Ok(());
     }
-    let rest = source
-        .strip_prefix("https://")
-        .or_else(|| source.strip_prefix("http://"));
-    let well_formed = rest.is_some_and(|host| {
-        !host.is_empty()
-            && host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*'))
-    });
-    if well_formed {
-        Ok(())
-    } else {
-        Err(format!(
-            "frame_ancestors: '{source}' is not 'self', 'none' or an origin such as https://console.example.com"
-        ))
-    }
+    Err(format!(
+        "frame_ancestors: '{source}' is not 'self', 'none' or an exact origin such as https://console.example.com (no wildcards, lower case, no path)"
+    ))
 }
 
 #[cfg(test)]
@@ -270,7 +390,9 @@ mod tests {
     #[test]
     fn the_development_configuration_is_valid() {
         let config = Config::development().expect("valid");
-        assert!(config.users["ocsuser"].starts_with("$argon2id$"));
+        let ocsuser = &config.users["ocsuser"];
+        assert!(ocsuser.password_hash.starts_with("$argon2id$"));
+        assert!(ocsuser.may_use("CAAG_302") && !ocsuser.may_use("CAAG_999"));
         assert_eq!(config.profiles["CAAG_302"], "CAAG");
         assert_eq!(config.customers.len(), 3);
         assert!(config.demo_data);
@@ -308,6 +430,30 @@ mod tests {
                 "users = { a = \"h\" }\nprofiles = {}\n[limits]\nheader_timeout = 5",
                 "unknown field",
             ),
+            (
+                "users = { a = \"h\" }\nprofiles = {}\nframe_ancestors = [\"https://*.example.com\"]",
+                "no wildcards",
+            ),
+            (
+                "users = { a = \"h\" }\nprofiles = {}\nframe_ancestors = [\"https:\"]",
+                "exact origin",
+            ),
+            (
+                "[users.a]\npassword_hash = \"h\"\nprofiles = [\"X_1\"]\n[profiles]\nY_1 = \"Y\"",
+                "users.a: the profile 'X_1' is not configured",
+            ),
+            (
+                "[users.a]\npassword_hash = \"h\"\n[profiles]\nY_1 = \"Y\"",
+                "users.a: missing field `profiles`",
+            ),
+            (
+                "[users.a]\npassword = \"h\"\nprofiles = []\n[profiles]\nY_1 = \"Y\"",
+                "unknown field `password`",
+            ),
+            (
+                "users = { a = \"h\" }\nprofiles = {}\n[limits]\nlogin_attempts_per_user = 0",
+                "login_attempts_per_user must be at least 1",
+            ),
         ];
         for (text, expected) in cases {
             let error = Config::from_toml(text).expect_err(text);
@@ -316,13 +462,19 @@ mod tests {
     }
 
     #[test]
-    fn accepts_console_origins() {
-        for source in [
-            "'self'",
-            "'none'",
-            "https://console.example.com:8443",
-            "https://*.example.com",
-        ] {
+    fn the_short_form_of_a_user_means_every_profile() {
+        let config = Config::from_toml(
+            "[users]\na = \"h\"\n[users.b]\npassword_hash = \"h\"\nprofiles = [\"X_1\"]\n\
+             [profiles]\nX_1 = \"X\"\nY_1 = \"Y\"",
+        )
+        .expect("valid");
+        assert!(config.users["a"].may_use("X_1") && config.users["a"].may_use("Y_1"));
+        assert!(config.users["b"].may_use("X_1") && !config.users["b"].may_use("Y_1"));
+    }
+
+    #[test]
+    fn accepts_exact_frame_ancestors() {
+        for source in ["'self'", "'none'", "https://console.example.com:8443"] {
             assert_eq!(check_frame_ancestor(source), Ok(()), "{source}");
         }
     }

@@ -10,7 +10,8 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::get;
 use contacts_model::{
-    Contact, Envelope, ErrorItem, EzpayId, RequestDraft, Status, Text, TrackingId, validate_request,
+    Envelope, ErrorItem, EzpayId, RequestDraft, Status, Text, TrackingId, ValidationError,
+    validate_request,
 };
 use serde::Serialize;
 
@@ -18,7 +19,8 @@ use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::{AppError, Failure, json_response};
 use crate::state::AppState;
-use crate::store::{CustomerStatus, Outcome, StoreError, Update};
+use crate::store::{CustomerStatus, Outcome, Read, StoreError, Update};
+use crate::stored::{self, StoredContact};
 use crate::tracking::RequestContext;
 
 /// The route of the resource.
@@ -55,7 +57,10 @@ struct ContactsResponse<'a> {
     status: Status,
     request_tracking_id: &'a TrackingId,
     customer: CustomerView<'a>,
-    contacts: Vec<Contact>,
+    contacts: Vec<StoredContact>,
+    /// What today's validation refuses in the stored contacts, if anything.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<ValidationError>,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,7 +72,7 @@ struct CustomerView<'a> {
 async fn list(
     State(state): State<AppState>,
     context: RequestContext,
-    _caller: Caller,
+    caller: Caller,
     CustomerPath(ezpay_id): CustomerPath,
 ) -> Result<Response, AppError> {
     let store = &state.store;
@@ -78,10 +83,23 @@ async fn list(
     else {
         return Err(context.fail(Failure::CustomerNotFound(ezpay_id)));
     };
-    let contacts = store
+    let stored = store
         .contacts(&ezpay_id)
         .await
         .map_err(|e| storage_failed(&context, &e))?;
+    // No contacts leave unaudited: a read that cannot be recorded fails.
+    let read = Read {
+        tracking_id: context.tracking_id.clone(),
+        ezpay_id: ezpay_id.clone(),
+        user: caller.user,
+        profile_id: caller.profile_id,
+        source: caller.source,
+    };
+    store
+        .record_read(&read)
+        .await
+        .map_err(|e| storage_failed(&context, &e))?;
+    let (contacts, errors) = stored::check(stored);
     let body = ContactsResponse {
         status: Status::Success,
         request_tracking_id: &context.tracking_id,
@@ -90,6 +108,7 @@ async fn list(
             status,
         },
         contacts,
+        errors,
     };
     Ok(json_response(StatusCode::OK, &body, &context.tracking_id))
 }
@@ -126,7 +145,7 @@ async fn save(
         context.settle(Some(&id))?;
     }
     let request = validate_request(draft).map_err(|e| context.fail(e))?;
-    let Some(claim) = state.in_flight.claim(&context.tracking_id) else {
+    let Some(claim) = state.in_flight.claim(&caller.source, &context.tracking_id) else {
         return Err(context.fail(Failure::InFlight));
     };
     let update = Update {
@@ -177,32 +196,33 @@ fn storage_failed(context: &RequestContext, error: &StoreError) -> AppError {
     context.fail(Failure::from(error))
 }
 
-/// The tracking ids of the updates being processed right now.
+/// The (source, tracking id) keys of the updates being processed right now.
 #[derive(Debug, Default)]
-pub struct InFlight(Mutex<HashSet<String>>);
+pub struct InFlight(Mutex<HashSet<(String, String)>>);
 
-/// A tracking id claimed for processing; dropping it releases the id.
+/// A key claimed for processing; dropping it releases the key.
 #[derive(Debug)]
 pub struct Claim {
     set: Arc<InFlight>,
-    id: String,
+    key: (String, String),
 }
 
 impl InFlight {
-    /// Claims a tracking id, or `None` where another request holds it.
-    pub fn claim(self: &Arc<Self>, id: &TrackingId) -> Option<Claim> {
-        let mut ids = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        ids.insert(id.to_string()).then(|| Claim {
+    /// Claims a source's tracking id, or `None` where another request holds it.
+    pub fn claim(self: &Arc<Self>, source: &str, id: &TrackingId) -> Option<Claim> {
+        let key = (source.to_owned(), id.to_string());
+        let mut keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.insert(key.clone()).then(|| Claim {
             set: Arc::clone(self),
-            id: id.to_string(),
+            key,
         })
     }
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        let mut ids = self.set.0.lock().unwrap_or_else(PoisonError::into_inner);
-        ids.remove(&self.id);
+        let mut keys = self.set.0.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.remove(&self.key);
     }
 }
 
@@ -214,9 +234,11 @@ mod tests {
     fn a_tracking_id_is_claimed_once_at_a_time() {
         let in_flight = Arc::new(InFlight::default());
         let id = TrackingId::parse("67865456").expect("valid");
-        let first = in_flight.claim(&id).expect("free");
-        assert!(in_flight.claim(&id).is_none());
+        let first = in_flight.claim("CAAG", &id).expect("free");
+        assert!(in_flight.claim("CAAG", &id).is_none());
+        // Another source's id of the same spelling is another request.
+        assert!(in_flight.claim("OCS", &id).is_some());
         drop(first);
-        assert!(in_flight.claim(&id).is_some());
+        assert!(in_flight.claim("CAAG", &id).is_some());
     }
 }

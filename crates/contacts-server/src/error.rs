@@ -1,5 +1,7 @@
 //! The one error type of the API; every failure becomes a contract envelope.
 
+use std::time::Duration;
+
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use contacts_model::{Envelope, ErrorItem, EzpayId, TrackingId, ValidationError, ValidationErrors};
@@ -23,6 +25,13 @@ pub enum Failure {
     CrossOrigin,
     /// The ProfileId names no configured source.
     SourceNotConfigured,
+    /// The ProfileId exists but is not one of this user's.
+    ProfileNotGranted(String),
+    /// Too many password checks for this user name or client address; try
+    /// again after the duration.
+    TooManyLogins(Duration),
+    /// The password checks are queued too long; try again shortly.
+    Busy,
     /// No customer has this eZpayID.
     CustomerNotFound(EzpayId),
     /// No route has this path.
@@ -50,8 +59,12 @@ impl Failure {
         match self {
             Failure::BadRequest(_) => StatusCode::BAD_REQUEST,
             Failure::Unauthorized => StatusCode::UNAUTHORIZED,
-            Failure::CrossSite | Failure::CrossOrigin => StatusCode::FORBIDDEN,
+            Failure::CrossSite | Failure::CrossOrigin | Failure::ProfileNotGranted(_) => {
+                StatusCode::FORBIDDEN
+            }
             Failure::SourceNotConfigured | Failure::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Failure::TooManyLogins(_) => StatusCode::TOO_MANY_REQUESTS,
+            Failure::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Failure::CustomerNotFound(_) | Failure::RouteNotFound => StatusCode::NOT_FOUND,
             Failure::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Failure::InFlight => StatusCode::CONFLICT,
@@ -68,10 +81,14 @@ impl Failure {
         match self {
             Failure::BadRequest(_) => "Bad Request",
             Failure::Unauthorized => "Unauthorized",
-            Failure::CrossSite | Failure::CrossOrigin => "Forbidden",
+            Failure::CrossSite | Failure::CrossOrigin | Failure::ProfileNotGranted(_) => {
+                "Forbidden"
+            }
             Failure::SourceNotConfigured | Failure::Internal | Failure::DatabaseUnavailable => {
                 "Service Error"
             }
+            Failure::TooManyLogins(_) => "Too Many Requests",
+            Failure::Busy => "Service Unavailable",
             Failure::CustomerNotFound(_) | Failure::RouteNotFound => "Not Found",
             Failure::MethodNotAllowed => "Method Not Allowed",
             Failure::InFlight => "Conflict",
@@ -79,6 +96,15 @@ impl Failure {
             Failure::PayloadTooLarge(_) => "Payload Too Large",
             Failure::UnsupportedMediaType => "Unsupported Media Type",
             Failure::RequestTimeout => "Request Timeout",
+        }
+    }
+
+    /// The `Retry-After` seconds of a refusal that passes with time.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Failure::TooManyLogins(wait) => Some(retry_after_seconds(*wait)),
+            Failure::Busy => Some(1),
+            _ => None,
         }
     }
 
@@ -98,6 +124,17 @@ impl Failure {
                     .into(),
             ),
             Failure::SourceNotConfigured => one("Source not configured".into()),
+            Failure::ProfileNotGranted(profile_id) => one(format!(
+                "This user may not use the ProfileId {profile_id}; send one of the user's own."
+            )),
+            Failure::TooManyLogins(wait) => one(format!(
+                "Too many sign-in attempts for this user or from this address; try again in {} s.",
+                retry_after_seconds(wait)
+            )),
+            Failure::Busy => one(
+                "The server is checking too many passwords right now; try again in a moment."
+                    .into(),
+            ),
             Failure::CustomerNotFound(id) => one(format!("No customer has the eZpayID {id}.")),
             Failure::RouteNotFound => one("No resource has this address.".into()),
             Failure::MethodNotAllowed => one("This resource does not accept this method.".into()),
@@ -135,6 +172,11 @@ impl From<&StoreError> for Failure {
     }
 }
 
+/// Whole seconds, rounded up, at least 1.
+fn retry_after_seconds(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
 impl From<ValidationErrors> for Failure {
     fn from(errors: ValidationErrors) -> Self {
         Failure::BadRequest(errors.into_iter().map(ErrorItem::from).collect())
@@ -160,13 +202,20 @@ pub struct AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.failure.status();
+        let retry_after = self.failure.retry_after();
         let envelope = Envelope::failure(
             Some(self.tracking_id.to_string()),
             status.as_u16().to_string(),
             self.failure.summary(),
             self.failure.items(),
         );
-        json_response(status, &envelope, &self.tracking_id)
+        let mut response = json_response(status, &envelope, &self.tracking_id);
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

@@ -6,7 +6,21 @@ use std::process::ExitCode;
 use contacts_server::cli::{self, Command, USAGE};
 
 fn main() -> ExitCode {
-    match run() {
+    // A command line that cannot be run as written exits with status 2, as
+    // usage errors conventionally do; a failure while running, with 1.
+    // CONTACTS_DB is read as a first `--db`, which a `--db` given later overrides.
+    let from_env = std::env::var("CONTACTS_DB")
+        .ok()
+        .filter(|db| !db.is_empty())
+        .map(|db| format!("--db={db}"));
+    let command = match cli::parse(from_env.into_iter().chain(std::env::args().skip(1))) {
+        Ok(command) => command,
+        Err(message) => {
+            eprintln!("contacts-server: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("contacts-server: {message}");
@@ -15,13 +29,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<(), String> {
-    // CONTACTS_DB is read as a first `--db`, which a `--db` given later overrides.
-    let from_env = std::env::var("CONTACTS_DB")
-        .ok()
-        .filter(|db| !db.is_empty())
-        .map(|db| format!("--db={db}"));
-    match cli::parse(from_env.into_iter().chain(std::env::args().skip(1)))? {
+fn run(command: Command) -> Result<(), String> {
+    match command {
         Command::Help => {
             println!("{USAGE}");
             Ok(())

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
@@ -20,7 +20,30 @@ use crate::tracking::RequestContext;
 pub struct Web {
     site: Option<Site>,
     csp: HeaderValue,
+    /// `Strict-Transport-Security`, where the server is reached over HTTPS.
+    hsts: Option<HeaderValue>,
+    /// Whether the development login is active, and with it the demo
+    /// page's script, which holds the development credentials.
+    development_login: bool,
 }
+
+/// What decides the headers and files the static side sends.
+#[derive(Debug)]
+pub struct Headers<'a> {
+    /// The CSP `frame-ancestors` sources.
+    pub frame_ancestors: &'a [String],
+    /// Whether clients reach the server over HTTPS.
+    pub served_over_https: bool,
+    /// Whether the server runs with the development login (no `--config`).
+    pub development_login: bool,
+}
+
+/// The demo page's script, which signs in with the development credentials.
+const DEMO_SCRIPT: &str = "embed.js";
+
+/// Browser features the editor never uses, denied to it and to what it embeds.
+const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), \
+     magnetometer=(), microphone=(), payment=(), usb=()";
 
 /// The editor's folder, served two ways.
 #[derive(Debug)]
@@ -33,8 +56,8 @@ struct Site {
 }
 
 impl Web {
-    /// Serves `static_dir` (if any); the editor may be framed by `frame_ancestors`.
-    pub fn new(static_dir: Option<PathBuf>, frame_ancestors: &[String]) -> Result<Self, String> {
+    /// Serves `static_dir` (if any) with the headers `headers` decides.
+    pub fn new(static_dir: Option<PathBuf>, headers: &Headers<'_>) -> Result<Self, String> {
         let site = static_dir
             .map(|dir| {
                 let index = dir.join("index.html");
@@ -48,9 +71,17 @@ impl Web {
                 Ok(Site { files, pages })
             })
             .transpose()?;
-        let csp = HeaderValue::from_str(&content_security_policy(frame_ancestors))
+        let csp = HeaderValue::from_str(&content_security_policy(headers.frame_ancestors))
             .map_err(|e| format!("invalid CSP header: {e}"))?;
-        Ok(Self { site, csp })
+        let hsts = headers
+            .served_over_https
+            .then_some(HeaderValue::from_static("max-age=31536000"));
+        Ok(Self {
+            site,
+            csp,
+            hsts,
+            development_login: headers.development_login,
+        })
     }
 }
 
@@ -82,6 +113,17 @@ pub async fn security_headers(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+    headers.insert(
+        HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static(PERMISSIONS_POLICY),
+    );
+    headers.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    if let Some(hsts) = &web.hsts {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+    }
     response
 }
 
@@ -94,7 +136,10 @@ pub async fn fallback(
 ) -> Response {
     let path = request.uri().path().to_owned();
     let readable = matches!(*request.method(), Method::GET | Method::HEAD);
-    let site = web.site.as_ref().filter(|_| readable && !is_api(&path));
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let demo_script = name.strip_suffix(".gz").unwrap_or(name) == DEMO_SCRIPT;
+    let served = readable && !is_api(&path) && (web.development_login || !demo_script);
+    let site = web.site.as_ref().filter(|_| served);
     let found = match site {
         Some(site) if is_page(&path) => site.pages.clone().oneshot(request).await,
         Some(site) => site.files.clone().oneshot(request).await,

@@ -1,7 +1,10 @@
 //! The server under abuse and faults, over real sockets against the built
 //! binary: malformed and oversized bodies, header injection, malformed
-//! credentials, cross-site writes, hostile strings, a full disk, slow clients
-//! and 100 concurrent agents. Every refusal is an envelope (where HTTP
+//! credentials, cross-site writes, hostile strings, a full disk, slow clients,
+//! 100 concurrent agents, another user's ProfileId, tracking ids reused across
+//! sources and users, password guessing (throttling, the bounded argon2
+//! queue, a flood while agents save), the connection cap and the shutdown
+//! deadline. Every refusal is an envelope (where HTTP
 //! parsing lets the server answer at all) and leaves the database unchanged.
 //!
 //! `CONTACTS_LOAD_SECS` sets how long the 100 agents save (default 10; the
@@ -15,7 +18,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -857,19 +860,20 @@ fn a_read_only_database_fails_cleanly_and_recovers() {
         server.child.try_wait().unwrap().is_none(),
         "the server exited under the fault"
     );
-    // Reads go through the reader connection's open files and write nothing,
-    // so they still answer, with the data before the fault.
-    let reply = server.get_contacts(ACTIVE);
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    assert_eq!(reply.body["contacts"], first);
+    // A read must be audited, and the audit row cannot be written: the
+    // contacts are not sent unaudited, and the refusal is an envelope.
+    server
+        .get_contacts(ACTIVE)
+        .assert_failure(500, "Service Error");
     assert_eq!(server.get("/healthz", &[]).status, 200);
 
     drop(read_only);
     assert_eq!(
         server.snapshot(),
         before,
-        "the refused update left something in the database"
+        "the refused update or read left something in the database"
     );
+    assert_eq!(server.get_contacts(ACTIVE).body["contacts"], first);
     let reply = server.post_contacts(ACTIVE, "readonly-2", &refused);
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(
@@ -896,12 +900,11 @@ fn slow_clients_do_not_stall_others() {
     let _measuring = measuring();
     const SLOW_CLIENTS: usize = 16;
     let scratch = Scratch::new();
-    let config = config_file(
+    let server = Server::start_configured(
         &scratch.0,
-        &development_customers(),
         "[limits]\nheader_read_timeout_ms = 1500\nbody_read_timeout_ms = 1500",
+        &[],
     );
-    let server = Server::start(&scratch.0, &["--config", config.to_str().unwrap()]);
     // The first request pays for the password check; the others find it cached.
     assert_eq!(server.get_contacts(ACTIVE).status, 200);
     let started = Instant::now();
@@ -1078,7 +1081,11 @@ fn a_hundred_agents_lose_and_duplicate_nothing() {
         acknowledged.len(),
         "requests stored that were never acknowledged"
     );
-    let audit_rows = count(&server.db, "SELECT count(*) FROM audit WHERE ?1 = ?1", "");
+    let audit_rows = count(
+        &server.db,
+        "SELECT count(*) FROM audit WHERE action = 'update' AND ?1 = ?1",
+        "",
+    );
     assert_eq!(usize::try_from(audit_rows).unwrap(), acknowledged.len());
 
     for ((_, _, last), (agent, ezpay_id)) in results.iter().zip(customers.iter().enumerate()) {
@@ -1106,6 +1113,550 @@ fn a_hundred_agents_lose_and_duplicate_nothing() {
     );
 }
 
+/// `Authorization: Basic …` for a user and password.
+fn basic(user: &str, password: &str) -> String {
+    use base64ct::{Base64, Encoding};
+    format!(
+        "Basic {}",
+        Base64::encode_string(format!("{user}:{password}").as_bytes())
+    )
+}
+
+/// A GET of the active customer's contacts as `user` with `password`, from
+/// `forwarded_for` (which counts only with `--trust-forwarded-for`).
+fn sign_in(server: &Server, user: &str, password: &str, forwarded_for: &str) -> Reply {
+    server.get(
+        CONTACTS_PATH,
+        &[
+            ("Authorization", &basic(user, password)),
+            ("ProfileId", "CAAG_302"),
+            ("X-Forwarded-For", forwarded_for),
+        ],
+    )
+}
+
+/// Starts the server with `config`, trusting `X-Forwarded-For` and serving `/metrics`.
+fn start_behind_proxy(dir: &Path, config: &Path) -> Server {
+    let config = config.to_str().unwrap();
+    let flags = ["--trust-forwarded-for", "--metrics-addr", "127.0.0.1:0"];
+    Server::start(dir, &[&["--config", config][..], &flags].concat())
+}
+
+/// Users of two sources, all with the development password `ocsuser`:
+/// `alice` and `bob` of CAAG, `olga` of OCS, and `carol` in the short form
+/// (every profile).
+fn two_sources_config(dir: &Path, extra: &str) -> PathBuf {
+    let hash = development_hash();
+    let path = dir.join("contacts.toml");
+    fs::write(
+        &path,
+        format!(
+            "{extra}\n[users]\ncarol = \"{hash}\"\n\
+             [users.alice]\npassword_hash = \"{hash}\"\nprofiles = [\"CAAG_302\"]\n\
+             [users.bob]\npassword_hash = \"{hash}\"\nprofiles = [\"CAAG_302\"]\n\
+             [users.olga]\npassword_hash = \"{hash}\"\nprofiles = [\"OCS_1\"]\n\
+             [profiles]\nCAAG_302 = \"CAAG\"\nOCS_1 = \"OCS\"\n\
+             [customers]\n\"{ACTIVE}\" = \"active\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Another user's ProfileId is refused, whatever the request; an unknown one
+/// is still the contract's "Source not configured".
+#[test]
+fn another_users_profile_is_forbidden_and_changes_nothing() {
+    let scratch = Scratch::new();
+    let config = two_sources_config(&scratch.0, "");
+    let server = Server::start(&scratch.0, &["--config", config.to_str().unwrap()]);
+    let alice = basic("alice", "ocsuser");
+    let body = json!({ "contacts": sample_contacts() }).to_string();
+    assert_eq!(
+        server
+            .post(
+                ACTIVE,
+                &body,
+                &[("Authorization", &alice), ("Request-Tracking-Id", "own-1")]
+            )
+            .status,
+        200
+    );
+    let before = server.snapshot();
+    // A POST refused before its body is read ends its connection (the
+    // server cannot know where the unread body ends): each says so itself,
+    // so that the client does not reuse it.
+    let close = ("Connection", "close");
+    let reads = [("GET", "OCS_1"), ("POST", "OCS_1"), ("POST", "OCS_1 (QA)")];
+    for (method, profile) in reads {
+        let headers = [("Authorization", alice.as_str()), ("ProfileId", profile)];
+        let reply = if method == "GET" {
+            server.get(CONTACTS_PATH, &headers)
+        } else {
+            server.post(
+                ACTIVE,
+                &body,
+                &[
+                    headers[0],
+                    headers[1],
+                    ("Request-Tracking-Id", "other-1"),
+                    close,
+                ],
+            )
+        };
+        reply.assert_failure(403, "Forbidden");
+        assert_message(&reply, "ProfileId OCS_1", method);
+    }
+    for (user, profile) in [("alice", "NOPE_9"), ("olga", "NOPE_9")] {
+        let reply = server.post(
+            ACTIVE,
+            &body,
+            &[
+                ("Authorization", &basic(user, "ocsuser")),
+                ("ProfileId", profile),
+                close,
+            ],
+        );
+        reply.assert_failure(500, "Service Error");
+        assert_eq!(reply.error_messages(), ["Source not configured"]);
+    }
+    assert_eq!(
+        server.snapshot(),
+        before,
+        "a refused profile changed the database"
+    );
+    // The short form means every profile, and says so at start.
+    let carol = basic("carol", "ocsuser");
+    for profile in ["CAAG_302", "OCS_1"] {
+        let reply = server.get(
+            CONTACTS_PATH,
+            &[("Authorization", &carol), ("ProfileId", profile)],
+        );
+        assert_eq!(reply.status, 200, "{profile}: {}", reply.text);
+    }
+    let log = fs::read_to_string(scratch.0.join("server.log")).unwrap();
+    assert!(
+        log.contains("users.carol = \"hash\" lets this user use every profile"),
+        "{log}"
+    );
+    assert!(!log.contains("users.alice = "), "{log}");
+}
+
+/// Wrong passwords are counted per user name and per client address before
+/// argon2 runs: the eleventh check of a name is 429 with `Retry-After`, an
+/// agent already signed in goes on working, and the refusals are logged
+/// with the name and the address, never the password.
+#[test]
+fn failed_logins_are_throttled_per_user_and_per_address() {
+    let scratch = Scratch::new();
+    let config = two_sources_config(&scratch.0, "[limits]\nlogin_attempts_per_address = 5");
+    let server = start_behind_proxy(&scratch.0, &config);
+    let alice = basic("alice", "ocsuser");
+    let signed_in = [("Authorization", alice.as_str()), ("ProfileId", "CAAG_302")];
+    assert_eq!(server.get(CONTACTS_PATH, &signed_in).status, 200);
+    let guess = |user: &str, n: usize, address: &str| {
+        let password = format!("guess-{n}-secret");
+        sign_in(&server, user, &password, &format!("203.0.113.9, {address}"))
+    };
+    // Each guess comes from its own address: only the name's allowance
+    // counts, 10 checks, of which the sign-in above spent one.
+    for n in 0..9 {
+        guess("alice", n, &format!("10.0.0.{n}")).assert_failure(401, "Unauthorized");
+    }
+    let refused = guess("alice", 10, "10.0.0.10");
+    refused.assert_failure(429, "Too Many Requests");
+    let wait: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=6).contains(&wait), "Retry-After: {wait}");
+    assert_message(&refused, "Too many sign-in attempts", "429");
+    // Even the right password waits now, unless already checked: the cache.
+    guess("alice", 11, "10.0.0.11").assert_failure(429, "Too Many Requests");
+    assert_eq!(server.get(CONTACTS_PATH, &signed_in).status, 200);
+
+    // One address, many names: the address's allowance.
+    for n in 0..5 {
+        guess(&format!("user{n}"), n, "10.1.1.1").assert_failure(401, "Unauthorized");
+    }
+    guess("user5", 5, "10.1.1.1").assert_failure(429, "Too Many Requests");
+    guess("user6", 6, "10.1.1.2").assert_failure(401, "Unauthorized");
+
+    let metrics = server.scrape();
+    // 1 + 9 + 5 + 1 checks ran; the 429s never reached argon2.
+    assert_eq!(
+        metric(&metrics, "contacts_password_checks_total", &[]),
+        16.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "contacts_logins_refused_total",
+            &["reason=\"throttled\""]
+        ),
+        3.0
+    );
+    let log = fs::read_to_string(scratch.0.join("server.log")).unwrap();
+    let refusals: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("login refused"))
+        .collect();
+    assert_eq!(refusals.len(), 18, "{log}");
+    assert!(
+        refusals
+            .iter()
+            .any(|l| l.contains("user=\"alice\"") && l.contains("client=\"10.0.0.3\"")),
+        "{refusals:?}"
+    );
+    assert!(!log.contains("secret"), "a password was logged:\n{log}");
+}
+
+/// Without `--trust-forwarded-for` the header is the client's word: the
+/// connection's address counts.
+#[test]
+fn forwarded_for_is_ignored_unless_trusted() {
+    let scratch = Scratch::new();
+    let server =
+        Server::start_configured(&scratch.0, "[limits]\nlogin_attempts_per_address = 3", &[]);
+    let statuses: Vec<u16> = (0..4)
+        .map(|n| sign_in(&server, &format!("user{n}"), "x", &format!("10.0.0.{n}")).status)
+        .collect();
+    assert_eq!(statuses, [401, 401, 401, 429]);
+    let log = fs::read_to_string(scratch.0.join("server.log")).unwrap();
+    assert!(log.contains("client=\"127.0.0.1\""), "{log}");
+}
+
+/// The password checks' queue is bounded: with one check at a time and no
+/// wait allowed, simultaneous guesses beyond the one running are refused at
+/// once with 503, and never more checks run at once than the limit.
+#[test]
+fn the_password_check_queue_is_bounded() {
+    let _measuring = measuring();
+    let scratch = Scratch::new();
+    let server = Server::start_configured(
+        &scratch.0,
+        "[limits]\nmax_password_checks = 1\npassword_check_max_wait_ms = 1",
+        &["--trust-forwarded-for", "--metrics-addr", "127.0.0.1:0"],
+    );
+    let replies: Vec<Reply> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|n| {
+                let server = &server;
+                scope.spawn(move || {
+                    sign_in(server, &format!("user{n}"), "wrong", &format!("10.0.0.{n}"))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let busy: Vec<&Reply> = replies.iter().filter(|r| r.status == 503).collect();
+    for reply in &replies {
+        match reply.status {
+            401 => reply.assert_failure(401, "Unauthorized"),
+            _ => {
+                reply.assert_failure(503, "Service Unavailable");
+                assert_eq!(reply.header("retry-after"), Some("1"));
+            }
+        }
+    }
+    assert!(!busy.is_empty(), "no check was refused");
+    let metrics = server.scrape();
+    assert_eq!(
+        metric(&metrics, "contacts_password_checks_peak", &[]),
+        1.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(&metrics, "contacts_password_checks_total", &[]) as usize,
+        replies.len() - busy.len()
+    );
+}
+
+/// The issue's flood: 32 clients send wrong passwords for the agents' own
+/// names, 300 requests/s in all for 10 s, from 32 addresses, while 4 agents
+/// (signed in before) save: every save succeeds quickly, the flood gets 401
+/// and then 429, always as envelopes, and argon2 never runs more than its
+/// limit at once.
+#[test]
+fn a_flood_of_wrong_passwords_does_not_hold_up_the_agents() {
+    let _measuring = measuring();
+    const FLOODERS: usize = 32;
+    const AGENTS: usize = 4;
+    const RATE: u64 = 300;
+    const SECONDS: u64 = 10;
+    let scratch = Scratch::new();
+    let hash = development_hash();
+    let users: String = (0..AGENTS)
+        .map(|n| {
+            format!("[users.agent{n}]\npassword_hash = \"{hash}\"\nprofiles = [\"CAAG_302\"]\n")
+        })
+        .collect();
+    let customers: Vec<String> = (0..AGENTS)
+        .map(|n| format!("{:015}", 30_000_000 + n))
+        .collect();
+    let config = scratch.0.join("contacts.toml");
+    fs::write(
+        &config,
+        format!(
+            "{users}[profiles]\nCAAG_302 = \"CAAG\"\n[customers]\n{}",
+            customers
+                .iter()
+                .map(|c| format!("\"{c}\" = \"active\"\n"))
+                .collect::<String>()
+        ),
+    )
+    .unwrap();
+    let server = start_behind_proxy(&scratch.0, &config);
+    let agent_auth: Vec<String> = (0..AGENTS)
+        .map(|n| basic(&format!("agent{n}"), "ocsuser"))
+        .collect();
+    for (auth, customer) in agent_auth.iter().zip(&customers) {
+        let reply = server.get(
+            &format!("/api/v1/customers/{customer}/contacts"),
+            &[("Authorization", auth), ("ProfileId", "CAAG_302")],
+        );
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    let limit = metric(&server.scrape(), "contacts_password_checks_limit", &[]);
+
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(SECONDS);
+    let interval = Duration::from_micros(1_000_000 * FLOODERS as u64 / RATE);
+    // When each refusal came, its status, and whether it was an envelope;
+    // how long each save took, and its status.
+    type Refusals = Vec<(Duration, u16, bool)>;
+    type Saves = Vec<(Duration, u16)>;
+    let (flood, saves): (Vec<Refusals>, Vec<Saves>) = thread::scope(|scope| {
+        let flooders: Vec<_> = (0..FLOODERS)
+            .map(|client| {
+                let server = &server;
+                scope.spawn(move || {
+                    let mut replies = Vec::new();
+                    let mut next = Instant::now() + interval * client as u32 / FLOODERS as u32;
+                    let mut n = 0;
+                    while next < deadline {
+                        thread::sleep(next.saturating_duration_since(Instant::now()));
+                        let reply = sign_in(
+                            server,
+                            &format!("agent{}", client % AGENTS),
+                            &format!("guess{client}-{n}"),
+                            &format!("10.9.0.{client}"),
+                        );
+                        let envelope = reply.body["status"] == "Failure"
+                            && reply.body["error"]["code"].as_str()
+                                == Some(reply.status.to_string().as_str());
+                        replies.push((started.elapsed(), reply.status, envelope));
+                        next += interval;
+                        n += 1;
+                    }
+                    replies
+                })
+            })
+            .collect();
+        let agents: Vec<_> = (0..AGENTS)
+                .map(|agent| {
+                    let (server, auth, customer) = (&server, &agent_auth[agent], &customers[agent]);
+                    scope.spawn(move || {
+                        let mut saves = Vec::new();
+                        let mut n = 0;
+                        while Instant::now() < deadline {
+                            let body = json!({ "contacts": [{ "type": "billing", "name": format!("Agent {agent} save {n}") }] });
+                            let sent = Instant::now();
+                            let reply = server.post(
+                                customer,
+                                body.to_string(),
+                                &[("Authorization", auth), ("Request-Tracking-Id", &format!("agent{agent}-{n}"))],
+                            );
+                            saves.push((sent.elapsed(), reply.status));
+                            n += 1;
+                            thread::sleep(Duration::from_millis(50));
+                        }
+                        saves
+                    })
+                })
+                .collect();
+        (
+            flooders.into_iter().map(|h| h.join().unwrap()).collect(),
+            agents.into_iter().map(|h| h.join().unwrap()).collect(),
+        )
+    });
+
+    let saves: Vec<(Duration, u16)> = saves.into_iter().flatten().collect();
+    let failed: Vec<&(Duration, u16)> = saves.iter().filter(|(_, status)| *status != 200).collect();
+    assert!(failed.is_empty(), "agents' saves failed: {failed:?}");
+    let mut latencies: Vec<Duration> = saves.iter().map(|(latency, _)| *latency).collect();
+    latencies.sort();
+    let percentile = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
+    let p99 = percentile(99);
+
+    let mut flood: Vec<(Duration, u16, bool)> = flood.into_iter().flatten().collect();
+    flood.sort_by_key(|(at, _, _)| *at);
+    assert!(
+        flood.iter().all(|(_, _, envelope)| *envelope),
+        "a refusal was not an envelope"
+    );
+    let count = |status: u16| flood.iter().filter(|(_, s, _)| *s == status).count();
+    let (unauthorized, throttled, busy) = (count(401), count(429), count(503));
+    assert_eq!(
+        unauthorized + throttled + busy,
+        flood.len(),
+        "statuses other than 401, 429 and 503"
+    );
+    // Each name's allowance is 10 checks a minute, refilled evenly; the
+    // agent's sign-in spent one: 9 to 11 checks per name in 10 s. The checks
+    // the allowance lets through at the start all queue at once; on a slow
+    // machine those whose turn would come too late are refused with 503.
+    assert!(
+        (AGENTS * 9..=AGENTS * 11).contains(&(unauthorized + busy)),
+        "{unauthorized} 401s, {busy} 503s"
+    );
+    assert!(unauthorized >= AGENTS, "{unauthorized} 401s");
+    assert!(throttled * 10 > flood.len() * 9, "{throttled} 429s");
+    let last_checked = flood.iter().rposition(|(_, s, _)| *s != 429).unwrap();
+    let first_throttled = flood.iter().position(|(_, s, _)| *s == 429).unwrap();
+
+    let metrics = server.scrape();
+    let peak = metric(&metrics, "contacts_password_checks_peak", &[]);
+    let checks = metric(&metrics, "contacts_password_checks_total", &[]);
+    assert!(peak >= 1.0 && peak <= limit, "peak {peak}, limit {limit}");
+    println!(
+        "flood: {} wrong-password requests in {SECONDS} s ({:.0}/s) from {FLOODERS} clients: {unauthorized} × 401, {busy} × 503, {throttled} × 429, all envelopes; \
+         first 429 at {:.2} s, last 401/503 at {:.2} s; \
+         argon2 checks {checks} (4 sign-ins + the flood's), at most {peak} at once (limit {limit}); \
+         {AGENTS} agents: {} saves, all 200, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        flood.len(),
+        flood.len() as f64 / SECONDS as f64,
+        flood[first_throttled].0.as_secs_f64(),
+        flood[last_checked].0.as_secs_f64(),
+        saves.len(),
+        percentile(50).as_secs_f64() * 1000.0,
+        p99.as_secs_f64() * 1000.0,
+        latencies.last().unwrap().as_secs_f64() * 1000.0,
+    );
+    assert!(p99 < Duration::from_secs(1), "p99 {p99:?}");
+}
+
+/// At most `max_connections` connections are served at once; the next one
+/// waits in the backlog until one closes.
+#[test]
+fn open_connections_are_capped() {
+    let scratch = Scratch::new();
+    let server = Server::start_configured(&scratch.0, "[limits]\nmax_connections = 2", &[]);
+    let idle: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(host(&server)).unwrap())
+        .collect();
+    thread::sleep(Duration::from_millis(200));
+    let mut third = TcpStream::connect(host(&server)).unwrap();
+    third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    let mut buffer = [0u8; 64];
+    let waited = third.read(&mut buffer);
+    assert!(
+        matches!(&waited, Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)),
+        "a third connection was served: {waited:?}"
+    );
+    drop(idle);
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut bytes = Vec::new();
+    let _ = third.read_to_end(&mut bytes);
+    assert!(
+        bytes.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+}
+
+/// A graceful shutdown waits for the requests in progress only until its
+/// deadline: a body that trickles in does not keep the server alive.
+#[test]
+fn shutdown_has_a_deadline() {
+    let scratch = Scratch::new();
+    let mut server = Server::start_configured(
+        &scratch.0,
+        "[limits]\nshutdown_timeout_ms = 500\nbody_read_timeout_ms = 60000",
+        &[],
+    );
+    let mut stream = TcpStream::connect(host(&server)).unwrap();
+    stream
+        .write_all(
+            format!(
+                "POST {CONTACTS_PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: {SAMPLE_AUTH}\r\nProfileId: CAAG_302\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    thread::sleep(Duration::from_millis(300));
+    let asked = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "still running after the deadline"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    let log = fs::read_to_string(scratch.0.join("server.log")).unwrap();
+    assert!(log.contains("at the shutdown deadline"), "{log}");
+}
+
+/// Tracking ids are unique per source: the same id from two sources is two
+/// requests; from another user of the same source, with the same body, it
+/// is refused (422), not a replay of someone else's request.
+#[test]
+fn tracking_ids_are_per_source_and_never_replayed_to_another_user() {
+    let scratch = Scratch::new();
+    let config = two_sources_config(&scratch.0, "");
+    let server = Server::start(&scratch.0, &["--config", config.to_str().unwrap()]);
+    let body = json!({ "contacts": sample_contacts() }).to_string();
+    let send = |user: &str, profile: &str| {
+        server.post(
+            ACTIVE,
+            &body,
+            &[
+                ("Authorization", &basic(user, "ocsuser")),
+                ("ProfileId", profile),
+                ("Request-Tracking-Id", "T-1"),
+            ],
+        )
+    };
+    for (user, profile) in [("alice", "CAAG_302"), ("olga", "OCS_1")] {
+        let reply = send(user, profile);
+        assert_eq!(reply.status, 200, "{user}: {}", reply.text);
+        assert_eq!(reply.body["request_tracking_id"], "T-1");
+    }
+    let requests = "SELECT count(*) FROM requests WHERE tracking_id = ?1";
+    assert_eq!(count(&server.db, requests, "T-1"), 2);
+    assert_eq!(
+        count(
+            &server.db,
+            "SELECT count(*) FROM outbox WHERE tracking_id = ?1",
+            "T-1"
+        ),
+        4
+    );
+    let before = server.snapshot();
+    let refused = send("bob", "CAAG_302");
+    refused.assert_failure(422, "Unprocessable Entity");
+    assert_message(&refused, "already used", "another user");
+    // carol may use CAAG too: the same refusal.
+    send("carol", "CAAG_302").assert_failure(422, "Unprocessable Entity");
+    // The sender's own retry is still a replay.
+    assert_eq!(send("alice", "CAAG_302").status, 200);
+    assert_eq!(server.snapshot(), before, "a refusal or a replay wrote");
+}
+
 /// The storage cases again on PostgreSQL. A full disk and a read-only file
 /// are faults of the SQLite file; PostgreSQL's outage is `tests/postgres.rs`.
 mod on_postgres {
@@ -1120,5 +1671,7 @@ mod on_postgres {
         cross_site_writes_are_refused,
         cors_is_granted_to_console_origins_only,
         a_hundred_agents_lose_and_duplicate_nothing,
+        another_users_profile_is_forbidden_and_changes_nothing,
+        tracking_ids_are_per_source_and_never_replayed_to_another_user,
     );
 }

@@ -370,6 +370,7 @@ fn serves_the_editor_with_security_headers_and_health_and_openapi() {
     )
     .unwrap();
     fs::write(dist.join("app-0123456789abcdef.js"), "export {};").unwrap();
+    fs::write(dist.join("embed.js"), "// the demo page's script").unwrap();
     let server = Server::start(&scratch.0, &["--static-dir", dist.to_str().unwrap()]);
 
     for path in ["/", "/customers"] {
@@ -388,7 +389,17 @@ fn serves_the_editor_with_security_headers_and_health_and_openapi() {
         assert!(csp.contains("frame-ancestors 'self'"), "{csp}");
         assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
         assert_eq!(page.header("cache-control"), Some("no-cache"), "{path}");
+        assert_eq!(
+            page.header("cross-origin-opener-policy"),
+            Some("same-origin")
+        );
+        let permissions = page.header("permissions-policy").unwrap();
+        assert!(permissions.contains("camera=()"), "{permissions}");
+        // Not configured as served over HTTPS.
+        assert_eq!(page.header("strict-transport-security"), None);
     }
+    // The development login is active: the demo page's script is served.
+    assert_eq!(server.get("/embed.js", &[]).status, 200);
     // A deploy is picked up at the next load: the entry points are asked for
     // every time, and the files named by a hash of their content are kept.
     for (path, cache_control) in [
@@ -542,6 +553,183 @@ fn a_configuration_file_sets_users_profiles_customers_and_framing() {
         .assert_failure(404, "Not Found");
 }
 
+/// Every read of a customer's contacts is in the audit trail: who, which
+/// customer, which profile, when. A refused read records nothing.
+#[test]
+fn reads_are_audited() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    let reply = server.get(
+        &format!("/api/v1/customers/{ACTIVE}/contacts"),
+        &[
+            ("Authorization", SAMPLE_AUTH),
+            ("ProfileId", "CAAG_302"),
+            ("Request-Tracking-Id", "read-1"),
+        ],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let read = server.db.texts(
+        "SELECT ezpay_id || ' ' || user_name || ' ' || profile_id || ' ' || source FROM audit
+         WHERE action = 'read' AND tracking_id = ?1",
+        "read-1",
+    );
+    assert_eq!(read, [format!("{ACTIVE} ocsuser CAAG_302 CAAG")]);
+    // SQLite keeps times as RFC 3339 text; PostgreSQL as timestamps.
+    if let Db::Sqlite(_) = server.db {
+        let at = server.db.texts(
+            "SELECT at FROM audit WHERE action = 'read' AND tracking_id = ?1",
+            "read-1",
+        );
+        assert!(at[0].starts_with("20") && at[0].ends_with('Z'), "{at:?}");
+    }
+    let before = server.snapshot();
+    server
+        .get(
+            "/api/v1/customers/000000000000001/contacts",
+            &[("Authorization", SAMPLE_AUTH), ("ProfileId", "CAAG_302")],
+        )
+        .assert_failure(404, "Not Found");
+    server
+        .get(
+            &format!("/api/v1/customers/{ACTIVE}/contacts"),
+            &[
+                ("Authorization", "Basic b2NzdXNlcjp3cm9uZw=="),
+                ("ProfileId", "CAAG_302"),
+            ],
+        )
+        .assert_failure(401, "Unauthorized");
+    assert_eq!(server.snapshot(), before);
+}
+
+/// Contacts stored by an older version (or imported) that today's
+/// validation refuses are returned as stored with their errors, and a POST
+/// replaces them.
+#[test]
+fn contacts_refused_today_stay_readable_and_replaceable() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    server.db.execute(
+        "UPDATE contacts SET email = 'bob@localhost', work_phone = '12345'
+         WHERE ezpay_id = ?1 AND type = 'service'",
+        ACTIVE,
+    );
+    let reply = server.get_contacts(ACTIVE);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["status"], "Success");
+    let service = &reply.body["contacts"][1];
+    assert_eq!(
+        (&service["type"], &service["email"], &service["work_phone"]),
+        (&json!("service"), &json!("bob@localhost"), &json!("12345"))
+    );
+    assert_eq!(
+        reply.body["contacts"][0]["email"],
+        "IDZAFEROVIC@APPLE-BANK.COM"
+    );
+    let errors = reply.body["errors"].as_array().unwrap();
+    let flagged: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e["path"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(flagged.len(), 2, "{errors:?}");
+    assert!(
+        flagged
+            .iter()
+            .all(|(path, _)| path.starts_with("contacts[service].")),
+        "{flagged:?}"
+    );
+    assert!(errors.iter().all(|e| e["message"].is_string()));
+
+    let contacts = json!([{ "type": "service", "name": "Bob", "email": "bob@example.com" }]);
+    let saved = server.post_contacts(ACTIVE, "fix-1", &contacts);
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    let audit =
+        "SELECT count(*) FROM audit WHERE tracking_id = ?1 AND old_contacts LIKE '%bob@localhost%'";
+    assert_eq!(count(&server.db, audit, "fix-1"), 1);
+    let reply = server.get_contacts(ACTIVE);
+    assert_eq!(reply.body.get("errors"), None, "{}", reply.text);
+    assert_eq!(reply.body["contacts"][1], contacts[0]);
+}
+
+/// With a configuration, the demo page's development credentials are not
+/// served, and a server reached over HTTPS says so to browsers.
+#[test]
+fn a_configured_server_hides_the_demo_credentials_and_sends_hsts() {
+    let scratch = Scratch::new();
+    let dist = scratch.0.join("dist");
+    fs::create_dir_all(&dist).unwrap();
+    fs::write(
+        dist.join("index.html"),
+        "<!doctype html><title>Contacts</title>",
+    )
+    .unwrap();
+    fs::write(dist.join("embed.js"), "// the demo page's script").unwrap();
+    fs::write(dist.join("embed.js.gz"), "not really gzip").unwrap();
+    let server = Server::start_configured(
+        &scratch.0,
+        "served_over_https = true",
+        &["--static-dir", dist.to_str().unwrap()],
+    );
+    for path in ["/embed.js", "/embed.js.gz"] {
+        server.get(path, &[]).assert_failure(404, "Not Found");
+    }
+    let page = server.get("/", &[]);
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    assert!(
+        server
+            .get_contacts(ACTIVE)
+            .header("strict-transport-security")
+            .is_some()
+    );
+}
+
+/// Runs the binary with `args` and returns its exit code and standard error.
+fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The development login is not exposed by mistake, and framing is granted
+/// to exact origins only.
+#[test]
+fn refuses_to_start_exposed_or_framed_by_wildcards() {
+    let scratch = Scratch::new();
+    let db = scratch.0.join("contacts.sqlite");
+    let (code, stderr) = run_to_exit(&["--addr", "0.0.0.0:0", "--db", db.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("refusing to listen on 0.0.0.0:0") && stderr.contains("--dev"),
+        "{stderr}"
+    );
+    assert!(!db.exists(), "the database was created");
+    for wildcard in ["https://*.example.com", "https:"] {
+        let config = config_file(
+            &scratch.0,
+            &development_customers(),
+            &format!("frame_ancestors = [\"{wildcard}\"]"),
+        );
+        let (code, stderr) = run_to_exit(&[
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            db.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(stderr.contains("frame_ancestors"), "{stderr}");
+    }
+}
+
 #[test]
 fn sigterm_stops_the_server_cleanly() {
     let scratch = Scratch::new();
@@ -682,6 +870,10 @@ mod on_postgres {
         serves_the_editor_with_security_headers_and_health_and_openapi,
         sends_the_gzipped_copy_of_a_file_to_clients_that_accept_gzip,
         a_configuration_file_sets_users_profiles_customers_and_framing,
+        reads_are_audited,
+        contacts_refused_today_stay_readable_and_replaceable,
+        a_configured_server_hides_the_demo_credentials_and_sends_hsts,
+        refuses_to_start_exposed_or_framed_by_wildcards,
         sigterm_stops_the_server_cleanly,
         no_acknowledged_update_is_lost_to_a_kill,
     );

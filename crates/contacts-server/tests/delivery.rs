@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -110,30 +111,6 @@ fn assert_in_order(receiver: &Receiver, accepted: &HashMap<String, Vec<String>>)
     }
 }
 
-/// Reads one value from the Prometheus text: the sample whose line starts
-/// with `name{` and holds every label given.
-fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter(|line| {
-            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
-        })
-        .filter(|line| labels.iter().all(|label| line.contains(label)))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
-fn scrape(server: &Server) -> String {
-    let url = server.metrics.clone().expect("started with --metrics-addr");
-    server
-        .agent
-        .get(&url)
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap()
-}
-
 /// The ID column of `deliveries list` for a tracking id and target.
 fn delivery_id(list: &str, tracking_id: &str, target: &str) -> String {
     list.lines()
@@ -175,7 +152,7 @@ fn each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_rep
         let got = &received[0];
         assert_eq!(got.header("content-type"), Some("application/json"));
         assert_eq!(got.header("request-tracking-id"), Some("67865456"));
-        assert_eq!(got.key(), format!("67865456:{name}"));
+        assert_eq!(got.key(), format!("CAAG:67865456:{name}"));
         let accepted_at = got.body["accepted_at"].as_str().unwrap();
         assert!(
             accepted_at.len() == 24
@@ -224,7 +201,7 @@ fn each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_rep
         json!({ "held": false, "pending": 0, "oldest_pending_age_s": null, "dead": 0, "degraded": false })
     );
 
-    let metrics = scrape(&server);
+    let metrics = server.scrape();
     for (name, labels, expected) in [
         ("contacts_saves_total", vec!["outcome=\"applied\""], 1.0),
         ("contacts_saves_total", vec!["outcome=\"replayed\""], 1.0),
@@ -320,7 +297,7 @@ fn unavailable_targets_are_retried_within_the_backoff_and_retry_after_is_honoure
         "Retry-After: 2 honoured: {wait:?}"
     );
 
-    let metrics = scrape(&server);
+    let metrics = server.scrape();
     for (labels, expected) in [
         (vec!["target=\"MAS\"", "result=\"retried\""], 6.0),
         (vec!["target=\"MAS\"", "result=\"delivered\""], 2.0),
@@ -617,10 +594,9 @@ fn retention_prunes_what_expired_keeps_pending_and_dead_and_the_file_stops_growi
     let toml = format!("{}{retention}", targets(Some(&mas), Some(&mdm), 300, relay));
     let server = relaying(&scratch, &ids, &toml);
 
-    // A steady load: four agents saving for eight seconds; the file's size
-    // after four seconds and after eight.
-    // The pages in use (the file's size once the WAL is checkpointed into
-    // it), and the two files' sizes as they are.
+    // A steady load: four agents saving for ten seconds, and every two
+    // seconds the pages in use (the file's size once the WAL is checkpointed
+    // into it), and the two files' sizes as they are.
     let sizes = |db: &PathBuf| -> [u64; 3] {
         let size = |suffix: &str| {
             std::fs::metadata(format!("{}{suffix}", db.display())).map_or(0, |m| m.len())
@@ -640,47 +616,51 @@ fn retention_prunes_what_expired_keeps_pending_and_dead_and_the_file_stops_growi
     };
     // The first save pays the password hash; the load starts after it.
     save(&server, &ids[0], "warm-up", 0);
+    let load = Duration::from_secs(10);
     let started = Instant::now();
+    let saves = AtomicUsize::new(0);
     let mut measured = Vec::new();
-    let saved: usize = thread::scope(|scope| {
-        let agents: Vec<_> = (0..4)
-            .map(|agent| {
-                let (server, ids) = (&server, &ids);
-                scope.spawn(move || {
-                    let mut n = 0;
-                    while started.elapsed() < Duration::from_secs(8) {
-                        save(
-                            server,
-                            &ids[(agent * 5 + n) % ids.len()],
-                            &format!("load-{agent}-{n}"),
-                            n,
-                        );
-                        n += 1;
-                    }
-                    n
-                })
-            })
-            .collect();
-        for at in [3, 8] {
+    thread::scope(|scope| {
+        for agent in 0..4 {
+            let (server, ids, saves) = (&server, &ids, &saves);
+            scope.spawn(move || {
+                let mut n = 0;
+                while started.elapsed() < load {
+                    save(
+                        server,
+                        &ids[(agent * 5 + n) % ids.len()],
+                        &format!("load-{agent}-{n}"),
+                        n,
+                    );
+                    saves.fetch_add(1, Ordering::Relaxed);
+                    n += 1;
+                }
+            });
+        }
+        for at in (2..=10).step_by(2) {
             while started.elapsed() < Duration::from_secs(at) {
                 thread::sleep(Duration::from_millis(50));
             }
-            measured.push(sizes(&server.db.path().to_owned()));
+            measured.push((
+                at,
+                saves.load(Ordering::Relaxed),
+                sizes(&server.db.path().to_owned()),
+            ));
         }
-        agents.into_iter().map(|a| a.join().unwrap()).sum()
     });
-    let [first, second] = [measured[0], measured[1]];
-    println!(
-        "retention under load: {saved} saves in 8 s; pages in use {} → {} bytes; file {} → {} bytes; WAL {} → {} bytes",
-        first[0], second[0], first[1], second[1], first[2], second[2]
-    );
+    let saved = saves.into_inner();
+    println!("retention under a steady load (windows of 1 s):");
+    for (at, saves, [pages, file, wal]) in &measured {
+        println!(
+            "  at {at:2} s: {saves:5} saves; pages in use {pages:8} bytes; file {file:8} bytes; WAL {wal:8} bytes"
+        );
+    }
     // Without retention every save adds about 5 KB: the database would grow
-    // as the count of saves, to about 8/3 of its size at 3 s.
+    // with the count of saves, from 4 s to 10 s by more than half.
+    let (at_4, at_10) = (measured[1].2[0], measured[4].2[0]);
     assert!(
-        second[0] <= first[0] * 3 / 2,
-        "the database grew from {} to {} bytes over {saved} saves",
-        first[0],
-        second[0]
+        at_10 <= at_4 * 3 / 2,
+        "the database grew from {at_4} bytes at 4 s to {at_10} at 10 s over {saved} saves"
     );
     let delivered = count(
         &server.db,

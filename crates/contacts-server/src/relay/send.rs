@@ -32,9 +32,23 @@ pub enum Answer {
     Refused { status: u16, error: String },
 }
 
+/// `{source}:{tracking id}:{TARGET}`: tracking ids are unique per source
+/// only, so two sources' updates with one id must not look like one update
+/// to a target that deduplicates. The source is read from the stored body.
+fn idempotency_key(delivery: &Delivery) -> String {
+    #[derive(serde::Deserialize)]
+    struct Routed {
+        source: String,
+    }
+    let source = serde_json::from_str::<Routed>(&delivery.payload)
+        .map(|routed| routed.source)
+        .unwrap_or_default();
+    format!("{source}:{}:{}", delivery.tracking_id, delivery.target)
+}
+
 /// POSTs `delivery` to `url` with the contract's headers and the target's own.
 pub async fn post(client: &Client, target: &Target, url: &Url, delivery: &Delivery) -> Answer {
-    let idempotency_key = format!("{}:{}", delivery.tracking_id, delivery.target);
+    let idempotency_key = idempotency_key(delivery);
     let request = client
         .post(url.clone())
         .timeout(target.timeout)
@@ -159,6 +173,23 @@ pub fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_idempotency_key_names_the_source() {
+        let delivery = |source: &str| Delivery {
+            id: 1,
+            tracking_id: "67865456".into(),
+            ezpay_id: "000010000005008".into(),
+            target: "MAS".into(),
+            payload: format!(r#"{{"source":"{source}","contacts":[]}}"#),
+            attempts: 0,
+        };
+        assert_eq!(idempotency_key(&delivery("CAAG")), "CAAG:67865456:MAS");
+        assert_ne!(
+            idempotency_key(&delivery("CAAG")),
+            idempotency_key(&delivery("OCS"))
+        );
+    }
 
     #[test]
     fn classifies_answers_as_the_contract_of_delivery_says() {

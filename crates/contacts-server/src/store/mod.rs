@@ -10,9 +10,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use contacts_model::{
-    Contact, ContactDraft, ContactsRequest, EzpayId, Field, TrackingId, Valid, validate_contact,
-};
+use contacts_model::{Contact, ContactDraft, ContactsRequest, EzpayId, Field, TrackingId, Valid};
 use serde::{Deserialize, Serialize};
 
 pub use database::{Database, OpenOptions, PoolSettings};
@@ -94,6 +92,21 @@ impl Update {
     }
 }
 
+/// A read of a customer's contacts, for the audit trail.
+#[derive(Debug, Clone)]
+pub struct Read {
+    /// The tracking id of the GET.
+    pub tracking_id: TrackingId,
+    /// The customer read.
+    pub ezpay_id: EzpayId,
+    /// The user who read.
+    pub user: String,
+    /// The ProfileId they read through.
+    pub profile_id: String,
+    /// The source of that profile.
+    pub source: String,
+}
+
 /// What became of an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -101,7 +114,8 @@ pub enum Outcome {
     Applied,
     /// The same request was applied before; nothing written.
     Replayed,
-    /// The tracking id was used before for a different request; nothing written.
+    /// The tracking id was used before by this source for a different
+    /// request, or by another user of it; nothing written.
     TrackingIdReused,
     /// No such customer; nothing written.
     UnknownCustomer,
@@ -146,15 +160,13 @@ fn to_json(value: &impl Serialize) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::failed(format!("cannot serialise: {e}")))
 }
 
-/// Rebuilds a stored contact from its type and its field columns (in the
-/// order of [`Field::ALL`]). Stored contacts were validated on the way in;
-/// validating them again rebuilds the model's types and catches a database
-/// edited by hand.
+/// A contact as stored, from its type and its field columns (in the order of
+/// [`Field::ALL`]); not validated again, so that contacts stored by an older
+/// version or an import stay readable.
 fn stored_contact(
-    ezpay_id: &EzpayId,
     contact_type: String,
     values: impl IntoIterator<Item = Option<String>>,
-) -> Result<Contact, StoreError> {
+) -> ContactDraft {
     let mut draft = ContactDraft {
         contact_type: contact_type.into(),
         ..ContactDraft::default()
@@ -162,9 +174,7 @@ fn stored_contact(
     for (field, value) in Field::ALL.into_iter().zip(values) {
         draft.set(field, value);
     }
-    validate_contact(&draft)
-        .map(Valid::into_inner)
-        .map_err(|e| StoreError::failed(format!("a stored contact of {ezpay_id} is invalid: {e}")))
+    draft
 }
 
 /// The queue of every target, those with nothing queued included, in the
@@ -210,11 +220,18 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// A customer's status, if the customer exists.
     async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<CustomerStatus>, StoreError>;
 
-    /// A customer's stored contacts, billing first.
-    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<Contact>, StoreError>;
+    /// A customer's stored contacts, billing first, exactly as stored: not
+    /// validated again, since an older version or an import may have stored
+    /// what today's validation refuses.
+    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<ContactDraft>, StoreError>;
 
-    /// Applies an update at most once per tracking id, in one transaction with
-    /// an outbox row per target and an audit row.
+    /// Records a read of a customer's contacts in the audit trail.
+    async fn record_read(&self, read: &Read) -> Result<(), StoreError>;
+
+    /// Applies an update at most once per (source, tracking id), in one
+    /// transaction with an outbox row per target and an audit row. The same
+    /// request again from the same user is a replay; anything else under that
+    /// key is [`Outcome::TrackingIdReused`].
     async fn apply(&self, update: &Update) -> Result<Outcome, StoreError>;
 
     /// Claims, for `claim.owner` until the lease ends, the deliveries due now:

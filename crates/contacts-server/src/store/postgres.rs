@@ -21,7 +21,7 @@
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use contacts_model::{Contact, ContactType, EzpayId, Field};
+use contacts_model::{Contact, ContactDraft, ContactType, EzpayId, Field};
 use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
     Transaction,
@@ -33,8 +33,8 @@ use tokio_postgres::types::ToSql;
 use super::database::PoolSettings;
 use super::{
     Attempted, ClaimRequest, CustomerStatus, Delivery, DeliveryFilter, DeliveryRecord, Outcome,
-    Prune, Pruned, Selection, Store, StoreError, TARGETS, TargetQueue, Update, stored_contact,
-    to_json,
+    Prune, Pruned, Read, Selection, Store, StoreError, TARGETS, TargetQueue, Update,
+    stored_contact, to_json,
 };
 
 mod outbox;
@@ -59,12 +59,17 @@ CREATE TABLE contacts (
     updated_at           TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (ezpay_id, type)
 );
--- One row per applied request: the idempotency record.
+-- One row per applied request: the idempotency record. Tracking ids are
+-- unique per source; the user is kept so that another user of the source
+-- sending the same id is refused rather than answered with a replay.
 CREATE TABLE requests (
-    tracking_id TEXT PRIMARY KEY,
+    source      TEXT NOT NULL,
+    tracking_id TEXT NOT NULL,
+    user_name   TEXT NOT NULL,
     ezpay_id    TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
-    created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (source, tracking_id)
 );
 CREATE INDEX requests_created_at ON requests (created_at);
 CREATE TABLE audit (
@@ -81,6 +86,8 @@ CREATE TABLE audit (
     at           TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX audit_at ON audit (at);
+-- Who read a customer, and who changed it, by customer and time.
+CREATE INDEX audit_customer ON audit (ezpay_id, at);
 CREATE INDEX audit_tracking_id ON audit (tracking_id);
 CREATE TABLE outbox (
     id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -282,20 +289,22 @@ async fn customer_status(
         .transpose()
 }
 
+/// A customer's contacts as stored, billing first; not validated, so that
+/// contacts stored by an older version or an import stay readable.
 async fn read_contacts(
     client: &impl GenericClient,
     ezpay_id: &EzpayId,
-) -> Result<Vec<Contact>, StoreError> {
+) -> Result<Vec<ContactDraft>, StoreError> {
     let statement = client.prepare_cached(&contacts_sql()).await?;
-    client
+    Ok(client
         .query(&statement, &[&ezpay_id.as_str()])
         .await?
         .iter()
         .map(|row| {
             let values = (1..=Field::ALL.len()).map(|column| row.get::<_, Option<String>>(column));
-            stored_contact(ezpay_id, row.get(0), values)
+            stored_contact(row.get(0), values)
         })
-        .collect()
+        .collect())
 }
 
 /// Writes (inserts or replaces) contacts of a customer in one statement.
@@ -386,8 +395,31 @@ impl Store for PostgresStore {
         customer_status(&self.client().await?, ezpay_id, "").await
     }
 
-    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<Contact>, StoreError> {
+    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<ContactDraft>, StoreError> {
         read_contacts(&self.client().await?, ezpay_id).await
+    }
+
+    async fn record_read(&self, read: &Read) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "INSERT INTO audit (action, tracking_id, ezpay_id, user_name, profile_id, source)
+                 VALUES ('read', $1, $2, $3, $4, $5)",
+            )
+            .await?;
+        client
+            .execute(
+                &statement,
+                &[
+                    &read.tracking_id.as_str(),
+                    &read.ezpay_id.as_str(),
+                    &read.user,
+                    &read.profile_id,
+                    &read.source,
+                ],
+            )
+            .await?;
+        Ok(())
     }
 
     async fn apply(&self, update: &Update) -> Result<Outcome, StoreError> {
@@ -408,8 +440,9 @@ impl Store for PostgresStore {
         let lock = "FOR NO KEY UPDATE";
         let insert = tx
             .prepare_cached(&format!(
-                "INSERT INTO requests (tracking_id, ezpay_id, fingerprint) VALUES ($1, $2, $3)
-                 ON CONFLICT (tracking_id) DO NOTHING
+                "INSERT INTO requests (source, tracking_id, user_name, ezpay_id, fingerprint)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (source, tracking_id) DO NOTHING
                  RETURNING {}",
                 rfc3339("created_at")
             ))
@@ -423,7 +456,16 @@ impl Store for PostgresStore {
             customer_status(&tx, &update.ezpay_id, lock),
             async {
                 let row = tx
-                    .query_opt(&insert, &[&tracking_id, &ezpay_id, &fingerprint])
+                    .query_opt(
+                        &insert,
+                        &[
+                            &update.source,
+                            &tracking_id,
+                            &update.user,
+                            &ezpay_id,
+                            &fingerprint,
+                        ],
+                    )
                     .await?;
                 Ok::<_, StoreError>(row.map(|row| row.get::<_, String>(0)))
             },
@@ -432,13 +474,17 @@ impl Store for PostgresStore {
         let Some(accepted_at) = inserted else {
             let earlier = tx
                 .query_opt(
-                    "SELECT fingerprint FROM requests WHERE tracking_id = $1",
-                    &[&tracking_id],
+                    "SELECT fingerprint, user_name FROM requests WHERE source = $1 AND tracking_id = $2",
+                    &[&update.source, &tracking_id],
                 )
                 .await?
-                .map(|row| row.get::<_, String>(0));
+                .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1)));
             return match earlier {
-                Some(earlier) if earlier == fingerprint => Ok(Outcome::Replayed),
+                // Another user's request is never replayed to this one, even
+                // with the same body: it is not their request.
+                Some((earlier, user)) if earlier == fingerprint && user == update.user => {
+                    Ok(Outcome::Replayed)
+                }
                 Some(_) => Ok(Outcome::TrackingIdReused),
                 // Pruned between the two statements: the window has passed.
                 None => Err(StoreError::Unavailable(
@@ -455,9 +501,14 @@ impl Store for PostgresStore {
             .iter()
             .map(|c| c.contact_type)
             .collect();
-        let old: Vec<Contact> = old
+        let old: Vec<ContactDraft> = old
             .into_iter()
-            .filter(|c| touched.contains(&c.contact_type))
+            .filter(|c| {
+                c.contact_type
+                    .trimmed()
+                    .and_then(ContactType::parse)
+                    .is_some_and(|t| touched.contains(&t))
+            })
             .collect();
         // Then the writes, in one batch.
         let audit = tx

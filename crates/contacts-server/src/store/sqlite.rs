@@ -1,17 +1,18 @@
-//! The SQLite engine: one file in WAL mode, one writer connection and one reader.
+//! The SQLite engine: one file in WAL mode, one writer connection, one reader
+//! for the API and one for the relay.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use contacts_model::{Contact, ContactType, EzpayId, Field};
+use contacts_model::{Contact, ContactDraft, ContactType, EzpayId, Field};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
     Attempted, ClaimRequest, CustomerStatus, Delivery, DeliveryFilter, DeliveryRecord, Outcome,
-    Prune, Pruned, Selection, Store, StoreError, TARGETS, TargetQueue, Update, stored_contact,
-    to_json,
+    Prune, Pruned, Read, Selection, Store, StoreError, TARGETS, TargetQueue, Update,
+    stored_contact, to_json,
 };
 
 mod outbox;
@@ -126,6 +127,42 @@ ALTER TABLE audit_v2 RENAME TO audit;
 CREATE INDEX audit_at ON audit (at);
 CREATE INDEX requests_created_at ON requests (created_at);
 ",
+    r"
+-- A claim takes a target's oldest pending deliveries that head their queue:
+-- read in id order, it stops at the first ones it finds instead of sorting
+-- every pending row. The due time is checked row by row, so its index goes.
+DROP INDEX outbox_due;
+CREATE INDEX outbox_pending ON outbox (target, id) WHERE state = 'pending';
+",
+    r"
+-- Reads of a customer's contacts are audited too (action 'read'): who read
+-- a customer, and who changed it, by customer and time.
+CREATE INDEX audit_customer ON audit (ezpay_id, at);
+",
+    r"
+-- Tracking ids are unique per source, not globally: the idempotency key is
+-- (source, tracking id), and the user is kept so that another user of the
+-- source sending the same id is refused rather than answered with a replay.
+-- Existing records take the source and user of their update's audit row.
+CREATE TABLE requests_v2 (
+    source      TEXT NOT NULL,
+    tracking_id TEXT NOT NULL,
+    user_name   TEXT NOT NULL,
+    ezpay_id    TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (source, tracking_id)
+);
+INSERT INTO requests_v2 (source, tracking_id, user_name, ezpay_id, fingerprint, created_at)
+SELECT coalesce(a.source, ''), r.tracking_id, coalesce(a.user_name, ''), r.ezpay_id, r.fingerprint, r.created_at
+FROM requests r
+LEFT JOIN audit a ON a.id = (
+    SELECT max(id) FROM audit WHERE tracking_id = r.tracking_id AND action = 'update'
+);
+DROP TABLE requests;
+ALTER TABLE requests_v2 RENAME TO requests;
+CREATE INDEX requests_created_at ON requests (created_at);
+",
 ];
 
 const CONTACT_COLUMNS: &str =
@@ -139,11 +176,19 @@ const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 #[derive(Debug, Clone)]
 pub struct SqliteStore(Arc<Sqlite>);
 
-/// The connections: one writer (SQLite has one at a time) and one reader.
+/// The connections: one writer (SQLite has one at a time), one reader for
+/// the API and one for the relay.
 #[derive(Debug)]
 struct Sqlite {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// The relay's searches for work: never in the way of the API's reads,
+    /// and, in WAL mode, never in the way of the writer.
+    relay: Mutex<Connection>,
+    /// Saves queue here before they take the writer, one at a time, so that
+    /// the relay's writes, short and without waiting for the disk, wait for
+    /// at most the save in progress rather than for every save queued.
+    saves: Mutex<()>,
 }
 
 impl SqliteStore {
@@ -188,10 +233,11 @@ impl Sqlite {
             // SQLite never sets the limit below the pages already in use.
             writer.pragma_update(None, "max_page_count", pages)?;
         }
-        let reader = connect(path)?;
         Ok(Self {
             writer: Mutex::new(writer),
-            reader: Mutex::new(reader),
+            reader: Mutex::new(connect(path)?),
+            relay: Mutex::new(connect(path)?),
+            saves: Mutex::new(()),
         })
     }
 
@@ -201,6 +247,10 @@ impl Sqlite {
 
     fn reader(&self) -> MutexGuard<'_, Connection> {
         self.reader.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn relay(&self) -> MutexGuard<'_, Connection> {
+        self.relay.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -264,7 +314,12 @@ fn customer_status(
         .transpose()
 }
 
-fn read_contacts(connection: &Connection, ezpay_id: &EzpayId) -> Result<Vec<Contact>, StoreError> {
+/// A customer's contacts as stored, billing first; not validated, so that
+/// contacts stored by an older version or an import stay readable.
+fn read_contacts(
+    connection: &Connection,
+    ezpay_id: &EzpayId,
+) -> Result<Vec<ContactDraft>, StoreError> {
     let mut statement = connection.prepare_cached(&format!(
         "SELECT {CONTACT_COLUMNS} FROM contacts WHERE ezpay_id = ?1 ORDER BY type"
     ))?;
@@ -276,9 +331,10 @@ fn read_contacts(connection: &Connection, ezpay_id: &EzpayId) -> Result<Vec<Cont
             Ok((row.get::<_, String>(0)?, values))
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    rows.into_iter()
-        .map(|(contact_type, values)| stored_contact(ezpay_id, contact_type, values))
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(|(contact_type, values)| stored_contact(contact_type, values))
+        .collect())
 }
 
 fn write_contact(
@@ -340,25 +396,45 @@ impl Sqlite {
         customer_status(&self.reader(), ezpay_id)
     }
 
-    fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<Contact>, StoreError> {
+    fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<ContactDraft>, StoreError> {
         read_contacts(&self.reader(), ezpay_id)
+    }
+
+    fn record_read(&self, read: &Read) -> Result<(), StoreError> {
+        self.writer().execute(
+            &format!(
+                "INSERT INTO audit (action, tracking_id, ezpay_id, user_name, profile_id, source, at)
+                 VALUES ('read', ?1, ?2, ?3, ?4, ?5, {NOW})"
+            ),
+            params![
+                read.tracking_id.as_str(),
+                read.ezpay_id.as_str(),
+                read.user,
+                read.profile_id,
+                read.source,
+            ],
+        )?;
+        Ok(())
     }
 
     fn apply(&self, update: &Update) -> Result<Outcome, StoreError> {
         let fingerprint = update.fingerprint();
+        let _turn = self.saves.lock().unwrap_or_else(PoisonError::into_inner);
         let mut connection = self.writer();
         // Dropping the transaction without commit rolls it back: every early
         // return below leaves the database as it was.
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let earlier: Option<String> = tx
+        let earlier: Option<(String, String)> = tx
             .query_row(
-                "SELECT fingerprint FROM requests WHERE tracking_id = ?1",
-                [update.tracking_id.as_str()],
-                |r| r.get(0),
+                "SELECT fingerprint, user_name FROM requests WHERE source = ?1 AND tracking_id = ?2",
+                [update.source.as_str(), update.tracking_id.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if let Some(earlier) = earlier {
-            return Ok(if earlier == fingerprint {
+        if let Some((earlier, user)) = earlier {
+            // Another user's request is never replayed to this one, even
+            // with the same body: it is not their request.
+            return Ok(if earlier == fingerprint && user == update.user {
                 Outcome::Replayed
             } else {
                 Outcome::TrackingIdReused
@@ -369,9 +445,12 @@ impl Sqlite {
         }
         let accepted_at: String = tx.query_row(&format!("SELECT {NOW}"), [], |r| r.get(0))?;
         tx.execute(
-            "INSERT INTO requests (tracking_id, ezpay_id, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO requests (source, tracking_id, user_name, ezpay_id, fingerprint, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             [
+                update.source.as_str(),
                 update.tracking_id.as_str(),
+                update.user.as_str(),
                 update.ezpay_id.as_str(),
                 &fingerprint,
                 &accepted_at,
@@ -383,9 +462,14 @@ impl Sqlite {
             .iter()
             .map(|c| c.contact_type)
             .collect();
-        let old: Vec<Contact> = read_contacts(&tx, &update.ezpay_id)?
+        let old: Vec<ContactDraft> = read_contacts(&tx, &update.ezpay_id)?
             .into_iter()
-            .filter(|c| touched.contains(&c.contact_type))
+            .filter(|c| {
+                c.contact_type
+                    .trimmed()
+                    .and_then(ContactType::parse)
+                    .is_some_and(|t| touched.contains(&t))
+            })
             .collect();
         for contact in &update.request.contacts {
             write_contact(&tx, &update.ezpay_id, contact)?;
@@ -423,11 +507,17 @@ impl Sqlite {
     }
 
     fn claim_due(&self, claim: &ClaimRequest<'_>) -> Result<Vec<Delivery>, StoreError> {
-        outbox::claim_due(&mut self.writer(), claim)
+        // The search holds no lock that a save needs; the claim, under the
+        // write lock, checks each row found again.
+        let found = outbox::claimable(&self.relay(), claim)?;
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        outbox::claim_due(&mut self.writer(), claim, &found)
     }
 
     fn next_due(&self, targets: &[&str]) -> Result<Option<SystemTime>, StoreError> {
-        outbox::next_due(&self.reader(), targets)
+        outbox::next_due(&self.relay(), targets)
     }
 
     fn record(&self, owner: &str, attempts: &[(i64, Attempted)]) -> Result<(), StoreError> {
@@ -484,9 +574,14 @@ impl Store for SqliteStore {
         self.run(move |db| db.customer(&ezpay_id)).await
     }
 
-    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<Contact>, StoreError> {
+    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<ContactDraft>, StoreError> {
         let ezpay_id = ezpay_id.clone();
         self.run(move |db| db.contacts(&ezpay_id)).await
+    }
+
+    async fn record_read(&self, read: &Read) -> Result<(), StoreError> {
+        let read = read.clone();
+        self.run(move |db| db.record_read(&read)).await
     }
 
     async fn apply(&self, update: &Update) -> Result<Outcome, StoreError> {
@@ -554,12 +649,18 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
-    #[test]
-    fn migration_2_keeps_the_outbox_of_a_version_1_database() {
-        let dir = std::env::temp_dir().join(format!("contacts-migration-{}", std::process::id()));
+    /// A scratch folder for one test, and the path of a new database in it.
+    fn scratch(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("contacts-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a folder");
-        let path = dir.join("v1.sqlite");
+        let path = dir.join(format!("{name}.sqlite"));
         let _ = std::fs::remove_file(&path);
+        (dir, path)
+    }
+
+    #[test]
+    fn migrations_keep_the_outbox_and_requests_of_a_version_1_database() {
+        let (dir, path) = scratch("migration");
         {
             let connection = connect(&path).expect("opens");
             connection.execute_batch(MIGRATIONS[0]).expect("version 1");
@@ -604,6 +705,75 @@ mod tests {
         assert_eq!(payload["profile_id"], "CAAG_302");
         assert_eq!(payload["user"], "ocsuser");
         assert_eq!(payload["accepted_at"], "2026-11-30T10:00:00.000Z");
+        // Migration 4: the idempotency record takes its update's source and user.
+        let request: (String, String, String) = store
+            .reader()
+            .query_row(
+                "SELECT source, tracking_id, user_name FROM requests",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("the request");
+        assert_eq!(request, ("CAAG".into(), "t1".into(), "ocsuser".into()));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_claim_takes_the_heads_found_that_are_still_claimable() {
+        let (dir, path) = scratch("claim");
+        let sqlite = Sqlite::open(&path, None).expect("opens");
+        // Customer A has deliveries 1, 2, 3 for MAS, customer B 4 and 5, and
+        // A has 6 for MDM.
+        for (customer, target) in [
+            ("A", "MAS"),
+            ("A", "MAS"),
+            ("A", "MAS"),
+            ("B", "MAS"),
+            ("B", "MAS"),
+            ("A", "MDM"),
+        ] {
+            sqlite
+                .writer()
+                .execute(
+                    "INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at) VALUES ('t', ?1, ?2, '{}', '')",
+                    [customer, target],
+                )
+                .expect("a delivery");
+        }
+        let claim = ClaimRequest {
+            owner: "relay",
+            targets: &["MAS"],
+            now: SystemTime::now(),
+            limit: 8,
+            lease: std::time::Duration::from_secs(60),
+        };
+        let found = outbox::claimable(&sqlite.relay(), &claim).expect("searches");
+        assert_eq!(found, [1, 4], "the heads of MAS's queues");
+
+        // Another relay claims delivery 1 between the search and the claim.
+        sqlite
+            .writer()
+            .execute(
+                "UPDATE outbox SET claimed_by = 'other', claimed_until = ?1 WHERE id = 1",
+                [i64::MAX],
+            )
+            .expect("claimed by another");
+        let claimed = sqlite.claim_due(&claim).expect("claims");
+        assert_eq!(claimed.iter().map(|d| d.id).collect::<Vec<_>>(), [4]);
+        assert_eq!(
+            outbox::claim_due(&mut sqlite.writer(), &claim, &found)
+                .expect("claims")
+                .len(),
+            0,
+            "nothing found is claimable twice"
+        );
+
+        // Delivered, 4 lets 5 through; 1, claimed by the other, holds back 2.
+        sqlite
+            .record("relay", &[(4, Attempted::Delivered { status: 200 })])
+            .expect("records");
+        let found = outbox::claimable(&sqlite.relay(), &claim).expect("searches");
+        assert_eq!(found, [5]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

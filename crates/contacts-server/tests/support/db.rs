@@ -155,6 +155,23 @@ impl Db {
         }
     }
 
+    /// Runs `sql` (a change), with `?1` bound to `param`.
+    pub fn execute(&self, sql: &str, param: &str) {
+        match self {
+            Db::Sqlite(path) => {
+                rusqlite::Connection::open(path)
+                    .unwrap()
+                    .execute(sql, [param])
+                    .unwrap();
+            }
+            Db::Postgres(url) => {
+                Self::postgres(url)
+                    .execute(&sql.replace("?1", "$1::text"), &[&param])
+                    .unwrap();
+            }
+        }
+    }
+
     /// The first column (text) of every row of `sql`, with `?1` bound to `param`.
     pub fn texts(&self, sql: &str, param: &str) -> Vec<String> {
         match self {

@@ -193,6 +193,15 @@ impl Server {
         }
     }
 
+    /// Starts the server with a configuration of the development user,
+    /// profile and customers and `extra` TOML (see [`config_file`]), and `flags`.
+    pub fn start_configured(dir: &Path, extra: &str, flags: &[&str]) -> Self {
+        let config = config_file(dir, &development_customers(), extra);
+        let mut args = vec!["--config", config.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        Self::start(dir, &args)
+    }
+
     /// Runs `contacts-server ARGS --db DB` (an operator's command) and
     /// returns its standard output, or its standard error if it failed.
     pub fn command(&self, args: &[&str]) -> Result<String, String> {
@@ -269,6 +278,18 @@ impl Server {
         )
     }
 
+    /// The text of `GET /metrics`.
+    pub fn scrape(&self) -> String {
+        let url = self.metrics.clone().expect("started with --metrics-addr");
+        self.agent
+            .get(&url)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    }
+
     /// Every row of every table, as text: equal snapshots mean nothing was written.
     pub fn snapshot(&self) -> String {
         self.db.snapshot()
@@ -285,8 +306,7 @@ impl Drop for Server {
 /// A configuration file: the development user and profile, `customers`, and
 /// `extra` TOML (top-level keys first, then tables).
 pub fn config_file(dir: &Path, customers: &[String], extra: &str) -> PathBuf {
-    let development: toml::Table = include_str!("../../dev-config.toml").parse().unwrap();
-    let hash = development["users"]["ocsuser"].as_str().unwrap();
+    let hash = development_hash();
     let customers: String = customers
         .iter()
         .map(|id| format!("\"{id}\" = \"active\"\n"))
@@ -295,11 +315,32 @@ pub fn config_file(dir: &Path, customers: &[String], extra: &str) -> PathBuf {
     fs::write(
         &path,
         format!(
-            "{extra}\n[users]\nocsuser = \"{hash}\"\n[profiles]\nCAAG_302 = \"CAAG\"\n[customers]\n{customers}"
+            "{extra}\n[users.ocsuser]\npassword_hash = \"{hash}\"\nprofiles = [\"CAAG_302\"]\n[profiles]\nCAAG_302 = \"CAAG\"\n[customers]\n{customers}"
         ),
     )
     .unwrap();
     path
+}
+
+/// The argon2 hash of the development password `ocsuser`.
+pub fn development_hash() -> String {
+    let development: toml::Table = include_str!("../../dev-config.toml").parse().unwrap();
+    development["users"]["ocsuser"]["password_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Reads one value from the Prometheus text: the sample whose line starts
+/// with `name{` and holds every label given.
+pub fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|line| {
+            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
+        })
+        .filter(|line| labels.iter().all(|label| line.contains(label)))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 pub fn development_customers() -> Vec<String> {

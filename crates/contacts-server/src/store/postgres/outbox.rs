@@ -348,7 +348,7 @@ pub(super) async fn prune(client: &Object, prune: &Prune) -> Result<Pruned, Stor
     Ok(Pruned {
         requests: delete(
             "requests",
-            "tracking_id",
+            "(source, tracking_id)",
             "created_at",
             "",
             prune.requests_before,

@@ -1,9 +1,11 @@
 //! The outbox queries of the SQLite engine: claims, attempts, the operators'
 //! actions, the queue figures, and pruning.
 //!
-//! A claim is a single `UPDATE … RETURNING`, atomic on the one writer
-//! connection; a PostgreSQL engine would select the same rows `FOR UPDATE
-//! SKIP LOCKED` and set the same lease.
+//! A claim is in two steps: a search for the rows, on a connection of its own
+//! and without the write lock that every save needs, then a single `UPDATE
+//! … RETURNING` on the writer that claims those of them that still qualify;
+//! a PostgreSQL engine would select the same rows `FOR UPDATE SKIP LOCKED`
+//! and set the same lease.
 
 use std::time::{Duration, SystemTime};
 
@@ -25,13 +27,47 @@ fn count(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// The conditions of a claimable delivery `o`: pending, due, unclaimed, and
+/// the head of its queue.
+const CLAIMABLE: &str = "o.state = 'pending' AND o.next_attempt_at <= ?2 AND o.claimed_until <= ?2";
+
+/// The ids of the deliveries that `claim` may take, oldest first. Each
+/// target's pending rows are read in id order (the `outbox_pending` index),
+/// so the search stops at the first `limit` heads it meets.
+pub(super) fn claimable(
+    connection: &Connection,
+    claim: &ClaimRequest<'_>,
+) -> Result<Vec<i64>, StoreError> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT o.id FROM outbox o
+         WHERE o.target = ?1 AND {CLAIMABLE} AND {IS_HEAD}
+         ORDER BY o.id LIMIT ?3"
+    ))?;
+    let now = unix_millis(claim.now);
+    let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
+    let mut found = Vec::new();
+    for target in claim.targets {
+        for id in statement.query_map(params![target, now, limit], |r| r.get::<_, i64>(0))? {
+            found.push(id?);
+        }
+    }
+    found.sort_unstable();
+    found.truncate(claim.limit);
+    Ok(found)
+}
+
+/// Claims those of the deliveries `found` (by [`claimable`]) that are still
+/// claimable.
 pub(super) fn claim_due(
     connection: &mut Connection,
     claim: &ClaimRequest<'_>,
+    found: &[i64],
 ) -> Result<Vec<Delivery>, StoreError> {
     // A claim need not survive a power loss: lost, it only lets the
     // delivery be claimed again, as a claim whose lease ran out.
-    without_waiting_for_the_disk(connection, |connection| claim_rows(connection, claim))
+    without_waiting_for_the_disk(connection, |connection| {
+        claim_rows(connection, claim, found)
+    })
 }
 
 /// Runs `write` with a commit that does not wait for the disk: a process
@@ -51,28 +87,24 @@ fn without_waiting_for_the_disk<T>(
 fn claim_rows(
     connection: &mut Connection,
     claim: &ClaimRequest<'_>,
+    found: &[i64],
 ) -> Result<Vec<Delivery>, StoreError> {
-    let now = unix_millis(claim.now);
-    let until = unix_millis(claim.now + claim.lease);
+    let ids = serde_json::to_string(found)
+        .map_err(|e| StoreError::failed(format!("cannot serialise: {e}")))?;
     let mut statement = connection.prepare_cached(&format!(
-        "UPDATE outbox SET claimed_by = ?1, claimed_until = ?2
+        "UPDATE outbox SET claimed_by = ?1, claimed_until = ?4
          WHERE id IN (
              SELECT o.id FROM outbox o
-             WHERE o.state = 'pending'
-               AND o.target IN (SELECT value FROM json_each(?3))
-               AND o.next_attempt_at <= ?4 AND o.claimed_until <= ?4
-               AND {IS_HEAD}
-             ORDER BY o.id LIMIT ?5)
+             WHERE o.id IN (SELECT value FROM json_each(?3)) AND {CLAIMABLE} AND {IS_HEAD})
          RETURNING id, tracking_id, ezpay_id, target, payload, attempts"
     ))?;
     let mut claimed = statement
         .query_map(
             params![
                 claim.owner,
-                until,
-                json_targets(claim.targets)?,
-                now,
-                i64::try_from(claim.limit).unwrap_or(i64::MAX)
+                unix_millis(claim.now),
+                ids,
+                unix_millis(claim.now + claim.lease)
             ],
             |row| {
                 Ok(Delivery {

@@ -1,0 +1,238 @@
+//! What holds off password guessing before argon2 runs: password checks
+//! limited per user name and per client address (governor's keyed GCRA
+//! limiters), and a bounded queue for the checks themselves, so that a flood
+//! of wrong passwords neither guesses fast nor delays the agents' logins for
+//! long.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::extract::ConnectInfo;
+use axum::http::request::Parts;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::sync::{Semaphore, TryAcquireError};
+
+use crate::config::LoginLimits;
+
+/// User names longer than this share the limiter key of their first bytes.
+const MAX_KEY_BYTES: usize = 128;
+
+/// How often (in checks) the limiters forget the keys that are back to a
+/// full allowance, so that a flood of new names or addresses cannot grow them
+/// without end.
+const FORGET_EVERY: usize = 1_024;
+
+/// The client's address: the last `X-Forwarded-For` entry where the proxy
+/// in front is trusted (the one it appended; the ones before it are the
+/// client's word), else the peer of the connection. `None` where the app is
+/// called in-process, without a connection.
+pub fn client_address(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
+    let forwarded = trust_forwarded_for
+        .then(|| parts.headers.get_all("x-forwarded-for").iter().next_back())
+        .flatten()
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .and_then(|last| last.trim().parse().ok());
+    forwarded.or_else(|| {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip())
+    })
+}
+
+/// The allowance of password checks per user name and per client address.
+#[derive(Debug)]
+pub struct LoginThrottle {
+    users: DefaultKeyedRateLimiter<String>,
+    addresses: DefaultKeyedRateLimiter<IpAddr>,
+    checks: AtomicUsize,
+}
+
+impl LoginThrottle {
+    pub fn new(limits: &LoginLimits) -> Self {
+        Self {
+            users: RateLimiter::keyed(Quota::per_minute(limits.per_user)),
+            addresses: RateLimiter::keyed(Quota::per_minute(limits.per_address)),
+            checks: AtomicUsize::new(0),
+        }
+    }
+
+    /// Spends one password check of `user` and of `address`, or says how
+    /// long to wait where either allowance is spent.
+    ///
+    /// Every check that needs argon2 is counted, successful ones included:
+    /// only counting them before argon2 runs bounds the checks that a burst
+    /// of simultaneous guesses gets. Agents are hardly charged, since a
+    /// successful check is cached and later requests need no argon2.
+    pub fn attempt(&self, user: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
+            self.users.retain_recent();
+            self.addresses.retain_recent();
+        }
+        let mut end = MAX_KEY_BYTES.min(user.len());
+        while !user.is_char_boundary(end) {
+            end -= 1;
+        }
+        let now = DefaultClock::default().now();
+        self.users
+            .check_key(&user[..end].to_owned())
+            .map_err(|refused| refused.wait_time_from(now))?;
+        if let Some(address) = address {
+            self.addresses
+                .check_key(&address)
+                .map_err(|refused| refused.wait_time_from(now))?;
+        }
+        Ok(())
+    }
+}
+
+/// The argon2 checks: at most `limit` run at once; a check that would wait
+/// longer than `max_wait` for its turn is refused at once.
+#[derive(Debug)]
+pub struct PasswordChecks {
+    permits: Arc<Semaphore>,
+    limit: usize,
+    max_wait: Duration,
+    waiting: AtomicUsize,
+    /// The checks running now and the most ever seen at once, counted inside
+    /// the blocking task around argon2 itself, not by the semaphore: they
+    /// show what actually ran, and `/metrics` reports them.
+    running: AtomicUsize,
+    peak: AtomicUsize,
+    /// A moving average of the recent checks' durations, in microseconds.
+    mean_micros: AtomicU64,
+}
+
+/// Counts a waiting check while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl PasswordChecks {
+    pub fn new(limits: &LoginLimits) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(limits.concurrent_checks)),
+            limit: limits.concurrent_checks,
+            max_wait: limits.max_wait,
+            waiting: AtomicUsize::new(0),
+            running: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            // A first guess, replaced as soon as checks are measured.
+            mean_micros: AtomicU64::new(50_000),
+        }
+    }
+
+    /// Runs `check` on a blocking thread in its turn, or `None` where its
+    /// turn would come too late.
+    pub async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        check: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let permit = match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(TryAcquireError::Closed) => return None,
+            Err(TryAcquireError::NoPermits) => {
+                let ahead = self.waiting.fetch_add(1, Ordering::Relaxed) + 1;
+                let _waiting = Waiting(&self.waiting);
+                let rounds = u32::try_from(ahead.div_ceil(self.limit)).unwrap_or(u32::MAX);
+                let mean = Duration::from_micros(self.mean_micros.load(Ordering::Relaxed));
+                if mean.saturating_mul(rounds) > self.max_wait {
+                    return None;
+                }
+                let acquire = Arc::clone(&self.permits).acquire_owned();
+                tokio::time::timeout(self.max_wait, acquire)
+                    .await
+                    .ok()?
+                    .ok()?
+            }
+        };
+        let checks = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let running = checks.running.fetch_add(1, Ordering::SeqCst) + 1;
+            let peak = checks
+                .peak
+                .fetch_max(running, Ordering::SeqCst)
+                .max(running);
+            // Set here rather than at start, where no recorder is installed yet.
+            metrics::gauge!("contacts_password_checks_limit").set(checks.limit as f64);
+            metrics::gauge!("contacts_password_checks_peak").set(peak as f64);
+            let started = Instant::now();
+            let outcome = check();
+            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let mean = checks.mean_micros.load(Ordering::Relaxed);
+            checks
+                .mean_micros
+                .store(mean - mean / 8 + micros / 8, Ordering::Relaxed);
+            checks.running.fetch_sub(1, Ordering::SeqCst);
+            metrics::counter!("contacts_password_checks_total").increment(1);
+            drop(permit);
+            outcome
+        })
+        .await
+        .ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use super::*;
+
+    fn limits(per_user: u32, per_address: u32) -> LoginLimits {
+        LoginLimits {
+            per_user: NonZeroU32::new(per_user).expect("positive"),
+            per_address: NonZeroU32::new(per_address).expect("positive"),
+            concurrent_checks: 2,
+            max_wait: Duration::from_secs(2),
+        }
+    }
+
+    #[test]
+    fn spends_the_allowance_per_user_and_per_address() {
+        let throttle = LoginThrottle::new(&limits(3, 5));
+        let home: IpAddr = [10, 0, 0, 1].into();
+        for _ in 0..3 {
+            assert_eq!(throttle.attempt("alice", Some(home)), Ok(()));
+        }
+        let wait = throttle.attempt("alice", Some(home)).expect_err("spent");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
+        // Another name from the same address has its own allowance, until
+        // the address has spent its own.
+        assert_eq!(throttle.attempt("bob", Some(home)), Ok(()));
+        assert_eq!(throttle.attempt("carol", Some(home)), Ok(()));
+        assert!(throttle.attempt("dave", Some(home)).is_err());
+        assert_eq!(throttle.attempt("erin", Some([10, 0, 0, 2].into())), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn refuses_at_once_a_check_that_would_wait_too_long() {
+        let checks = Arc::new(PasswordChecks::new(&LoginLimits {
+            max_wait: Duration::from_millis(1),
+            ..limits(1, 1)
+        }));
+        let slow = || std::thread::sleep(Duration::from_millis(300));
+        let (first, second, third) =
+            tokio::join!(checks.run(slow), checks.run(slow), checks.run(slow),);
+        // Two run; the third would have waited about 300 ms.
+        assert_eq!(
+            [first, second, third]
+                .iter()
+                .filter(|r| r.is_some())
+                .count(),
+            2
+        );
+        assert_eq!(checks.peak.load(Ordering::SeqCst), 2);
+    }
+}

@@ -18,6 +18,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use contacts_model::{Envelope, Status, TrackingId};
+use contacts_server::Database;
 use contacts_server::cli::Options;
 use libfuzzer_sys::fuzz_target;
 use tokio::runtime::Runtime;
@@ -149,7 +150,7 @@ fn harness() -> &'static Harness {
         std::fs::write(state.join("secret.txt"), SECRET).expect("a secret file");
         let options = Options {
             addr: ([127, 0, 0, 1], 0).into(),
-            db: state.join("contacts.sqlite"),
+            db: Database::Sqlite(state.join("contacts.sqlite")),
             static_dir: Some(static_dir),
             // The development configuration: user ocsuser/ocsuser, ProfileId
             // CAAG_302 and the three customers the seeds use.

@@ -28,6 +28,25 @@ impl Authorization {
     pub fn header_value(&self) -> &str {
         &self.0
     }
+
+    /// The user name of Basic credentials, decoded by the browser's `atob`;
+    /// `None` for another scheme or a blank name. It names whose drafts
+    /// these are (see [`crate::draft`]); the password is dropped at once.
+    pub fn user(&self) -> Option<String> {
+        let (scheme, encoded) = self.0.split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return None;
+        }
+        // `atob` gives one character per byte; the bytes are UTF-8.
+        let bytes = web_sys::window()?.atob(encoded.trim()).ok()?;
+        let bytes: Vec<u8> = bytes
+            .chars()
+            .map(|c| u8::try_from(c).ok())
+            .collect::<Option<_>>()?;
+        let decoded = String::from_utf8(bytes).ok()?;
+        let (user, _password) = decoded.split_once(':')?;
+        (!user.is_empty()).then(|| user.to_owned())
+    }
 }
 
 impl fmt::Debug for Authorization {

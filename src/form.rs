@@ -209,6 +209,9 @@ pub enum Action {
     },
     /// The agent copied the answer's tracking id (`false`: the copy failed).
     MarkCopied(bool),
+    /// The agent was signed out: their edits and the answer go, and the
+    /// customer's contacts are awaited again for whoever signs in next.
+    Forget,
 }
 
 impl FormState {
@@ -325,6 +328,7 @@ impl FormState {
             Action::Retry => self.save.unsettled().is_some(),
             Action::ReceiveAnswer { .. } => self.save.sending().is_some(),
             Action::MarkCopied(_) => matches!(self.save, SaveState::Answered { .. }),
+            Action::Forget => true,
         }
     }
 
@@ -449,6 +453,13 @@ impl Reducible for FormState {
         let mut state = Rc::unwrap_or_clone(self);
         match action {
             Action::Open(customer) => state.load = LoadState::Loading(customer),
+            Action::Forget => {
+                let customer = state.load.awaited().or(state.load.shown()).cloned();
+                state = Self {
+                    load: customer.map_or(LoadState::Idle, LoadState::Loading),
+                    ..Self::default()
+                };
+            }
             Action::ReceiveContacts {
                 customer,
                 contacts,
@@ -643,6 +654,7 @@ mod tests {
                 Action::MarkCopied(true),
                 [false, false, false, false, false, true],
             ),
+            (Action::Forget, [true; 6]),
         ];
         for (action, expected) in cases {
             for ((name, state), applies) in states().into_iter().zip(expected) {
@@ -655,6 +667,22 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn signing_out_forgets_the_edits_and_awaits_the_customer_again() {
+        let awaiting = Rc::new(FormState::new(Some(customer()), None));
+        for (name, state) in states() {
+            let state = state
+                .reduce(edit(ContactType::Service, Field::Name, "Agent A's edit"))
+                .reduce(Action::Forget);
+            let expected = if name == "no customer" {
+                Rc::new(FormState::default())
+            } else {
+                awaiting.clone()
+            };
+            assert_eq!(state, expected, "{name}");
         }
     }
 

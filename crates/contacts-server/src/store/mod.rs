@@ -48,6 +48,16 @@ impl CustomerStatus {
     }
 }
 
+/// A customer as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Customer {
+    /// The account status.
+    pub status: CustomerStatus,
+    /// The version of its contacts: raised by every applied update, given
+    /// as the `ETag` and compared with `If-Match`.
+    pub version: u64,
+}
+
 /// One accepted update, with everything the audit trail records.
 #[derive(Debug)]
 pub struct Update {
@@ -63,6 +73,8 @@ pub struct Update {
     pub source: String,
     /// The validated contacts.
     pub request: Valid<ContactsRequest>,
+    /// The version the contacts must still be at (`If-Match`), if any.
+    pub if_match: Option<u64>,
 }
 
 impl Update {
@@ -77,14 +89,17 @@ impl Update {
 /// What became of an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Written, with its outbox and audit rows.
-    Applied,
+    /// Written, with its outbox and audit rows; the contacts are now at this version.
+    Applied(u64),
     /// The same request was applied before; nothing written.
     Replayed,
     /// The tracking id was used before for a different request; nothing written.
     TrackingIdReused,
     /// No such customer; nothing written.
     UnknownCustomer,
+    /// The contacts are no longer at the version of `If-Match`, but at this
+    /// one; nothing written.
+    Stale(u64),
 }
 
 /// A storage fault (not a refusal): logged, answered as a service error.
@@ -145,14 +160,17 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Stores contacts for a customer that has none yet (demo data).
     fn seed_contacts(&self, ezpay_id: &EzpayId, contacts: &[Contact]) -> Result<(), StoreError>;
 
-    /// A customer's status, if the customer exists.
-    fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<CustomerStatus>, StoreError>;
+    /// A customer's status and contacts version, if the customer exists.
+    fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<Customer>, StoreError>;
 
     /// A customer's stored contacts, billing first.
     fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<Contact>, StoreError>;
 
     /// Applies an update at most once per tracking id, in one transaction with
-    /// an outbox row per target and an audit row.
+    /// an outbox row per target and an audit row, raising the customer's
+    /// contacts version. In this order: a tracking id seen before is a replay
+    /// (or a reuse), an unknown customer is refused, and an `if_match` that is
+    /// not the current version is stale; all three write nothing.
     fn apply(&self, update: &Update) -> Result<Outcome, StoreError>;
 
     /// Claims, for `claim.owner` until the lease ends, the deliveries due now:

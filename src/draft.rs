@@ -11,18 +11,34 @@
 
 use std::hash::Hasher;
 
-use contacts_model::{ContactDraft, ContactType, EzpayId, RequestDraft};
+use contacts_model::{ContactDraft, ContactType, EzpayId};
 use js_json::JsJson;
+use js_sys::Reflect;
+use serde::Serialize;
 
 use crate::contact_list;
 
-/// The edited contacts of one customer.
+/// The unsaved edits of one customer's contacts, with what they were made
+/// from, so that a draft restored over contacts changed since can show the
+/// other change rather than hide it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
-    /// The billing contact as edited.
-    pub billing: ContactDraft,
-    /// The service contact as edited.
-    pub service: ContactDraft,
+    /// The version (the API's `ETag`) of the contacts the edits were made
+    /// from; `None` where they did not come from the API.
+    pub version: Option<String>,
+    /// Billing then service, as edited.
+    pub edited: [ContactDraft; 2],
+    /// Billing then service, as loaded when the edits began.
+    pub loaded: [ContactDraft; 2],
+}
+
+/// A draft as stored: `{"version":…,"contacts":[edited billing, edited
+/// service, loaded billing, loaded service]}`, a request body that the
+/// model's reader of untrusted JSON reads back.
+#[derive(Serialize)]
+struct Stored<'a> {
+    version: Option<&'a str>,
+    contacts: [&'a ContactDraft; 4],
 }
 
 /// What every draft's storage key starts with.
@@ -54,23 +70,37 @@ pub fn is_forgotten_with(key: &str, user: &str) -> bool {
 }
 
 impl Draft {
-    /// The stored form of a draft: a request body holding both contacts,
-    /// `{"contacts":[billing, service]}`, so that the model's reader of
-    /// untrusted JSON reads it back.
+    /// The stored form of a draft.
     pub fn encode(&self) -> String {
-        let both = RequestDraft::from_contacts([self.billing.clone(), self.service.clone()]);
+        let [billing, service] = &self.edited;
+        let [loaded_billing, loaded_service] = &self.loaded;
+        let stored = Stored {
+            version: self.version.as_deref(),
+            contacts: [billing, service, loaded_billing, loaded_service],
+        };
         // A draft holds strings only, which always serialise.
-        js_json::stringify(&both).unwrap_or_default()
+        js_json::stringify(&stored).unwrap_or_default()
     }
 
     /// Reads a stored draft; anything unreadable (an older format, a hand
     /// edit) is no draft at all.
     pub fn decode(stored: &str) -> Option<Self> {
-        let mut contacts = contact_list::of_object(JsJson::parse(stored).ok()?)?.into_iter();
-        let (billing, service) = (contacts.next()?, contacts.next()?);
+        let value = JsJson::parse(stored).ok()?;
+        let version = Reflect::get(value.as_ref(), &"version".into())
+            .ok()?
+            .as_string();
+        let [billing, service, loaded_billing, loaded_service]: [ContactDraft; 4] =
+            contact_list::of_object(value)?.try_into().ok()?;
         let is = |draft: &ContactDraft, t: ContactType| draft.contact_type.as_str() == t.as_str();
-        (is(&billing, ContactType::Billing) && is(&service, ContactType::Service))
-            .then_some(Self { billing, service })
+        let typed = is(&billing, ContactType::Billing)
+            && is(&service, ContactType::Service)
+            && is(&loaded_billing, ContactType::Billing)
+            && is(&loaded_service, ContactType::Service);
+        typed.then_some(Self {
+            version,
+            edited: [billing, service],
+            loaded: [loaded_billing, loaded_service],
+        })
     }
 }
 
@@ -168,17 +198,28 @@ mod tests {
             let mut billing = ContactDraft::new(ContactType::Billing);
             billing.set(Field::Name, "<img src=x onerror=alert(1)>");
             billing.set(Field::WorkPhone, "914 721 2006 x12");
+            let service = ContactDraft::new(ContactType::Service);
             let draft = Draft {
-                billing,
-                service: ContactDraft::new(ContactType::Service),
+                version: Some("\"7\"".into()),
+                loaded: [ContactDraft::new(ContactType::Billing), service.clone()],
+                edited: [billing, service],
             };
-            assert_eq!(Draft::decode(&draft.encode()), Some(draft));
+            assert_eq!(Draft::decode(&draft.encode()), Some(draft.clone()));
+            let unversioned = Draft {
+                version: None,
+                ..draft
+            };
+            assert_eq!(Draft::decode(&unversioned.encode()), Some(unversioned));
             assert_eq!(Draft::decode("{not json"), None);
             assert_eq!(Draft::decode(r#"{"billing":1}"#), None);
+            let two = r#"{"contacts":[{"type":"billing"},{"type":"service"}]}"#;
             assert_eq!(
-                Draft::decode(r#"{"contacts":[{"type":"service"},{"type":"billing"}]}"#),
-                None
+                Draft::decode(two),
+                None,
+                "an older draft without its loaded contacts"
             );
+            let swapped = r#"{"contacts":[{"type":"service"},{"type":"billing"},{"type":"billing"},{"type":"service"}]}"#;
+            assert_eq!(Draft::decode(swapped), None);
         }
     }
 }

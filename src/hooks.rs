@@ -79,7 +79,7 @@ pub fn use_save(
             return;
         };
         spawn_local(async move {
-            let reply = api::save_contacts(&config, &submission).await;
+            let (reply, version) = api::save_contacts(&config, &submission).await;
             let retryable = api::may_pass_on_retry(&reply);
             let answer = reply.unwrap_or_else(|e| e.to_envelope(&submission.tracking_id));
             if let (Envelope::Success { .. }, Some(user)) = (&answer, config.authorization.user()) {
@@ -89,6 +89,7 @@ pub fn use_save(
             form.dispatch(Action::ReceiveAnswer {
                 answer: answer.clone(),
                 retryable,
+                version,
             });
             sign_out_if_refused(&session, &form, &config, &answer);
         });

@@ -235,7 +235,7 @@ async fn reset_returns_a_panel_to_its_loaded_values_and_the_draft_follows() {
             .is_some()
     );
     let kept = draft::load(USER, &customer()).expect("the edit is kept as a draft");
-    assert_eq!(kept.billing.name.as_str(), "Jane Doe");
+    assert_eq!(kept.edited[0].name.as_str(), "Jane Doe");
 
     editor.click("Reset billing").await;
     assert_eq!(
@@ -271,13 +271,15 @@ async fn restores_a_draft_with_a_notice() {
     editor.unmount();
 }
 
-/// A draft whose service contact is named "Draft Name".
+/// A draft whose service contact is named "Draft Name", made from contacts
+/// that the embedding page gave (so without a version).
 fn service_draft() -> Draft {
     let mut service = ContactDraft::new(ContactType::Service);
     service.set(Field::Name, "Draft Name");
     Draft {
-        billing: loaded_billing(),
-        service,
+        version: None,
+        edited: [loaded_billing(), service],
+        loaded: [loaded_billing(), ContactDraft::new(ContactType::Service)],
     }
 }
 

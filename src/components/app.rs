@@ -11,6 +11,7 @@ use yew::prelude::*;
 
 use crate::api;
 use crate::components::change_summary::change_summary;
+use crate::components::conflict_list::conflict_list;
 use crate::components::contact_form::ContactForm;
 use crate::components::customer_bar::{CustomerBar, use_customer_bar};
 use crate::components::load_notice::load_notice;
@@ -167,6 +168,7 @@ pub fn app(props: &AppProps) -> Html {
                     { "Unsaved changes to this customer's contacts were restored from this browser tab." }
                 </p>
             }
+            { conflict_list(&form, &dispatch) }
             <div class="panels">
                 { panel(ContactType::Billing, html! {}) }
                 { panel(ContactType::Service, html! {

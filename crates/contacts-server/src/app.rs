@@ -220,21 +220,23 @@ pub async fn serve(
 }
 
 async fn open_store(options: &Options, config: &Config) -> Result<Arc<dyn Store>, String> {
-    let path = options.db.clone();
-    let customers = config.customers.clone();
-    let demo = config.demo_data;
-    let max_bytes = config.limits.max_database_bytes;
-    tokio::task::spawn_blocking(move || {
-        let store = SqliteStore::open(&path, max_bytes)?;
-        store.put_customers(&customers)?;
-        if demo && let Some((first, _)) = customers.first() {
-            store.seed_contacts(first, &demo_contacts())?;
-        }
-        Ok::<_, crate::store::StoreError>(Arc::new(store) as Arc<dyn Store>)
-    })
-    .await
-    .map_err(|e| format!("the database task failed: {e}"))?
-    .map_err(|e| e.to_string())
+    let store = SqliteStore::open(&options.db, config.limits.max_database_bytes)
+        .await
+        .map_err(|e| e.to_string())?;
+    let customers = &config.customers;
+    store
+        .put_customers(customers)
+        .await
+        .map_err(|e| e.to_string())?;
+    if config.demo_data
+        && let Some((first, _)) = customers.first()
+    {
+        store
+            .seed_contacts(first, &demo_contacts())
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(Arc::new(store))
 }
 
 /// The contacts of the contract's sample request.

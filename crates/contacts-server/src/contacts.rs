@@ -73,26 +73,22 @@ async fn list(
     _caller: Caller,
     CustomerPath(ezpay_id): CustomerPath,
 ) -> Result<Response, AppError> {
-    let store = Arc::clone(&state.store);
-    let id = ezpay_id.clone();
+    let store = &state.store;
     // The version is read before the contacts: should an update come in
     // between, the ETag is older than the contacts, and a POST with it gets
     // 412 and loads them again; it is never newer, which would let that POST
     // overwrite a change its client has not seen.
-    let found = tokio::task::spawn_blocking(move || {
-        let Some(customer) = store.customer(&id)? else {
-            return Ok(None);
-        };
-        store
-            .contacts(&id)
-            .map(|contacts| Some((customer, contacts)))
-    })
-    .await
-    .map_err(|e| internal(&context, &e))?
-    .map_err(|e| internal(&context, &e))?;
-    let Some((customer, contacts)) = found else {
+    let Some(customer) = store
+        .customer(&ezpay_id)
+        .await
+        .map_err(|e| internal(&context, &e))?
+    else {
         return Err(context.fail(Failure::CustomerNotFound(ezpay_id)));
     };
+    let contacts = store
+        .contacts(&ezpay_id)
+        .await
+        .map_err(|e| internal(&context, &e))?;
     let body = ContactsResponse {
         status: Status::Success,
         request_tracking_id: &context.tracking_id,
@@ -154,10 +150,11 @@ async fn save(
         if_match,
     };
     let store = Arc::clone(&state.store);
-    // The claim moves into the blocking task: it is released only when the
-    // write is over, even if the client goes away meanwhile.
-    let outcome = tokio::task::spawn_blocking(move || {
-        let outcome = store.apply(&update);
+    // The write runs as a task of its own, which the claim moves into: a
+    // client that goes away cannot stop the write halfway, and the claim is
+    // released only when the write is over.
+    let outcome = tokio::spawn(async move {
+        let outcome = store.apply(&update).await;
         drop(claim);
         outcome
     })

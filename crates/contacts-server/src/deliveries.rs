@@ -8,12 +8,12 @@ use crate::cli::DeliveriesCommand;
 use crate::store::{DeliveryRecord, Selection, SqliteStore, Store};
 
 /// Runs an operator's command and returns what to print.
-pub fn run(command: &DeliveriesCommand) -> Result<String, String> {
-    let store = open(command.db())?;
+pub async fn run(command: &DeliveriesCommand) -> Result<String, String> {
+    let store = open(command.db()).await?;
     let operator = operator();
     match command {
         DeliveriesCommand::List { filter, .. } => {
-            let records = store.deliveries(filter).map_err(|e| e.to_string())?;
+            let records = store.deliveries(filter).await.map_err(|e| e.to_string())?;
             let mut out = String::from(
                 "ID\tTRACKING_ID\tTARGET\tCUSTOMER\tSTATE\tATTEMPTS\tACCEPTED_AT\tLAST_ERROR\n",
             );
@@ -28,6 +28,7 @@ pub fn run(command: &DeliveriesCommand) -> Result<String, String> {
         DeliveriesCommand::Retry { selection, .. } => {
             let retried = store
                 .retry(*selection, &operator)
+                .await
                 .map_err(|e| e.to_string())?;
             match selection {
                 Selection::One(id) if retried == 0 => {
@@ -38,7 +39,11 @@ pub fn run(command: &DeliveriesCommand) -> Result<String, String> {
             }
         }
         DeliveriesCommand::Discard { id, .. } => {
-            if store.discard(*id, &operator).map_err(|e| e.to_string())? {
+            if store
+                .discard(*id, &operator)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 Ok(format!("delivery {id} discarded\n"))
             } else {
                 Err(format!("no dead or pending delivery has the id {id}"))
@@ -48,14 +53,16 @@ pub fn run(command: &DeliveriesCommand) -> Result<String, String> {
 }
 
 /// Opens an existing database: a mistyped `--db` must not create an empty one.
-fn open(path: &Path) -> Result<SqliteStore, String> {
+async fn open(path: &Path) -> Result<SqliteStore, String> {
     if !path.is_file() {
         return Err(format!(
             "no database at {} (give it with --db)",
             path.display()
         ));
     }
-    SqliteStore::open(path, None).map_err(|e| e.to_string())
+    SqliteStore::open(path, None)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Who runs the command, for the audit trail.

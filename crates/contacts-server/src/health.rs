@@ -3,7 +3,6 @@
 //! count, whether it is held (no URL), and `degraded` past the thresholds.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::Router;
@@ -17,7 +16,7 @@ use serde::Serialize;
 use crate::config::HealthThresholds;
 use crate::error::{AppError, Failure, json_response};
 use crate::state::AppState;
-use crate::store::{TargetQueue, blocking, every_target};
+use crate::store::{TargetQueue, every_target};
 use crate::tracking::RequestContext;
 
 /// The health route.
@@ -65,11 +64,11 @@ async fn health(
     State(state): State<AppState>,
     context: RequestContext,
 ) -> Result<Response, AppError> {
-    let store = Arc::clone(&state.store);
-    let queues = blocking(move || {
-        store.ping()?;
-        store.target_queues(SystemTime::now())
-    })
+    let store = &state.store;
+    let queues = async {
+        store.ping().await?;
+        store.target_queues(SystemTime::now()).await
+    }
     .await
     .map_err(|error| {
         tracing::error!(%error, "health check failed");

@@ -34,7 +34,8 @@ fn run() -> Result<(), String> {
             Ok(())
         }
         Command::Deliveries(command) => {
-            print!("{}", contacts_server::deliveries(&command)?);
+            let out = runtime()?.block_on(contacts_server::deliveries(&command))?;
+            print!("{out}");
             Ok(())
         }
         Command::Serve(options) => {
@@ -43,16 +44,19 @@ fn run() -> Result<(), String> {
                 .with_ansi(false)
                 .with_target(false)
                 .init();
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| format!("cannot start the runtime: {e}"))?
-                .block_on(async {
-                    let shutdown = shutdown_signal();
-                    contacts_server::serve(options, shutdown).await
-                })
+            runtime()?.block_on(async {
+                let shutdown = shutdown_signal();
+                contacts_server::serve(options, shutdown).await
+            })
         }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
 use crate::config::Retention;
-use crate::store::{Prune, Pruned, Store, blocking};
+use crate::store::{Prune, Pruned, Store};
 
 /// The pause between two batches, in which saves take the write lock.
 const BETWEEN_BATCHES: Duration = Duration::from_millis(10);
@@ -52,8 +52,7 @@ async fn prune_expired(
     };
     let mut total = Pruned::default();
     while !*stop.borrow() {
-        let store = Arc::clone(store);
-        let batch = match blocking(move || store.prune(&prune)).await {
+        let batch = match store.prune(&prune).await {
             Ok(batch) => batch,
             Err(error) => {
                 tracing::error!(%error, "cannot prune expired rows");

@@ -24,7 +24,7 @@ use tokio::sync::watch;
 
 use crate::config::Limits;
 use crate::listen;
-use crate::store::{Store, blocking, every_target};
+use crate::store::{Store, every_target};
 
 /// The layer that counts HTTP requests by route and status, and times them.
 /// It records nothing until [`Endpoint::bind`] installs the recorder.
@@ -93,8 +93,7 @@ impl Endpoint {
 }
 
 async fn scrape(State(scrape): State<Scrape>) -> Response {
-    let store = Arc::clone(&scrape.store);
-    match blocking(move || store.target_queues(SystemTime::now())).await {
+    match scrape.store.target_queues(SystemTime::now()).await {
         Ok(queues) => {
             for queue in every_target(queues) {
                 let target = queue.target;

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::{Delivery as DeliveryConfig, RelaySettings, Target};
-use crate::store::{Attempted, ClaimRequest, Delivery, Store, StoreError, blocking};
+use crate::store::{Attempted, ClaimRequest, Delivery, Store, StoreError};
 
 /// How often an idle relay looks for work it was not told about: deliveries
 /// an operator retried, or whose claim expired.
@@ -155,34 +155,25 @@ impl TargetRelay {
         if finished.is_empty() {
             return;
         }
-        let store = Arc::clone(&self.store);
-        let owner = self.owner.clone();
-        if let Err(error) = blocking(move || store.record(&owner, &finished)).await {
+        if let Err(error) = self.store.record(&self.owner, &finished).await {
             tracing::error!(%error, target = self.target.name, "cannot record delivery attempts");
         }
     }
 
     async fn claim(&self, limit: usize) -> Result<Vec<Delivery>, StoreError> {
-        let store = Arc::clone(&self.store);
-        let owner = self.owner.clone();
-        let name = self.target.name;
-        let lease = self.target.timeout + LEASE_SLACK;
-        blocking(move || {
-            store.claim_due(&ClaimRequest {
-                owner: &owner,
-                targets: &[name],
+        self.store
+            .claim_due(&ClaimRequest {
+                owner: &self.owner,
+                targets: &[self.target.name],
                 now: SystemTime::now(),
                 limit,
-                lease,
+                lease: self.target.timeout + LEASE_SLACK,
             })
-        })
-        .await
+            .await
     }
 
     async fn next_due(&self) -> Result<Option<SystemTime>, StoreError> {
-        let store = Arc::clone(&self.store);
-        let name = self.target.name;
-        blocking(move || store.next_due(&[name])).await
+        self.store.next_due(&[self.target.name]).await
     }
 
     /// One attempt: the send, and what it came to.

@@ -7,6 +7,7 @@ mod sqlite;
 use std::fmt;
 use std::time::SystemTime;
 
+use async_trait::async_trait;
 use contacts_model::{Contact, ContactsRequest, EzpayId, TrackingId, Valid};
 use serde::{Deserialize, Serialize};
 
@@ -59,7 +60,7 @@ pub struct Customer {
 }
 
 /// One accepted update, with everything the audit trail records.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Update {
     /// The idempotency key.
     pub tracking_id: TrackingId,
@@ -120,15 +121,6 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// Runs a store call on a blocking thread (the store's methods block).
-pub async fn blocking<T: Send + 'static>(
-    call: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(call)
-        .await
-        .map_err(|e| StoreError(format!("the database task failed: {e}")))?
-}
-
 /// The queue of every target, those with nothing queued included, in the
 /// order of [`TARGETS`].
 pub fn every_target(queues: Vec<TargetQueue>) -> Vec<TargetQueue> {
@@ -149,64 +141,73 @@ pub fn every_target(queues: Vec<TargetQueue>) -> Vec<TargetQueue> {
         .collect()
 }
 
-/// The storage the API needs. Methods block: call them from a blocking thread.
+/// The storage the API needs. An engine whose driver blocks runs it on a
+/// blocking thread inside its own methods, so callers only `.await` them.
+#[async_trait]
 pub trait Store: Send + Sync + fmt::Debug {
     /// Checks that the database answers.
-    fn ping(&self) -> Result<(), StoreError>;
+    async fn ping(&self) -> Result<(), StoreError>;
 
     /// Creates or updates the customers (from the configuration).
-    fn put_customers(&self, customers: &[(EzpayId, CustomerStatus)]) -> Result<(), StoreError>;
+    async fn put_customers(
+        &self,
+        customers: &[(EzpayId, CustomerStatus)],
+    ) -> Result<(), StoreError>;
 
     /// Stores contacts for a customer that has none yet (demo data).
-    fn seed_contacts(&self, ezpay_id: &EzpayId, contacts: &[Contact]) -> Result<(), StoreError>;
+    async fn seed_contacts(
+        &self,
+        ezpay_id: &EzpayId,
+        contacts: &[Contact],
+    ) -> Result<(), StoreError>;
 
     /// A customer's status and contacts version, if the customer exists.
-    fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<Customer>, StoreError>;
+    async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<Customer>, StoreError>;
 
     /// A customer's stored contacts, billing first.
-    fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<Contact>, StoreError>;
+    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<Contact>, StoreError>;
 
     /// Applies an update at most once per tracking id, in one transaction with
     /// an outbox row per target and an audit row, raising the customer's
     /// contacts version. In this order: a tracking id seen before is a replay
     /// (or a reuse), an unknown customer is refused, and an `if_match` that is
     /// not the current version is stale; all three write nothing.
-    fn apply(&self, update: &Update) -> Result<Outcome, StoreError>;
+    async fn apply(&self, update: &Update) -> Result<Outcome, StoreError>;
 
     /// Claims, for `claim.owner` until the lease ends, the deliveries due now:
     /// of each (customer, target) only the oldest one not yet delivered or
     /// discarded, and only if it is pending, due and not claimed by anyone.
     /// So a pending or dead delivery holds back the later ones of its customer
     /// and target, and no one else. Oldest first.
-    fn claim_due(&self, claim: &ClaimRequest<'_>) -> Result<Vec<Delivery>, StoreError>;
+    async fn claim_due(&self, claim: &ClaimRequest<'_>) -> Result<Vec<Delivery>, StoreError>;
 
     /// When the next delivery of `targets` that [`Store::claim_due`] could
     /// return becomes due (a time past means now), if there is any.
-    fn next_due(&self, targets: &[&str]) -> Result<Option<SystemTime>, StoreError>;
+    async fn next_due(&self, targets: &[&str]) -> Result<Option<SystemTime>, StoreError>;
 
     /// Records what attempts came to, by delivery id, in one transaction, and
     /// ends their claims; an attempt whose claim is no longer `owner`'s is
     /// ignored (an operator discarded the delivery, or the lease ran out and
     /// another relay took it).
-    fn record(&self, owner: &str, attempts: &[(i64, Attempted)]) -> Result<(), StoreError>;
+    async fn record(&self, owner: &str, attempts: &[(i64, Attempted)]) -> Result<(), StoreError>;
 
     /// The deliveries that match, oldest first.
-    fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError>;
+    async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError>;
 
     /// Pending and dead counts and the oldest pending age of every target
     /// that has any.
-    fn target_queues(&self, now: SystemTime) -> Result<Vec<TargetQueue>, StoreError>;
+    async fn target_queues(&self, now: SystemTime) -> Result<Vec<TargetQueue>, StoreError>;
 
     /// Makes dead (or, by id, pending) deliveries due again with a fresh count
     /// of attempts, and records it in the audit trail under `operator`.
     /// Returns how many.
-    fn retry(&self, selection: Selection, operator: &str) -> Result<usize, StoreError>;
+    async fn retry(&self, selection: Selection, operator: &str) -> Result<usize, StoreError>;
 
     /// Discards a pending or dead delivery, so that it holds back nothing,
     /// and records it in the audit trail. Returns whether there was one.
-    fn discard(&self, id: i64, operator: &str) -> Result<bool, StoreError>;
+    async fn discard(&self, id: i64, operator: &str) -> Result<bool, StoreError>;
 
     /// Deletes one batch of each kind of expired row; pending and dead
     /// deliveries are never deleted.
-    fn prune(&self, prune: &Prune) -> Result<Pruned, StoreError>;
+    async fn prune(&self, prune: &Prune) -> Result<Pruned, StoreError>;
 }

@@ -1,8 +1,10 @@
 //! The SQLite engine: one file in WAL mode, one writer connection and one reader.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
 
+use async_trait::async_trait;
 use contacts_model::{Contact, ContactDraft, ContactType, EzpayId, Field, validate_contact};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
@@ -137,9 +139,14 @@ const CONTACT_COLUMNS: &str =
 /// The current time as the tables store it: RFC 3339, UTC, milliseconds.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
-/// A SQLite database file.
+/// A SQLite database file. Its driver blocks, so every call runs on a
+/// blocking thread.
+#[derive(Debug, Clone)]
+pub struct SqliteStore(Arc<Sqlite>);
+
+/// The connections: one writer (SQLite has one at a time) and one reader.
 #[derive(Debug)]
-pub struct SqliteStore {
+struct Sqlite {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
 }
@@ -148,7 +155,32 @@ impl SqliteStore {
     /// Opens (or creates) the database file and brings its schema up to date.
     /// Where `max_bytes` is given, writes that would grow the file beyond it
     /// fail with `SQLITE_FULL`, as on a full disk.
-    pub fn open(path: &Path, max_bytes: Option<u64>) -> Result<Self, StoreError> {
+    pub async fn open(path: &Path, max_bytes: Option<u64>) -> Result<Self, StoreError> {
+        let path = path.to_owned();
+        let sqlite = blocking(move || Sqlite::open(&path, max_bytes)).await?;
+        Ok(Self(Arc::new(sqlite)))
+    }
+
+    /// Runs `call` on a blocking thread.
+    async fn run<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&Sqlite) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let sqlite = Arc::clone(&self.0);
+        blocking(move || call(&sqlite)).await
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(call)
+        .await
+        .map_err(|e| StoreError(format!("the database task failed: {e}")))?
+}
+
+impl Sqlite {
+    fn open(path: &Path, max_bytes: Option<u64>) -> Result<Self, StoreError> {
         let mut writer = connect(path)?;
         migrate(&mut writer)?;
         if let Some(max_bytes) = max_bytes {
@@ -290,7 +322,7 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError(format!("cannot serialise: {e}")))
 }
 
-impl Store for SqliteStore {
+impl Sqlite {
     fn ping(&self) -> Result<(), StoreError> {
         self.reader()
             .query_row("SELECT count(*) FROM customers", [], |r| r.get::<_, i64>(0))?;
@@ -435,7 +467,7 @@ impl Store for SqliteStore {
         outbox::claim_due(&mut self.writer(), claim)
     }
 
-    fn next_due(&self, targets: &[&str]) -> Result<Option<std::time::SystemTime>, StoreError> {
+    fn next_due(&self, targets: &[&str]) -> Result<Option<SystemTime>, StoreError> {
         outbox::next_due(&self.reader(), targets)
     }
 
@@ -447,7 +479,7 @@ impl Store for SqliteStore {
         outbox::deliveries(&self.reader(), filter)
     }
 
-    fn target_queues(&self, now: std::time::SystemTime) -> Result<Vec<TargetQueue>, StoreError> {
+    fn target_queues(&self, now: SystemTime) -> Result<Vec<TargetQueue>, StoreError> {
         outbox::target_queues(&self.reader(), now)
     }
 
@@ -461,6 +493,101 @@ impl Store for SqliteStore {
 
     fn prune(&self, prune: &Prune) -> Result<Pruned, StoreError> {
         outbox::prune(&self.writer(), prune)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.run(Sqlite::ping).await
+    }
+
+    async fn put_customers(
+        &self,
+        customers: &[(EzpayId, CustomerStatus)],
+    ) -> Result<(), StoreError> {
+        let customers = customers.to_vec();
+        self.run(move |db| db.put_customers(&customers)).await
+    }
+
+    async fn seed_contacts(
+        &self,
+        ezpay_id: &EzpayId,
+        contacts: &[Contact],
+    ) -> Result<(), StoreError> {
+        let (ezpay_id, contacts) = (ezpay_id.clone(), contacts.to_vec());
+        self.run(move |db| db.seed_contacts(&ezpay_id, &contacts))
+            .await
+    }
+
+    async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<Customer>, StoreError> {
+        let ezpay_id = ezpay_id.clone();
+        self.run(move |db| db.customer(&ezpay_id)).await
+    }
+
+    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<Contact>, StoreError> {
+        let ezpay_id = ezpay_id.clone();
+        self.run(move |db| db.contacts(&ezpay_id)).await
+    }
+
+    async fn apply(&self, update: &Update) -> Result<Outcome, StoreError> {
+        let update = update.clone();
+        self.run(move |db| db.apply(&update)).await
+    }
+
+    async fn claim_due(&self, claim: &ClaimRequest<'_>) -> Result<Vec<Delivery>, StoreError> {
+        let owner = claim.owner.to_owned();
+        let targets: Vec<String> = claim.targets.iter().map(|&t| t.to_owned()).collect();
+        let (now, limit, lease) = (claim.now, claim.limit, claim.lease);
+        self.run(move |db| {
+            let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+            db.claim_due(&ClaimRequest {
+                owner: &owner,
+                targets: &targets,
+                now,
+                limit,
+                lease,
+            })
+        })
+        .await
+    }
+
+    async fn next_due(&self, targets: &[&str]) -> Result<Option<SystemTime>, StoreError> {
+        let targets: Vec<String> = targets.iter().map(|&t| t.to_owned()).collect();
+        self.run(move |db| {
+            let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+            db.next_due(&targets)
+        })
+        .await
+    }
+
+    async fn record(&self, owner: &str, attempts: &[(i64, Attempted)]) -> Result<(), StoreError> {
+        let (owner, attempts) = (owner.to_owned(), attempts.to_vec());
+        self.run(move |db| db.record(&owner, &attempts)).await
+    }
+
+    async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let filter = filter.clone();
+        self.run(move |db| db.deliveries(&filter)).await
+    }
+
+    async fn target_queues(&self, now: SystemTime) -> Result<Vec<TargetQueue>, StoreError> {
+        self.run(move |db| db.target_queues(now)).await
+    }
+
+    async fn retry(&self, selection: Selection, operator: &str) -> Result<usize, StoreError> {
+        let operator = operator.to_owned();
+        self.run(move |db| db.retry(selection, &operator)).await
+    }
+
+    async fn discard(&self, id: i64, operator: &str) -> Result<bool, StoreError> {
+        let operator = operator.to_owned();
+        self.run(move |db| db.discard(id, &operator)).await
+    }
+
+    async fn prune(&self, prune: &Prune) -> Result<Pruned, StoreError> {
+        let prune = *prune;
+        self.run(move |db| db.prune(&prune)).await
     }
 }
 
@@ -490,7 +617,7 @@ mod tests {
                 )
                 .expect("a version 1 update");
         }
-        let store = SqliteStore::open(&path, None).expect("migrates");
+        let store = Sqlite::open(&path, None).expect("migrates");
         let records = store
             .deliveries(&DeliveryFilter {
                 limit: 10,

@@ -335,7 +335,7 @@ mod tests {
         let config = ApiConfig {
             api_base: "https://api.example/".into(),
             profile_id: "CAAG_302".into(),
-            authorization: Authorization::basic("a", "b"),
+            authorization: Authorization::given("Basic YTpi").unwrap(),
         };
         let customer = EzpayId::parse("000010000005008").unwrap();
         assert_eq!(

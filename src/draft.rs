@@ -44,29 +44,27 @@ struct Stored<'a> {
 /// What every draft's storage key starts with.
 const PREFIX: &str = "contacts-editor.draft.";
 
-/// How a user is named in a storage key: the hash of their name.
+/// How a user is named in a storage key: the hash of their name, and the
+/// dot that ends it.
 fn owner(user: &str) -> String {
     let mut hasher = fnv::FnvHasher::default();
     hasher.write(user.as_bytes());
-    format!("{:016x}", hasher.finish())
+    format!("{:016x}.", hasher.finish())
 }
 
 /// The storage key of a user's draft of a customer.
 pub fn storage_key(user: &str, customer: &EzpayId) -> String {
-    format!("{PREFIX}{}.{customer}", owner(user))
+    [PREFIX, &owner(user), customer.as_str()].concat()
 }
 
 /// Whether forgetting `user`'s drafts removes the stored item `key`: it is one of
 /// their drafts, or a draft of the older format keyed by customer alone,
 /// which no one can tell apart any more.
 pub fn is_forgotten_with(key: &str, user: &str) -> bool {
-    let Some(rest) = key.strip_prefix(PREFIX) else {
-        return false;
-    };
-    match rest.rsplit_once('.') {
-        Some((stored, customer)) => stored == owner(user) && EzpayId::parse(customer).is_ok(),
-        None => EzpayId::parse(rest).is_ok(),
-    }
+    key.strip_prefix(PREFIX).is_some_and(|rest| {
+        let customer = rest.strip_prefix(&owner(user)).unwrap_or(rest);
+        EzpayId::parse(customer).is_ok()
+    })
 }
 
 impl Draft {

@@ -179,8 +179,11 @@ pub fn new_tracking_id() -> String {
             *byte = (js_sys::Math::random() * 256.0) as u8;
         }
     }
-    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    format!("ce-{:x}-{hex}", js_sys::Date::now() as u64)
+    format!(
+        "ce-{:x}-{:016x}",
+        js_sys::Date::now() as u64,
+        u64::from_be_bytes(random)
+    )
 }
 
 /// An HTTP answer: its status, body and `ETag`.

@@ -115,12 +115,12 @@ pub fn load(user: &str, customer: &EzpayId) -> Option<Draft> {
     Draft::decode(&stored)
 }
 
-/// Keeps a user's draft of a customer. A browser that refuses storage
-/// (private mode, full quota) only loses the convenience, so failures are
-/// not reported.
-pub fn save(user: &str, customer: &EzpayId, draft: &Draft) {
+/// Keeps a user's draft of a customer, as [`Draft::encode`] wrote it. A
+/// browser that refuses storage (private mode, full quota) only loses the
+/// convenience, so failures are not reported.
+pub fn save(user: &str, customer: &EzpayId, stored: &str) {
     if let Some(storage) = session_storage() {
-        let _ = storage.set_item(&storage_key(user, customer), &draft.encode());
+        let _ = storage.set_item(&storage_key(user, customer), stored);
     }
 }
 

@@ -101,8 +101,10 @@ pub fn use_save(
 /// contacts. Without a known user nothing is kept.
 #[hook]
 pub fn use_keep_draft(form: &UseReducerHandle<FormState>, user: Option<String>) {
+    // The draft is compared in its stored form: a string comparison costs
+    // the download less than comparing the contacts themselves.
     let deps = user.zip(form.load.shown()).map(|(user, customer)| {
-        let edits = form.is_changed().then(|| form.draft());
+        let edits = form.is_changed().then(|| form.draft().encode());
         (user, customer.clone(), edits)
     });
     use_effect_with(deps, |deps| match deps {

@@ -257,7 +257,7 @@ async fn reset_returns_a_panel_to_its_loaded_values_and_the_draft_follows() {
 
 #[wasm_bindgen_test]
 async fn restores_a_draft_with_a_notice() {
-    draft::save(USER, &customer(), &service_draft());
+    draft::save(USER, &customer(), &service_draft().encode());
     let editor = Mounted::new().await;
     assert!(editor.text_of("#draft-notice").is_some());
     assert_eq!(
@@ -286,7 +286,7 @@ fn service_draft() -> Draft {
 #[wasm_bindgen_test]
 async fn another_users_draft_is_not_restored() {
     draft::clear(USER, &customer());
-    draft::save("another", &customer(), &service_draft());
+    draft::save("another", &customer(), &service_draft().encode());
     let editor = Mounted::new().await;
     assert!(editor.text_of("#draft-notice").is_none());
     assert_eq!(editor.input(ContactType::Service, Field::Name).value(), "");
@@ -313,7 +313,7 @@ fn forgetting_a_user_removes_their_drafts_and_the_old_format_only() {
         .unwrap();
     for user in ["a", "a.b"] {
         for customer in [customer(), other.clone()] {
-            draft::save(user, &customer, &service_draft());
+            draft::save(user, &customer, &service_draft().encode());
         }
     }
     draft::forget_user("a");

@@ -19,7 +19,8 @@ pub fn conflict_list(form: &FormState, dispatch: &Callback<Action>) -> Html {
     let groups = form.conflicts.iter().map(|d| {
         let (t, field) = (d.contact_type, d.field);
         let current = form.panel(t).current.get(field);
-        let name = format!("conflict-{}", input_id(t, field));
+        // The group's name may be the field's input id: names and ids do not meet.
+        let name = input_id(t, field);
         let choice = |label: &str, choice: &Option<String>| {
             let text = choice.clone().unwrap_or_default();
             let checked = same(field, current, &Text::from(text.as_str()));

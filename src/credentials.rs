@@ -73,26 +73,4 @@ mod tests {
             Some("Basic x".into())
         );
     }
-
-    /// `btoa` is the browser's: these run under wasm-bindgen-test.
-    #[cfg(target_arch = "wasm32")]
-    mod browser {
-        use wasm_bindgen_test::wasm_bindgen_test;
-
-        use super::super::*;
-
-        #[wasm_bindgen_test]
-        fn encodes_basic_credentials() {
-            let cases = [
-                ("ocsuser", "ocsuser", "Basic b2NzdXNlcjpvY3N1c2Vy"),
-                ("", "", "Basic Og=="),
-                ("f", "oo", "Basic Zjpvbw=="),
-                ("é", "", "Basic w6k6"),
-            ];
-            for (user, password, expected) in cases {
-                let header = Authorization::basic(user, password);
-                assert_eq!(header.header_value(), expected, "{user}");
-            }
-        }
-    }
 }

@@ -330,6 +330,20 @@ fn forgetting_a_user_removes_their_drafts_and_the_old_format_only() {
 }
 
 #[wasm_bindgen_test]
+fn basic_credentials_are_the_utf8_of_user_and_password_in_base64() {
+    let cases = [
+        ("ocsuser", "ocsuser", "Basic b2NzdXNlcjpvY3N1c2Vy"),
+        ("", "", "Basic Og=="),
+        ("f", "oo", "Basic Zjpvbw=="),
+        ("é", "", "Basic w6k6"),
+    ];
+    for (user, password, expected) in cases {
+        let header = Authorization::basic(user, password);
+        assert_eq!(header.header_value(), expected, "{user}");
+    }
+}
+
+#[wasm_bindgen_test]
 fn basic_credentials_name_their_user_and_nothing_else_does() {
     let cases = [
         // One character per byte of the UTF-8 that Basic carries.

@@ -127,19 +127,12 @@ function choices(page, fieldName) {
   return conflicts(page).getByRole('group', { name: fieldName, exact: true });
 }
 
-/** Opens the editor in a page as agent B and waits until it can be edited. */
-async function openAsAgentB(page) {
-  await page.goto(`${fixture.server.baseUrl}/?${new URLSearchParams({ ezpay_id: ACTIVE_CUSTOMER })}`);
-  await signIn(page, { user: AGENT_B, password: DEV_PASSWORD });
-  await waitForEditor(page);
-}
-
 test('two agents on one customer: the second save shows the conflict and saves the choice', { timeout: 90_000 }, async () => {
   const { server, browser } = fixture;
   await inSession(browser, 'conflict-agent-a', async ({ page: a }) => {
     await inSession(browser, 'conflict-agent-b', async ({ page: b }) => {
       await openSignedIn(a, server.baseUrl, { ezpay_id: ACTIVE_CUSTOMER });
-      await openAsAgentB(b);
+      await openSignedIn(b, server.baseUrl, { ezpay_id: ACTIVE_CUSTOMER }, { user: AGENT_B, password: DEV_PASSWORD });
       await fillPanel(a, 'billing', { name: 'Agent A Name', email: 'agent-a@example.net' });
       await fillPanel(b, 'billing', { name: 'Agent B Name', work_phone: '2125550100' });
 

@@ -117,13 +117,10 @@ export async function submitWith(page, buttonName) {
   return request;
 }
 
-/**
- * Opens the standalone editor for a customer, signs in (as the development
- * user unless `credentials` say otherwise) and waits until it can be edited.
- */
-export async function openSignedIn(page, baseUrl, query, credentials) {
+/** Opens the standalone editor for a customer, signs in and waits until it can be edited. */
+export async function openSignedIn(page, baseUrl, query) {
   await page.goto(`${baseUrl}/?${new URLSearchParams(query)}`);
-  await signIn(page, credentials);
+  await signIn(page);
   await waitForEditor(page);
 }
 

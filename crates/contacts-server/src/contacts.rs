@@ -17,7 +17,8 @@ use serde::Serialize;
 
 use crate::auth::Caller;
 use crate::body::JsonBody;
-use crate::error::{AppError, Failure, json_response};
+use crate::error::{AppError, Failure, json_response, with_etag};
+use crate::precondition::IfMatch;
 use crate::state::AppState;
 use crate::store::{CustomerStatus, Outcome, Read, StoreError, Update};
 use crate::stored::{self, StoredContact};
@@ -51,7 +52,8 @@ impl<S: Send + Sync> FromRequestParts<S> for CustomerPath {
     }
 }
 
-/// The body of a successful `GET`: the Success envelope with the customer and its contacts.
+/// The body of a successful `GET`: the Success envelope with the customer,
+/// its contacts, and their version (also the answer's `ETag`).
 #[derive(Debug, Serialize)]
 struct ContactsResponse<'a> {
     status: Status,
@@ -61,6 +63,7 @@ struct ContactsResponse<'a> {
     /// What today's validation refuses in the stored contacts, if anything.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     errors: Vec<ValidationError>,
+    version: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -76,7 +79,11 @@ async fn list(
     CustomerPath(ezpay_id): CustomerPath,
 ) -> Result<Response, AppError> {
     let store = &state.store;
-    let Some(status) = store
+    // The version is read before the contacts: should an update come in
+    // between, the ETag is older than the contacts, and a POST with it gets
+    // 412 and loads them again; it is never newer, which would let that POST
+    // overwrite a change its client has not seen.
+    let Some(customer) = store
         .customer(&ezpay_id)
         .await
         .map_err(|e| storage_failed(&context, &e))?
@@ -105,12 +112,14 @@ async fn list(
         request_tracking_id: &context.tracking_id,
         customer: CustomerView {
             ezpay_id: &ezpay_id,
-            status,
+            status: customer.status,
         },
         contacts,
         errors,
+        version: customer.version.to_string(),
     };
-    Ok(json_response(StatusCode::OK, &body, &context.tracking_id))
+    let response = json_response(StatusCode::OK, &body, &context.tracking_id);
+    Ok(with_etag(response, Some(customer.version)))
 }
 
 async fn update(
@@ -118,11 +127,12 @@ async fn update(
     context: RequestContext,
     caller: Caller,
     CustomerPath(ezpay_id): CustomerPath,
+    if_match: IfMatch,
     JsonBody(draft): JsonBody<RequestDraft>,
 ) -> Result<Response, AppError> {
-    let saved = save(&state, context, caller, ezpay_id, &draft).await;
+    let saved = save(&state, context, caller, ezpay_id, if_match, &draft).await;
     let counted = match &saved {
-        Ok((Outcome::Applied, _)) => "applied",
+        Ok((Outcome::Applied(_), _)) => "applied",
         Ok((Outcome::Replayed, _)) => "replayed",
         _ => "refused",
     };
@@ -135,6 +145,7 @@ async fn save(
     mut context: RequestContext,
     caller: Caller,
     ezpay_id: EzpayId,
+    IfMatch(if_match): IfMatch,
     draft: &RequestDraft,
 ) -> Result<(Outcome, Response), AppError> {
     // Settle the tracking id before validating, so that even a refusal
@@ -155,6 +166,7 @@ async fn save(
         profile_id: caller.profile_id,
         source: caller.source,
         request,
+        if_match,
     };
     let store = Arc::clone(&state.store);
     // The write runs as a task of its own, which the claim moves into: a
@@ -175,19 +187,24 @@ async fn save(
     .map_err(|e| storage_failed(&context, &e))?;
     tracing::info!(?outcome, ezpay_id = ezpay_id.as_str(), "update");
     match outcome {
-        Outcome::Applied | Outcome::Replayed => {
-            if outcome == Outcome::Applied {
-                // The relay sends the new deliveries now rather than at its next poll.
-                state.queued.send_replace(());
-            }
+        Outcome::Applied(_) | Outcome::Replayed => {
+            // The new version is the ETag of an applied update. A replay has
+            // none: the contacts may have changed since the first answer.
+            let version = match outcome {
+                Outcome::Applied(version) => {
+                    // The relay sends the new deliveries now rather than at its next poll.
+                    state.queued.send_replace(());
+                    Some(version)
+                }
+                _ => None,
+            };
             let envelope = Envelope::success(context.tracking_id.as_str());
-            Ok((
-                outcome,
-                json_response(StatusCode::OK, &envelope, &context.tracking_id),
-            ))
+            let response = json_response(StatusCode::OK, &envelope, &context.tracking_id);
+            Ok((outcome, with_etag(response, version)))
         }
         Outcome::TrackingIdReused => Err(context.fail(Failure::TrackingIdReused)),
         Outcome::UnknownCustomer => Err(context.fail(Failure::CustomerNotFound(ezpay_id))),
+        Outcome::Stale(version) => Err(context.fail(Failure::PreconditionFailed(version))),
     }
 }
 

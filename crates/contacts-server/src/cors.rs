@@ -2,7 +2,8 @@
 //!
 //! The editor embedded in the CAAG console calls the API from the console's
 //! origin. Its requests carry `Authorization`, `ProfileId`,
-//! `Request-Tracking-Id` and `Content-Type: application/json`, so the browser
+//! `Request-Tracking-Id`, `If-Match` and `Content-Type: application/json`,
+//! and it reads the answers' `ETag` (the contacts' version), so the browser
 //! first sends a preflight (`OPTIONS` with `Origin` and
 //! `Access-Control-Request-Method`). tower-http's `CorsLayer` answers the
 //! preflights of the origins listed in `console_origins` and marks every API
@@ -59,8 +60,9 @@ impl Cors {
                 header::CONTENT_TYPE,
                 HeaderName::from_static("profileid"),
                 TRACKING_ID_HEADER,
+                header::IF_MATCH,
             ])
-            .expose_headers([TRACKING_ID_HEADER])
+            .expose_headers([TRACKING_ID_HEADER, header::ETAG])
             .max_age(MAX_AGE);
         Self { consoles, layer }
     }

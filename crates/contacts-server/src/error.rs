@@ -42,6 +42,9 @@ pub enum Failure {
     InFlight,
     /// This tracking id was already used for a different request.
     TrackingIdReused,
+    /// `If-Match` named a version of the contacts that is no longer current;
+    /// the current one goes in the answer's `ETag`.
+    PreconditionFailed(u64),
     /// The body is larger than the limit.
     PayloadTooLarge(usize),
     /// The body is not declared as JSON.
@@ -69,6 +72,7 @@ impl Failure {
             Failure::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Failure::InFlight => StatusCode::CONFLICT,
             Failure::TrackingIdReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Failure::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Failure::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Failure::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Failure::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -93,6 +97,7 @@ impl Failure {
             Failure::MethodNotAllowed => "Method Not Allowed",
             Failure::InFlight => "Conflict",
             Failure::TrackingIdReused => "Unprocessable Entity",
+            Failure::PreconditionFailed(_) => "Precondition Failed",
             Failure::PayloadTooLarge(_) => "Payload Too Large",
             Failure::UnsupportedMediaType => "Unsupported Media Type",
             Failure::RequestTimeout => "Request Timeout",
@@ -146,6 +151,9 @@ impl Failure {
                 "This Request-Tracking-Id was already used for a different request; send a new one."
                     .into(),
             ),
+            Failure::PreconditionFailed(version) => one(format!(
+                "The contacts changed since they were loaded (If-Match); they are now at version \"{version}\" (ETag). Load them again, merge, and send the update with the new If-Match."
+            )),
             Failure::PayloadTooLarge(limit) => {
                 one(format!("The body is larger than {limit} bytes."))
             }
@@ -203,13 +211,17 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.failure.status();
         let retry_after = self.failure.retry_after();
+        let version = match self.failure {
+            Failure::PreconditionFailed(version) => Some(version),
+            _ => None,
+        };
         let envelope = Envelope::failure(
             Some(self.tracking_id.to_string()),
             status.as_u16().to_string(),
             self.failure.summary(),
             self.failure.items(),
         );
-        let mut response = json_response(status, &envelope, &self.tracking_id);
+        let mut response = with_etag(json_response(status, &envelope, &self.tracking_id), version);
         if let Some(seconds) = retry_after {
             response
                 .headers_mut()
@@ -217,6 +229,17 @@ impl IntoResponse for AppError {
         }
         response
     }
+}
+
+/// A response with the contacts' version as its `ETag`, where there is one:
+/// a strong entity tag holding the decimal version, such as `"3"`.
+pub fn with_etag(mut response: Response, version: Option<u64>) -> Response {
+    if let Some(version) = version
+        && let Ok(value) = HeaderValue::from_str(&format!("\"{version}\""))
+    {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
 }
 
 /// A JSON response that echoes the tracking id in a header and is never cached.

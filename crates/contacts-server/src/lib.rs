@@ -20,6 +20,7 @@ mod health;
 mod listen;
 mod openapi;
 mod origin;
+mod precondition;
 mod relay;
 mod retention;
 mod state;

@@ -231,7 +231,7 @@ pub fn document() -> Value {
         },
         "ContactsResponse": {
             "type": "object",
-            "required": ["status", "request_tracking_id", "customer", "contacts"],
+            "required": ["status", "request_tracking_id", "customer", "contacts", "version"],
             "properties": {
                 "status": { "const": "Success" },
                 "request_tracking_id": { "type": "string" },
@@ -261,12 +261,20 @@ pub fn document() -> Value {
                         },
                     },
                 },
+                "version": {
+                    "type": "string", "pattern": "^[0-9]+$",
+                    "description": "The version of the contacts, as in the ETag (which quotes it). Every applied update raises it.",
+                },
             },
         },
     });
     if let Value::Object(extra) = extra {
         schemas.extend(extra);
     }
+    let mut precondition_failed = failure_response(
+        "The contacts changed since the If-Match version was loaded; nothing was written",
+    );
+    precondition_failed["headers"]["ETag"] = json!({ "$ref": "#/components/headers/ETag" });
     let auth_parameters = json!([
         { "$ref": "#/components/parameters/eZpayID" },
         { "$ref": "#/components/parameters/ProfileId" },
@@ -286,6 +294,7 @@ pub fn document() -> Value {
                 "post": {
                     "operationId": "updateContacts",
                     "summary": "Update the billing and/or service contact",
+                    "parameters": [{ "$ref": "#/components/parameters/If-Match" }],
                     "requestBody": {
                         "required": true,
                         "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ContactsRequest" } } },
@@ -293,15 +302,19 @@ pub fn document() -> Value {
                     "responses": {
                         "200": {
                             "description": "Updated, or the same request replayed",
-                            "headers": { "Request-Tracking-Id": { "$ref": "#/components/headers/Request-Tracking-Id" } },
+                            "headers": {
+                                "Request-Tracking-Id": { "$ref": "#/components/headers/Request-Tracking-Id" },
+                                "ETag": { "$ref": "#/components/headers/ETag" },
+                            },
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Success" } } },
                         },
-                        "400": failure_response("Invalid body, eZpayID or tracking id, or no ProfileId"),
+                        "400": failure_response("Invalid body, eZpayID, tracking id or If-Match, or no ProfileId"),
                         "401": failure_response("Missing or wrong credentials"),
                         "403": failure_response("Sent by a page of another site (Origin or Sec-Fetch-Site), or a ProfileId not granted to this user"),
                         "404": failure_response("Unknown customer"),
                         "408": failure_response("The body did not arrive in time"),
                         "409": failure_response("A request with this tracking id is in flight"),
+                        "412": precondition_failed,
                         "413": failure_response("Body larger than 16 KiB"),
                         "415": failure_response("Body not sent as application/json"),
                         "422": failure_response("Tracking id already used by this source for a different request, or by another user"),
@@ -316,6 +329,10 @@ pub fn document() -> Value {
                     "responses": {
                         "200": {
                             "description": "The customer and its contacts",
+                            "headers": {
+                                "Request-Tracking-Id": { "$ref": "#/components/headers/Request-Tracking-Id" },
+                                "ETag": { "$ref": "#/components/headers/ETag" },
+                            },
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ContactsResponse" } } },
                         },
                         "400": failure_response("Invalid eZpayID or tracking id, or no ProfileId"),
@@ -363,9 +380,19 @@ pub fn document() -> Value {
                     "schema": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$" },
                     "example": "67865456",
                 },
+                "If-Match": {
+                    "name": "If-Match", "in": "header", "required": false,
+                    "description": "Optional. The ETag of GET …/contacts (or *, any version): the update is applied only if the contacts are still at that version, else 412. One strong tag only; a weak tag or a list is a 400. A request whose tracking id was applied before is replayed whatever If-Match says, and an unknown customer is a 404 first.",
+                    "schema": { "type": "string", "pattern": "^(\\*|\"[0-9]+\")$" },
+                    "example": "\"3\"",
+                },
             },
             "headers": {
                 "Request-Tracking-Id": { "description": "The tracking id of the request, echoed.", "schema": { "type": "string" } },
+                "ETag": {
+                    "description": "The version of the customer's contacts as a strong entity tag, e.g. \"3\": after GET, after an applied POST (not on a replay), and the current one on a 412.",
+                    "schema": { "type": "string", "pattern": "^\"[0-9]+\"$" },
+                },
             },
             "schemas": schemas,
         },

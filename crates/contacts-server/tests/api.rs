@@ -305,6 +305,89 @@ fn one_tracking_id_is_one_write() {
     );
 }
 
+/// The contacts' version: the ETag of `GET`, which is also `version` in its body.
+fn version(server: &Server, ezpay_id: &str) -> String {
+    let reply = server.get_contacts(ezpay_id);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let etag = reply.header("etag").expect("an ETag").to_owned();
+    assert_eq!(
+        etag,
+        format!("\"{}\"", reply.body["version"].as_str().expect("a version"))
+    );
+    etag
+}
+
+#[test]
+fn if_match_applies_an_update_only_at_the_version_it_was_loaded_at() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    let body = json!({ "contacts": sample_contacts() }).to_string();
+    let post = |tracking_id: &str, if_match: &str| {
+        server.post(
+            ACTIVE,
+            &body,
+            &[("Request-Tracking-Id", tracking_id), ("If-Match", if_match)],
+        )
+    };
+    let loaded = version(&server, ACTIVE);
+
+    let first = post("agent-a", &loaded);
+    assert_eq!(first.status, 200, "{}", first.text);
+    let after_a = version(&server, ACTIVE);
+    assert_ne!(after_a, loaded);
+    assert_eq!(
+        first.header("etag"),
+        Some(after_a.as_str()),
+        "the new version"
+    );
+
+    // Agent B loaded the same version: refused, nothing written, told the current one.
+    let before = server.snapshot();
+    let stale = post("agent-b", &loaded);
+    stale.assert_failure(412, "Precondition Failed");
+    assert!(
+        stale.error_messages()[0].contains("changed since they were loaded"),
+        "{}",
+        stale.text
+    );
+    assert_eq!(stale.header("etag"), Some(after_a.as_str()));
+    assert_eq!(server.snapshot(), before);
+
+    // A retry of A's request replays its answer (idempotency comes first),
+    // without an ETag, since the contacts may have moved on since.
+    let replay = post("agent-a", &loaded);
+    assert_eq!(replay.status, 200, "{}", replay.text);
+    assert_eq!(replay.body, first.body);
+    assert_eq!(replay.header("etag"), None);
+    assert_eq!(server.snapshot(), before);
+
+    // Without If-Match, or with `*`, the contract's POST applies as documented.
+    let plain = server.post_contacts(ACTIVE, "no-precondition", &sample_contacts());
+    assert_eq!(plain.status, 200, "{}", plain.text);
+    let any = post("any-version", "*");
+    assert_eq!(any.status, 200, "{}", any.text);
+    assert_ne!(version(&server, ACTIVE), after_a);
+
+    // The check is in the write transaction: of eight agents at one version, one wins.
+    let current = version(&server, ACTIVE);
+    let statuses: Vec<u16> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let (post, current) = (&post, &current);
+                scope.spawn(move || post(&format!("race-{i}"), current).status)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut sorted = statuses.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        [200, 412, 412, 412, 412, 412, 412, 412],
+        "{statuses:?}"
+    );
+}
+
 #[test]
 fn inactive_and_cancelled_customers_are_updatable() {
     let scratch = Scratch::new();
@@ -865,6 +948,7 @@ mod on_postgres {
         the_sample_request_succeeds_and_get_returns_its_contacts,
         every_refusal_is_an_envelope_and_leaves_the_database_unchanged,
         one_tracking_id_is_one_write,
+        if_match_applies_an_update_only_at_the_version_it_was_loaded_at,
         inactive_and_cancelled_customers_are_updatable,
         a_missing_tracking_id_is_made_or_taken_from_the_body,
         serves_the_editor_with_security_headers_and_health_and_openapi,

@@ -53,6 +53,16 @@ impl CustomerStatus {
     }
 }
 
+/// A customer as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Customer {
+    /// The account status.
+    pub status: CustomerStatus,
+    /// The version of its contacts: raised by every applied update, given
+    /// as the `ETag` and compared with `If-Match`.
+    pub version: u64,
+}
+
 /// One accepted update, with everything the audit trail records.
 #[derive(Debug, Clone)]
 pub struct Update {
@@ -68,6 +78,8 @@ pub struct Update {
     pub source: String,
     /// The validated contacts.
     pub request: Valid<ContactsRequest>,
+    /// The version the contacts must still be at (`If-Match`), if any.
+    pub if_match: Option<u64>,
 }
 
 impl Update {
@@ -110,8 +122,8 @@ pub struct Read {
 /// What became of an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Written, with its outbox and audit rows.
-    Applied,
+    /// Written, with its outbox and audit rows; the contacts are now at this version.
+    Applied(u64),
     /// The same request was applied before; nothing written.
     Replayed,
     /// The tracking id was used before by this source for a different
@@ -119,6 +131,9 @@ pub enum Outcome {
     TrackingIdReused,
     /// No such customer; nothing written.
     UnknownCustomer,
+    /// The contacts are no longer at the version of `If-Match`, but at this
+    /// one; nothing written.
+    Stale(u64),
 }
 
 /// A storage fault (not a refusal): logged, answered as a service error.
@@ -217,8 +232,8 @@ pub trait Store: Send + Sync + fmt::Debug {
         contacts: &[Contact],
     ) -> Result<(), StoreError>;
 
-    /// A customer's status, if the customer exists.
-    async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<CustomerStatus>, StoreError>;
+    /// A customer's status and contacts version, if the customer exists.
+    async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<Customer>, StoreError>;
 
     /// A customer's stored contacts, billing first, exactly as stored: not
     /// validated again, since an older version or an import may have stored
@@ -229,9 +244,12 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn record_read(&self, read: &Read) -> Result<(), StoreError>;
 
     /// Applies an update at most once per (source, tracking id), in one
-    /// transaction with an outbox row per target and an audit row. The same
-    /// request again from the same user is a replay; anything else under that
-    /// key is [`Outcome::TrackingIdReused`].
+    /// transaction with an outbox row per target and an audit row, raising
+    /// the customer's contacts version. In this order: a (source, tracking
+    /// id) seen before is a replay from the same user of the same request,
+    /// else [`Outcome::TrackingIdReused`]; an unknown customer is refused; an
+    /// `if_match` that is not the current version is stale. All but the
+    /// first write nothing.
     async fn apply(&self, update: &Update) -> Result<Outcome, StoreError>;
 
     /// Claims, for `claim.owner` until the lease ends, the deliveries due now:

@@ -32,8 +32,8 @@ use tokio_postgres::types::ToSql;
 
 use super::database::PoolSettings;
 use super::{
-    Attempted, ClaimRequest, CustomerStatus, Delivery, DeliveryFilter, DeliveryRecord, Outcome,
-    Prune, Pruned, Read, Selection, Store, StoreError, TARGETS, TargetQueue, Update,
+    Attempted, ClaimRequest, Customer, CustomerStatus, Delivery, DeliveryFilter, DeliveryRecord,
+    Outcome, Prune, Pruned, Read, Selection, Store, StoreError, TARGETS, TargetQueue, Update,
     stored_contact, to_json,
 };
 
@@ -42,9 +42,13 @@ mod outbox;
 /// The schema, one migration per entry; `schema_migrations` lists those
 /// applied. The same tables and meaning as the SQLite engine's migrations.
 const MIGRATIONS: &[&str] = &[r"
+-- `version`: the version of the customer's contacts, raised by every applied
+-- update in its transaction; GET gives it as the ETag and a POST with
+-- If-Match is applied only at it.
 CREATE TABLE customers (
     ezpay_id TEXT PRIMARY KEY,
-    status   TEXT NOT NULL CHECK (status IN ('active', 'inactive', 'cancelled'))
+    status   TEXT NOT NULL CHECK (status IN ('active', 'inactive', 'cancelled')),
+    version  BIGINT NOT NULL DEFAULT 1
 );
 CREATE TABLE contacts (
     ezpay_id             TEXT NOT NULL REFERENCES customers (ezpay_id),
@@ -266,25 +270,31 @@ fn unavailable(error: PoolError) -> StoreError {
 }
 
 fn customer_sql(lock: &str) -> String {
-    format!("SELECT status FROM customers WHERE ezpay_id = $1 {lock}")
+    format!("SELECT status, version FROM customers WHERE ezpay_id = $1 {lock}")
 }
 
 fn contacts_sql() -> String {
     format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE ezpay_id = $1 ORDER BY type")
 }
 
-async fn customer_status(
+async fn read_customer(
     tx: &impl GenericClient,
     ezpay_id: &EzpayId,
     lock: &str,
-) -> Result<Option<CustomerStatus>, StoreError> {
+) -> Result<Option<Customer>, StoreError> {
     let statement = tx.prepare_cached(&customer_sql(lock)).await?;
     tx.query_opt(&statement, &[&ezpay_id.as_str()])
         .await?
         .map(|row| {
-            let status: String = row.get(0);
-            CustomerStatus::parse(&status)
-                .ok_or_else(|| StoreError::failed(format!("unknown customer status '{status}'")))
+            let (status, version): (String, i64) = (row.get(0), row.get(1));
+            Ok(Customer {
+                status: CustomerStatus::parse(&status).ok_or_else(|| {
+                    StoreError::failed(format!("unknown customer status '{status}'"))
+                })?,
+                version: u64::try_from(version).map_err(|_| {
+                    StoreError::failed(format!("negative contacts version {version}"))
+                })?,
+            })
         })
         .transpose()
 }
@@ -380,9 +390,7 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         // Locked, so that two instances starting together seed once.
-        if customer_status(&tx, ezpay_id, "FOR UPDATE")
-            .await?
-            .is_some()
+        if read_customer(&tx, ezpay_id, "FOR UPDATE").await?.is_some()
             && read_contacts(&tx, ezpay_id).await?.is_empty()
         {
             write_contacts(&tx, ezpay_id, contacts).await?;
@@ -391,8 +399,8 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<CustomerStatus>, StoreError> {
-        customer_status(&self.client().await?, ezpay_id, "").await
+    async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<Customer>, StoreError> {
+        read_customer(&self.client().await?, ezpay_id, "").await
     }
 
     async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<ContactDraft>, StoreError> {
@@ -452,8 +460,8 @@ impl Store for PostgresStore {
         for sql in [customer_sql(lock), contacts_sql()] {
             tx.prepare_cached(&sql).await?;
         }
-        let (status, inserted, old) = tokio::try_join!(
-            customer_status(&tx, &update.ezpay_id, lock),
+        let (customer, inserted, old) = tokio::try_join!(
+            read_customer(&tx, &update.ezpay_id, lock),
             async {
                 let row = tx
                     .query_opt(
@@ -492,9 +500,15 @@ impl Store for PostgresStore {
                 )),
             };
         };
-        if status.is_none() {
+        let Some(customer) = customer else {
             return Ok(Outcome::UnknownCustomer);
+        };
+        // The customer's row is locked: no other update can come between
+        // this comparison and the writes below.
+        if update.if_match.is_some_and(|v| v != customer.version) {
+            return Ok(Outcome::Stale(customer.version));
         }
+        let version = customer.version + 1;
         let touched: Vec<ContactType> = update
             .request
             .contacts
@@ -537,13 +551,18 @@ impl Store for PostgresStore {
         ];
         let outbox_rows: [&(dyn ToSql + Sync); 4] =
             [&tracking_id, &ezpay_id, &payload, &TARGETS.as_slice()];
+        let raise = tx
+            .prepare_cached("UPDATE customers SET version = $1 WHERE ezpay_id = $2")
+            .await?;
+        let stored_version = i64::try_from(version).unwrap_or(i64::MAX);
         tokio::try_join!(
+            async { Ok(tx.execute(&raise, &[&stored_version, &ezpay_id]).await?) },
             write_contacts(&tx, &update.ezpay_id, &update.request.contacts),
             async { Ok(tx.execute(&audit, &audit_row).await?) },
             async { Ok(tx.execute(&outbox, &outbox_rows).await?) },
         )?;
         tx.commit().await?;
-        Ok(Outcome::Applied)
+        Ok(Outcome::Applied(version))
     }
 
     async fn claim_due(&self, claim: &ClaimRequest<'_>) -> Result<Vec<Delivery>, StoreError> {

@@ -10,8 +10,8 @@ use contacts_model::{Contact, ContactDraft, ContactType, EzpayId, Field};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
-    Attempted, ClaimRequest, CustomerStatus, Delivery, DeliveryFilter, DeliveryRecord, Outcome,
-    Prune, Pruned, Read, Selection, Store, StoreError, TARGETS, TargetQueue, Update,
+    Attempted, ClaimRequest, Customer, CustomerStatus, Delivery, DeliveryFilter, DeliveryRecord,
+    Outcome, Prune, Pruned, Read, Selection, Store, StoreError, TARGETS, TargetQueue, Update,
     stored_contact, to_json,
 };
 
@@ -163,6 +163,12 @@ DROP TABLE requests;
 ALTER TABLE requests_v2 RENAME TO requests;
 CREATE INDEX requests_created_at ON requests (created_at);
 ",
+    r"
+-- Concurrent edits: the version of each customer's contacts, raised by every
+-- applied update in its transaction; GET gives it as the ETag and a POST with
+-- If-Match is applied only at it.
+ALTER TABLE customers ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+",
 ];
 
 const CONTACT_COLUMNS: &str =
@@ -295,23 +301,26 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn customer_status(
+fn read_customer(
     connection: &Connection,
     ezpay_id: &EzpayId,
-) -> Result<Option<CustomerStatus>, StoreError> {
-    let status: Option<String> = connection
+) -> Result<Option<Customer>, StoreError> {
+    let row: Option<(String, i64)> = connection
         .query_row(
-            "SELECT status FROM customers WHERE ezpay_id = ?1",
+            "SELECT status, version FROM customers WHERE ezpay_id = ?1",
             [ezpay_id.as_str()],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    status
-        .map(|s| {
-            CustomerStatus::parse(&s)
-                .ok_or_else(|| StoreError::failed(format!("unknown customer status '{s}'")))
+    row.map(|(status, version)| {
+        Ok(Customer {
+            status: CustomerStatus::parse(&status)
+                .ok_or_else(|| StoreError::failed(format!("unknown customer status '{status}'")))?,
+            version: u64::try_from(version)
+                .map_err(|_| StoreError::failed(format!("negative contacts version {version}")))?,
         })
-        .transpose()
+    })
+    .transpose()
 }
 
 /// A customer's contacts as stored, billing first; not validated, so that
@@ -392,8 +401,8 @@ impl Sqlite {
         Ok(())
     }
 
-    fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<CustomerStatus>, StoreError> {
-        customer_status(&self.reader(), ezpay_id)
+    fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<Customer>, StoreError> {
+        read_customer(&self.reader(), ezpay_id)
     }
 
     fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<ContactDraft>, StoreError> {
@@ -440,8 +449,13 @@ impl Sqlite {
                 Outcome::TrackingIdReused
             });
         }
-        if customer_status(&tx, &update.ezpay_id)?.is_none() {
+        let Some(customer) = read_customer(&tx, &update.ezpay_id)? else {
             return Ok(Outcome::UnknownCustomer);
+        };
+        // Checked in the write transaction, which holds SQLite's write lock
+        // from its start: no other update can come between check and write.
+        if update.if_match.is_some_and(|v| v != customer.version) {
+            return Ok(Outcome::Stale(customer.version));
         }
         let accepted_at: String = tx.query_row(&format!("SELECT {NOW}"), [], |r| r.get(0))?;
         tx.execute(
@@ -474,6 +488,14 @@ impl Sqlite {
         for contact in &update.request.contacts {
             write_contact(&tx, &update.ezpay_id, contact)?;
         }
+        let version = customer.version + 1;
+        tx.execute(
+            "UPDATE customers SET version = ?1 WHERE ezpay_id = ?2",
+            params![
+                i64::try_from(version).unwrap_or(i64::MAX),
+                update.ezpay_id.as_str()
+            ],
+        )?;
         let new_contacts = to_json(&update.request.contacts)?;
         tx.execute(
             "INSERT INTO audit (tracking_id, ezpay_id, user_name, profile_id, source, old_contacts, new_contacts, at)
@@ -503,7 +525,7 @@ impl Sqlite {
             )?;
         }
         tx.commit()?;
-        Ok(Outcome::Applied)
+        Ok(Outcome::Applied(version))
     }
 
     fn claim_due(&self, claim: &ClaimRequest<'_>) -> Result<Vec<Delivery>, StoreError> {
@@ -569,7 +591,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<CustomerStatus>, StoreError> {
+    async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<Customer>, StoreError> {
         let ezpay_id = ezpay_id.clone();
         self.run(move |db| db.customer(&ezpay_id)).await
     }
@@ -705,7 +727,7 @@ mod tests {
         assert_eq!(payload["profile_id"], "CAAG_302");
         assert_eq!(payload["user"], "ocsuser");
         assert_eq!(payload["accepted_at"], "2026-11-30T10:00:00.000Z");
-        // Migration 4: the idempotency record takes its update's source and user.
+        // Migration 5: the idempotency record takes its update's source and user.
         let request: (String, String, String) = store
             .reader()
             .query_row(
@@ -715,6 +737,15 @@ mod tests {
             )
             .expect("the request");
         assert_eq!(request, ("CAAG".into(), "t1".into(), "ocsuser".into()));
+        let customer = EzpayId::parse("000010000005008").expect("an eZpayID");
+        assert_eq!(
+            store.customer(&customer).expect("reads"),
+            Some(Customer {
+                status: CustomerStatus::Active,
+                version: 1
+            }),
+            "the version migration starts every customer's contacts at version 1"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

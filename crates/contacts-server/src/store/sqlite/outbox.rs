@@ -89,8 +89,15 @@ fn claim_rows(
     claim: &ClaimRequest<'_>,
     found: &[i64],
 ) -> Result<Vec<Delivery>, StoreError> {
-    let ids = serde_json::to_string(found)
-        .map_err(|e| StoreError::failed(format!("cannot serialise: {e}")))?;
+    // The ids as a JSON array, for `json_each`.
+    let ids = format!(
+        "[{}]",
+        found
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     let mut statement = connection.prepare_cached(&format!(
         "UPDATE outbox SET claimed_by = ?1, claimed_until = ?4
          WHERE id IN (

@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: figures, not pass/fail tests.
 
-use crate::cmd::{cmd, run, step};
+use crate::cmd::{cmd, run, server_cargo, step};
 use crate::{Failure, Result, dist, paths, test, tools};
 
 /// Prints the API's throughput and latency, the editor's first-load size and
@@ -21,28 +21,13 @@ pub fn bench(args: &[String]) -> Result {
     step(
         "reference API: POSTs from 16 concurrent clients with the relay idle, busy and stuck; deliveries per second",
     );
-    run(cmd("cargo")
-        .args([
-            "run",
-            "--profile",
-            "server",
-            "--package",
-            "contacts-server",
-            "--example",
-            "bench",
-            "--",
-        ])
+    run(server_cargo("run")
+        .args(["--example", "bench", "--"])
         .args(engines))?;
 
     dist::build_editor()?;
     step("editor: first-load size and time to interactive");
-    run(cmd("cargo").args([
-        "build",
-        "--profile",
-        "server",
-        "--package",
-        "contacts-server",
-    ]))?;
+    run(&mut server_cargo("build"))?;
     let server = paths::target().join("server").join("contacts-server");
     run(test::against(&mut cmd("node"), server).arg("tests/e2e/bench-load.mjs"))?;
 

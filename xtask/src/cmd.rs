@@ -14,6 +14,14 @@ pub fn cmd(program: impl AsRef<OsStr>) -> Command {
     command
 }
 
+/// `cargo VERB` on the reference server's package with its optimised
+/// profile (`server`), as `cargo xtask run` and `cargo xtask bench` build it.
+pub fn server_cargo(verb: &str) -> Command {
+    let mut command = cmd("cargo");
+    command.args([verb, "--profile", "server", "--package", "contacts-server"]);
+    command
+}
+
 /// `PATH` with cargo's bin folder and the npm tools in front.
 pub fn tool_path() -> std::ffi::OsString {
     let mut dirs = vec![paths::node_bin()];

@@ -6,7 +6,7 @@
 
 use std::ffi::OsString;
 
-use crate::cmd::{cmd, run as run_cmd};
+use crate::cmd::{cmd, run as run_cmd, server_cargo};
 use crate::throwaway_postgres::Cluster;
 use crate::{Failure, Result, dist, paths, tools};
 
@@ -33,15 +33,7 @@ pub fn run(args: &[String]) -> Result {
         None => paths::target().join("contacts-dev.sqlite").into(),
     };
     dist::build_editor()?;
-    run_cmd(cmd("cargo").args([
-        "build",
-        "--profile",
-        "server",
-        "--package",
-        "contacts-server",
-        "--example",
-        "receiver",
-    ]))?;
+    run_cmd(server_cargo("build").args(["--example", "receiver"]))?;
     // The receivers die with this process's group on Ctrl-C, and are killed
     // below when the server stops otherwise.
     let mut receivers = cmd(paths::target()
@@ -56,16 +48,8 @@ pub fn run(args: &[String]) -> Result {
         db.display()
     );
     let served = run_cmd(
-        cmd("cargo")
-            .args([
-                "run",
-                "--profile",
-                "server",
-                "--package",
-                "contacts-server",
-                "--",
-                "--static-dir",
-            ])
+        server_cargo("run")
+            .args(["--", "--static-dir"])
             .arg(paths::dist())
             .arg("--db")
             .arg(&db)

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::draft;
+
 /// A ready `Authorization` header value, such as `Basic b2NzdXNlcjpvY3N1c2Vy`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Authorization(String);
@@ -13,15 +15,14 @@ impl Authorization {
     /// character per byte, encoded by the browser's `btoa`, as browsers send
     /// them.
     pub fn basic(user: &str, password: &str) -> Self {
-        let bytes: String = [user, ":", password]
-            .concat()
+        let bytes: String = format!("{user}:{password}")
             .bytes()
             .map(char::from)
             .collect();
         let encoded = web_sys::window()
             .and_then(|w| w.btoa(&bytes).ok())
             .unwrap_or_default();
-        Self(["Basic ", &encoded].concat())
+        Self(format!("Basic {encoded}"))
     }
 
     /// A header value handed over by the embedding console, used as given.
@@ -36,19 +37,19 @@ impl Authorization {
         &self.0
     }
 
-    /// The user name of Basic credentials, as the bytes they carry (decoded
-    /// by the browser's `atob`, one character per byte: it is only hashed,
-    /// so its UTF-8 is left as it is); `None` for another scheme or a blank
-    /// name. It names whose drafts these are (see [`crate::draft`]); the
-    /// password is dropped at once.
-    pub fn user(&self) -> Option<String> {
-        let (scheme, encoded) = self.0.split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("basic") {
+    /// Whose drafts these credentials see ([`draft::owner`]): the user name
+    /// of Basic credentials, as the bytes they carry (decoded by the
+    /// browser's `atob`, one character per byte: it is only hashed, so its
+    /// UTF-8 is left as it is); `None` for another scheme or a blank name,
+    /// which keep no drafts. The password is dropped at once.
+    pub fn owner(&self) -> Option<String> {
+        let (scheme, encoded) = self.0.split_at_checked(6)?;
+        if !scheme.eq_ignore_ascii_case("basic ") {
             return None;
         }
         let decoded = web_sys::window()?.atob(encoded.trim()).ok()?;
-        let (user, _password) = decoded.split_once(':')?;
-        (!user.is_empty()).then(|| user.to_owned())
+        let (user, _password) = decoded.split_once(":")?;
+        (!user.is_empty()).then(|| draft::owner(user))
     }
 }
 

@@ -3,8 +3,8 @@
 //!
 //! A draft belongs to the agent who made it: its key names the user and the
 //! customer, `contacts-editor.draft.{user}.{customer}`, and refused
-//! credentials, which sign the agent out, remove every draft of that user in
-//! the tab. The user name appears as its 64-bit FNV-1a hash: a name is no
+//! credentials, which sign the agent out, remove that user's draft of the
+//! customer. The user name appears as its 64-bit FNV-1a hash: a name is no
 //! secret, but it may be what the password is (as in development), and
 //! nothing that could be one is stored. The password and the `Authorization`
 //! value never are.
@@ -44,27 +44,18 @@ struct Stored<'a> {
 /// What every draft's storage key starts with.
 const PREFIX: &str = "contacts-editor.draft.";
 
-/// How a user is named in a storage key: the hash of their name, and the
-/// dot that ends it.
-fn owner(user: &str) -> String {
+/// How a user is named in the storage keys of their drafts: the 64-bit
+/// FNV-1a hash of their name, in hex.
+pub fn owner(user: &str) -> String {
     let mut hasher = fnv::FnvHasher::default();
     hasher.write(user.as_bytes());
-    format!("{:016x}.", hasher.finish())
+    format!("{:016x}", hasher.finish())
 }
 
-/// The storage key of a user's draft of a customer.
-pub fn storage_key(user: &str, customer: &EzpayId) -> String {
-    [PREFIX, &owner(user), customer.as_str()].concat()
-}
-
-/// Whether forgetting `user`'s drafts removes the stored item `key`: it is one of
-/// their drafts, or a draft of the older format keyed by customer alone,
-/// which no one can tell apart any more.
-pub fn is_forgotten_with(key: &str, user: &str) -> bool {
-    key.strip_prefix(PREFIX).is_some_and(|rest| {
-        let customer = rest.strip_prefix(&owner(user)).unwrap_or(rest);
-        EzpayId::parse(customer).is_ok()
-    })
+/// The storage key of a user's draft of a customer, the user named by
+/// their [`owner`].
+fn storage_key(owner: &str, customer: &EzpayId) -> String {
+    format!("{PREFIX}{owner}.{customer}")
 }
 
 impl Draft {
@@ -106,10 +97,10 @@ fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok().flatten()
 }
 
-/// The draft a user kept for a customer, if any.
-pub fn load(user: &str, customer: &EzpayId) -> Option<Draft> {
+/// The draft a user (named by their [`owner`]) kept for a customer, if any.
+pub fn load(owner: &str, customer: &EzpayId) -> Option<Draft> {
     let stored = session_storage()?
-        .get_item(&storage_key(user, customer))
+        .get_item(&storage_key(owner, customer))
         .ok()
         .flatten()?;
     Draft::decode(&stored)
@@ -118,32 +109,18 @@ pub fn load(user: &str, customer: &EzpayId) -> Option<Draft> {
 /// Keeps a user's draft of a customer, as [`Draft::encode`] wrote it. A
 /// browser that refuses storage (private mode, full quota) only loses the
 /// convenience, so failures are not reported.
-pub fn save(user: &str, customer: &EzpayId, stored: &str) {
+pub fn save(owner: &str, customer: &EzpayId, stored: &str) {
     if let Some(storage) = session_storage() {
-        let _ = storage.set_item(&storage_key(user, customer), stored);
+        let _ = storage.set_item(&storage_key(owner, customer), stored);
     }
 }
 
-/// Forgets a user's draft of a customer.
-pub fn clear(user: &str, customer: &EzpayId) {
+/// Forgets a user's draft of a customer, and any draft of it in the older
+/// format, keyed by the customer alone, which no one can tell apart.
+pub fn clear(owner: &str, customer: &EzpayId) {
     if let Some(storage) = session_storage() {
-        let _ = storage.remove_item(&storage_key(user, customer));
-    }
-}
-
-/// Forgets every draft of a user whose credentials were refused, and any
-/// draft of the older format, so that the next agent at this tab sees none.
-pub fn forget_user(user: &str) {
-    let Some(storage) = session_storage() else {
-        return;
-    };
-    let count = storage.length().unwrap_or(0);
-    let forgotten: Vec<String> = (0..count)
-        .filter_map(|i| storage.key(i).ok().flatten())
-        .filter(|key| is_forgotten_with(key, user))
-        .collect();
-    for key in forgotten {
-        let _ = storage.remove_item(&key);
+        let _ = storage.remove_item(&storage_key(owner, customer));
+        let _ = storage.remove_item(&format!("{PREFIX}{customer}"));
     }
 }
 
@@ -152,34 +129,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_per_user_and_customer() {
+    fn keys_are_per_user_and_customer_and_never_name_the_user() {
         let id = EzpayId::parse("000010000005008").unwrap();
-        let key = storage_key("ocsuser", &id);
+        let key = storage_key(&owner("ocsuser"), &id);
         assert!(!key.contains("ocsuser"), "{key}");
         assert!(key.starts_with("contacts-editor.draft.") && key.ends_with(".000010000005008"));
         assert_eq!(key.len(), "contacts-editor.draft.".len() + 16 + 1 + 15);
-        assert_ne!(storage_key("a", &id), storage_key("a.", &id));
-    }
-
-    #[test]
-    fn signing_out_forgets_the_users_drafts_and_the_old_ones_only() {
-        let id = EzpayId::parse("000010000005008").unwrap();
-        let cases = [
-            (storage_key("a", &id), true),
-            (storage_key("a.b", &id), false),
-            (storage_key("b", &id), false),
-            (storage_key("", &id), false),
-            (storage_key("x.a", &id), false),
-            // The older format, keyed by customer alone.
-            ("contacts-editor.draft.000010000005008".into(), true),
-            ("contacts-editor.draft.a.notacustomer".into(), false),
-            ("contacts-editor.draft.a".into(), false),
-            ("other.a.000010000005008".into(), false),
-        ];
-        for (key, forgotten) in cases {
-            assert_eq!(is_forgotten_with(&key, "a"), forgotten, "{key}");
+        for other in ["ocsuser.", "", "OCSUSER"] {
+            assert_ne!(owner(other), owner("ocsuser"), "{other}");
         }
-        assert!(is_forgotten_with(&storage_key("a.b", &id), "a.b"));
     }
 
     /// The tests that need the engine's JSON (`js-json`): they run under

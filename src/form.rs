@@ -403,7 +403,9 @@ impl FormState {
             }
             for field in Field::ALL {
                 let (theirs, mine) = (panel.loaded.get(field), edited.get(field));
-                if !same(field, base.get(field), theirs) {
+                // A field the other change set to the agent's own value is
+                // no conflict.
+                if !same(field, base.get(field), theirs) && !same(field, theirs, mine) {
                     conflicts.push(Difference {
                         contact_type: t,
                         field,
@@ -1250,6 +1252,62 @@ mod tests {
             failed.version.as_deref(),
             Some("\"1\""),
             "a save of the edits still cannot pass over a change unseen"
+        );
+    }
+
+    #[test]
+    fn a_412_over_the_agents_own_values_lists_no_conflict_and_takes_the_new_version() {
+        // The contacts changed (version 2) to exactly what agent A typed,
+        // such as A's own save answered without an ETag.
+        let refused = edited_by_a()
+            .reduce(save("t-1"))
+            .reduce(answer(precondition_failed(), false));
+        let mut same_values = contact(ContactType::Billing, "Jane Smith", "9147212006");
+        same_values.set(Field::Email, "a@example.net");
+        let shown = refused.reduce(receive(customer(), at_version("2", vec![same_values])));
+        assert!(shown.conflicts.is_empty(), "{:?}", shown.conflicts);
+        assert!(!shown.is_changed());
+        assert_eq!(shown.version.as_deref(), Some("\"2\""));
+        let again = shown
+            .reduce(edit(ContactType::Billing, Field::Name, "Jane Smyth"))
+            .reduce(save("t-2"));
+        assert_eq!(
+            again.save.sending().unwrap().version.as_deref(),
+            Some("\"2\"")
+        );
+    }
+
+    #[test]
+    fn stored_contacts_refused_today_load_with_their_fields_flagged() {
+        let mut old = contact(ContactType::Service, "Bob", "12345");
+        old.set(Field::Email, "bob@localhost");
+        let state = Rc::new(FormState::new(Some(customer()), None)).reduce(receive(
+            customer(),
+            found(vec![
+                contact(ContactType::Billing, "John Smith", "9147212006"),
+                old,
+            ]),
+        ));
+        let flagged = |s: &FormState, t: ContactType, field| {
+            let panel = s.panel(t);
+            let errors = panel.errors();
+            panel.field_error(t, field, s.show_all_errors, errors.as_ref())
+        };
+        assert!(flagged(&state, ContactType::Service, Field::Email).is_some());
+        assert!(flagged(&state, ContactType::Service, Field::WorkPhone).is_some());
+        assert_eq!(flagged(&state, ContactType::Service, Field::Name), None);
+        assert_eq!(flagged(&state, ContactType::Billing, Field::Name), None);
+        assert_eq!(flagged(&state, ContactType::Billing, Field::Email), None);
+
+        let fixed = state
+            .reduce(edit(ContactType::Service, Field::Email, "bob@example.com"))
+            .reduce(edit(ContactType::Service, Field::WorkPhone, "2125550100"));
+        assert_eq!(flagged(&fixed, ContactType::Service, Field::Email), None);
+        let sent = fixed.reduce(save("t-1"));
+        let request = &sent.save.sending().unwrap().request;
+        assert_eq!(
+            request.contacts[1].email.as_deref(),
+            Some("bob@example.com")
         );
     }
 

@@ -4,7 +4,7 @@
 //! decisions are the reducers' ([`FormState`], [`Session`]); these only talk
 //! to the API, the storage and the page, and report back with actions.
 
-use contacts_model::Envelope;
+use contacts_model::{Envelope, EzpayId};
 use web_sys::Element;
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -16,17 +16,18 @@ use crate::form::{Action, FormState};
 use crate::session::{Session, SessionAction};
 
 /// Signs the agent out where the service refused the credentials: their
-/// drafts in this tab and their edits in the form are forgotten, so that the
-/// next agent to sign in sees none of them.
+/// draft of the customer in this tab and their edits in the form are
+/// forgotten, so that the next agent to sign in sees none of them.
 fn sign_out_if_refused(
     session: &UseReducerDispatcher<Session>,
     form: &UseReducerDispatcher<FormState>,
     config: &ApiConfig,
+    customer: &EzpayId,
     envelope: &Envelope,
 ) {
     if api::is_unauthorized(envelope) {
-        if let Some(user) = config.authorization.user() {
-            draft::forget_user(&user);
+        if let Some(owner) = config.authorization.owner() {
+            draft::clear(&owner, customer);
         }
         form.dispatch(Action::Forget);
         session.dispatch(SessionAction::SignOut);
@@ -51,11 +52,11 @@ pub fn use_load_contacts(
         spawn_local(async move {
             let contacts = api::fetch_contacts(&config, &customer).await;
             if let Err(error) = &contacts {
-                sign_out_if_refused(&session, &form, &config, error);
+                sign_out_if_refused(&session, &form, &config, &customer, error);
             }
-            let user = config.authorization.user();
+            let owner = config.authorization.owner();
             form.dispatch(Action::ReceiveContacts {
-                draft: user.and_then(|user| draft::load(&user, &customer).map(Box::new)),
+                draft: owner.and_then(|owner| draft::load(&owner, &customer).map(Box::new)),
                 customer,
                 contacts,
             });
@@ -82,8 +83,9 @@ pub fn use_save(
             let (reply, version) = api::save_contacts(&config, &submission).await;
             let retryable = api::may_pass_on_retry(&reply);
             let answer = reply.unwrap_or_else(|e| e.to_envelope(&submission.tracking_id));
-            if let (Envelope::Success { .. }, Some(user)) = (&answer, config.authorization.user()) {
-                draft::clear(&user, &submission.customer);
+            if let (Envelope::Success { .. }, Some(owner)) = (&answer, config.authorization.owner())
+            {
+                draft::clear(&owner, &submission.customer);
             }
             announce(&host, &answer);
             form.dispatch(Action::ReceiveAnswer {
@@ -91,25 +93,26 @@ pub fn use_save(
                 retryable,
                 version,
             });
-            sign_out_if_refused(&session, &form, &config, &answer);
+            sign_out_if_refused(&session, &form, &config, &submission.customer, &answer);
         });
     });
 }
 
-/// Keeps the signed-in `user`'s unsaved edits of the customer shown in the
-/// tab's storage, and forgets them once nothing differs from the loaded
-/// contacts. Without a known user nothing is kept.
+/// Keeps the signed-in agent's unsaved edits of the customer shown in the
+/// tab's storage (under their [`draft::owner`]), and forgets them once
+/// nothing differs from the loaded contacts. Without a known user nothing
+/// is kept.
 #[hook]
-pub fn use_keep_draft(form: &UseReducerHandle<FormState>, user: Option<String>) {
+pub fn use_keep_draft(form: &UseReducerHandle<FormState>, owner: Option<String>) {
     // The draft is compared in its stored form: a string comparison costs
     // the download less than comparing the contacts themselves.
-    let deps = user.zip(form.load.shown()).map(|(user, customer)| {
+    let deps = owner.zip(form.load.shown()).map(|(owner, customer)| {
         let edits = form.is_changed().then(|| form.draft().encode());
-        (user, customer.clone(), edits)
+        (owner, customer.clone(), edits)
     });
     use_effect_with(deps, |deps| match deps {
-        Some((user, customer, Some(edits))) => draft::save(user, customer, edits),
-        Some((user, customer, None)) => draft::clear(user, customer),
+        Some((owner, customer, Some(edits))) => draft::save(owner, customer, edits),
+        Some((owner, customer, None)) => draft::clear(owner, customer),
         None => {}
     });
 }

@@ -17,7 +17,8 @@ pub struct Panel {
     /// The contact as the agent has edited it.
     pub current: ContactDraft,
     /// Whether the agent has left each field (by [`Field::index`]) at least
-    /// once; the errors of those fields are shown.
+    /// once, or the contact was loaded as refused; the errors of those
+    /// fields are shown.
     pub touched: [bool; FIELDS],
     /// Messages the server attached to fields of this panel in its last
     /// answer, by [`Field::index`].
@@ -25,11 +26,16 @@ pub struct Panel {
 }
 
 impl Panel {
+    /// A panel showing `loaded`. A stored contact that today's validation
+    /// refuses (saved by an older version, or imported; the API returns it
+    /// as stored, with its `errors`) shows its errors at once, each beside
+    /// its field, so that the agent sees what to fix before saving.
     pub(crate) fn new(loaded: ContactDraft) -> Self {
+        let refused = !loaded.is_blank() && validate_contact(&loaded).is_err();
         Self {
             current: for_display(&loaded),
             loaded,
-            touched: [false; FIELDS],
+            touched: [refused; FIELDS],
             server_errors: Default::default(),
         }
     }

@@ -115,7 +115,7 @@ impl Mounted {
     fn unmount(mut self) {
         self.handle.unmount();
         self.host.remove();
-        draft::clear(USER, &customer());
+        draft::clear(&draft::owner(USER), &customer());
     }
 }
 
@@ -139,7 +139,7 @@ fn fire(target: &HtmlInputElement, name: &str, bubbles: bool) {
 
 #[wasm_bindgen_test]
 async fn renders_both_panels_with_labelled_inputs() {
-    draft::clear(USER, &customer());
+    draft::clear(&draft::owner(USER), &customer());
     let editor = Mounted::new().await;
     for t in ContactType::ALL {
         let heading = editor.text_of(&format!("section[aria-labelledby='{t}-heading'] h2"));
@@ -175,7 +175,7 @@ async fn renders_both_panels_with_labelled_inputs() {
 
 #[wasm_bindgen_test]
 async fn an_invalid_email_shows_its_error_after_blur() {
-    draft::clear(USER, &customer());
+    draft::clear(&draft::owner(USER), &customer());
     let editor = Mounted::new().await;
     let (t, field) = (ContactType::Billing, Field::Email);
     editor.type_into(t, field, "ada@exa").await;
@@ -208,7 +208,7 @@ async fn an_invalid_email_shows_its_error_after_blur() {
 
 #[wasm_bindgen_test]
 async fn copies_billing_to_service() {
-    draft::clear(USER, &customer());
+    draft::clear(&draft::owner(USER), &customer());
     let editor = Mounted::new().await;
     editor.click("Copy billing to service").await;
     assert_eq!(
@@ -224,7 +224,7 @@ async fn copies_billing_to_service() {
 
 #[wasm_bindgen_test]
 async fn reset_returns_a_panel_to_its_loaded_values_and_the_draft_follows() {
-    draft::clear(USER, &customer());
+    draft::clear(&draft::owner(USER), &customer());
     let editor = Mounted::new().await;
     editor
         .type_into(ContactType::Billing, Field::Name, "Jane Doe")
@@ -234,7 +234,7 @@ async fn reset_returns_a_panel_to_its_loaded_values_and_the_draft_follows() {
             .text_of("section[aria-labelledby='billing-heading'] .changed-marker")
             .is_some()
     );
-    let kept = draft::load(USER, &customer()).expect("the edit is kept as a draft");
+    let kept = draft::load(&draft::owner(USER), &customer()).expect("the edit is kept as a draft");
     assert_eq!(kept.edited[0].name.as_str(), "Jane Doe");
 
     editor.click("Reset billing").await;
@@ -248,7 +248,7 @@ async fn reset_returns_a_panel_to_its_loaded_values_and_the_draft_follows() {
             .is_none()
     );
     assert_eq!(
-        draft::load(USER, &customer()),
+        draft::load(&draft::owner(USER), &customer()),
         None,
         "an unchanged form keeps no draft"
     );
@@ -257,7 +257,7 @@ async fn reset_returns_a_panel_to_its_loaded_values_and_the_draft_follows() {
 
 #[wasm_bindgen_test]
 async fn restores_a_draft_with_a_notice() {
-    draft::save(USER, &customer(), &service_draft().encode());
+    draft::save(&draft::owner(USER), &customer(), &service_draft().encode());
     let editor = Mounted::new().await;
     assert!(editor.text_of("#draft-notice").is_some());
     assert_eq!(
@@ -285,22 +285,26 @@ fn service_draft() -> Draft {
 
 #[wasm_bindgen_test]
 async fn another_users_draft_is_not_restored() {
-    draft::clear(USER, &customer());
-    draft::save("another", &customer(), &service_draft().encode());
+    draft::clear(&draft::owner(USER), &customer());
+    draft::save(
+        &draft::owner("another"),
+        &customer(),
+        &service_draft().encode(),
+    );
     let editor = Mounted::new().await;
     assert!(editor.text_of("#draft-notice").is_none());
     assert_eq!(editor.input(ContactType::Service, Field::Name).value(), "");
     editor.unmount();
     assert_eq!(
-        draft::load("another", &customer()),
+        draft::load(&draft::owner("another"), &customer()),
         Some(service_draft()),
         "the other user's draft is left to them"
     );
-    draft::forget_user("another");
+    draft::clear(&draft::owner("another"), &customer());
 }
 
 #[wasm_bindgen_test]
-fn forgetting_a_user_removes_their_drafts_and_the_old_format_only() {
+fn clearing_a_draft_removes_the_old_format_of_that_customer_and_nothing_else() {
     let storage = web_sys::window()
         .unwrap()
         .session_storage()
@@ -311,22 +315,26 @@ fn forgetting_a_user_removes_their_drafts_and_the_old_format_only() {
     storage
         .set_item(&legacy, &service_draft().encode())
         .unwrap();
-    for user in ["a", "a.b"] {
+    let (a, b) = (draft::owner("a"), draft::owner("a.b"));
+    for owner in [&a, &b] {
         for customer in [customer(), other.clone()] {
-            draft::save(user, &customer, &service_draft().encode());
+            draft::save(owner, &customer, &service_draft().encode());
         }
     }
-    draft::forget_user("a");
-    assert_eq!(draft::load("a", &customer()), None);
-    assert_eq!(draft::load("a", &other), None);
+    draft::clear(&a, &customer());
+    assert_eq!(draft::load(&a, &customer()), None);
     assert_eq!(
         storage.get_item(&legacy).unwrap(),
         None,
         "the old format goes too"
     );
-    assert_eq!(draft::load("a.b", &other), Some(service_draft()));
-    draft::forget_user("a.b");
-    assert_eq!(draft::load("a.b", &customer()), None);
+    assert_eq!(draft::load(&a, &other), Some(service_draft()));
+    assert_eq!(draft::load(&b, &customer()), Some(service_draft()));
+    for owner in [&a, &b] {
+        for customer in [customer(), other.clone()] {
+            draft::clear(owner, &customer);
+        }
+    }
 }
 
 #[wasm_bindgen_test]
@@ -344,7 +352,7 @@ fn basic_credentials_are_the_utf8_of_user_and_password_in_base64() {
 }
 
 #[wasm_bindgen_test]
-fn basic_credentials_name_their_user_and_nothing_else_does() {
+fn basic_credentials_own_the_drafts_of_their_user_and_nothing_else_does() {
     let cases = [
         // One character per byte of the UTF-8 that Basic carries.
         (
@@ -361,7 +369,11 @@ fn basic_credentials_name_their_user_and_nothing_else_does() {
         (Authorization::given("Basic").unwrap(), None),
     ];
     for (authorization, user) in cases {
-        assert_eq!(authorization.user().as_deref(), user, "{authorization:?}");
+        assert_eq!(
+            authorization.owner(),
+            user.map(draft::owner),
+            "{authorization:?}"
+        );
     }
 }
 
@@ -380,7 +392,7 @@ fn refuses_bad_options_with_a_clear_error() {
 
 #[wasm_bindgen_test]
 async fn panels_are_locked_while_the_contacts_load() {
-    draft::clear(USER, &customer());
+    draft::clear(&draft::owner(USER), &customer());
     // Port 9 is one that browsers refuse to fetch from, so the load fails
     // without reaching the network; until it does, it is under way.
     let editor = Mounted::with_contacts(None).await;

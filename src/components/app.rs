@@ -50,12 +50,14 @@ fn focus(id: &str) {
 /// awaiting its own.
 fn initial_form(options: &EditorOptions, authorization: Option<&Authorization>) -> FormState {
     let customer = EzpayId::parse(&options.ezpay_id).ok();
-    let user = authorization.and_then(Authorization::user);
+    let owner = authorization.and_then(Authorization::owner);
     let given = customer
         .as_ref()
         .zip(options.contacts.clone())
         .map(|(customer, contacts)| {
-            let draft = user.as_deref().and_then(|user| draft::load(user, customer));
+            let draft = owner
+                .as_deref()
+                .and_then(|owner| draft::load(owner, customer));
             (contacts, draft)
         });
     FormState::new(customer, given)
@@ -74,10 +76,10 @@ pub fn app(props: &AppProps) -> Html {
     let customer_bar_state = use_customer_bar(&options.ezpay_id);
     let sign_in_state = use_sign_in();
     let config = session.api_config(&options.api_base);
-    let user = config.as_ref().and_then(|c| c.authorization.user());
+    let owner = config.as_ref().and_then(|c| c.authorization.owner());
     use_load_contacts(&form, session.dispatcher(), config.clone());
     use_save(&form, session.dispatcher(), config, props.host.clone());
-    use_keep_draft(&form, user);
+    use_keep_draft(&form, owner);
 
     let dispatch = form.dispatcher().to_callback();
     let onsave = {

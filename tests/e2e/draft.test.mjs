@@ -1,7 +1,7 @@
 // A reload in the middle of an edit brings the unsaved contacts back, with a
 // notice, while the credentials (held in memory only) are asked for again.
 // A draft belongs to the agent who made it: the next agent to sign in at the
-// same tab never sees it, and a refused sign-in removes the user's drafts.
+// same tab never sees it, and a refused sign-in removes the user's draft of the customer.
 // Two agents on one customer never overwrite each other unseen: a save over
 // a change it has not seen (412), and a draft restored over contacts changed
 // since, show the other change field by field, and the agent's choice is saved.
@@ -101,7 +101,7 @@ test('the next agent at the tab sees no draft of the first, who still gets it ba
   });
 });
 
-test("a refused sign-in removes the user's drafts, old-format ones too", { timeout: 60_000 }, async () => {
+test("a refused sign-in removes the user's draft, an old-format one too", { timeout: 60_000 }, async () => {
   await inSession(fixture.browser, 'draft-refused', async ({ page }) => {
     await editAsAgentA(page, 'refused-a@example.net');
     // A draft as an older editor kept it, keyed by the customer alone.

@@ -1097,6 +1097,13 @@ mod tests {
             .reduce(edit(ContactType::Billing, Field::Email, "a@example.net"))
     }
 
+    /// Agent A's save of [`edited_by_a`] at version 1, refused with 412.
+    fn refused_by_412() -> Rc<FormState> {
+        edited_by_a()
+            .reduce(save("t-1"))
+            .reduce(answer(precondition_failed(), false))
+    }
+
     /// The contacts as agent B saved them meanwhile (version 2): another
     /// name, a new work phone, the email untouched.
     fn saved_by_b() -> Result<CustomerContacts, Envelope> {
@@ -1136,9 +1143,7 @@ mod tests {
 
     #[test]
     fn a_save_refused_with_412_loads_again_and_shows_the_other_change() {
-        let refused = edited_by_a()
-            .reduce(save("t-1"))
-            .reduce(answer(precondition_failed(), false));
+        let refused = refused_by_412();
         assert_eq!(refused.load, LoadState::Loading(customer()), "loads again");
         assert!(refused.pending.is_some(), "A's edits are kept aside");
         assert_eq!(refused.save.unsettled(), None, "a 412 is settled");
@@ -1209,10 +1214,7 @@ mod tests {
 
     #[test]
     fn opening_another_customer_drops_the_edits_kept_aside() {
-        let refused = edited_by_a()
-            .reduce(save("t-1"))
-            .reduce(answer(precondition_failed(), false))
-            .reduce(Action::Open(other_customer()));
+        let refused = refused_by_412().reduce(Action::Open(other_customer()));
         assert!(refused.pending.is_none());
     }
 
@@ -1259,9 +1261,7 @@ mod tests {
     fn a_412_over_the_agents_own_values_lists_no_conflict_and_takes_the_new_version() {
         // The contacts changed (version 2) to exactly what agent A typed,
         // such as A's own save answered without an ETag.
-        let refused = edited_by_a()
-            .reduce(save("t-1"))
-            .reduce(answer(precondition_failed(), false));
+        let refused = refused_by_412();
         let mut same_values = contact(ContactType::Billing, "Jane Smith", "9147212006");
         same_values.set(Field::Email, "a@example.net");
         let shown = refused.reduce(receive(customer(), at_version("2", vec![same_values])));

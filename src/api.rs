@@ -143,6 +143,9 @@ pub struct Submission {
     pub tracking_id: String,
     /// The validated request.
     pub request: Valid<ContactsRequest>,
+    /// The version of the contacts the request was made from, sent as
+    /// `If-Match`: the server applies it only if they are still at it.
+    pub version: Option<String>,
 }
 
 impl Submission {
@@ -156,6 +159,7 @@ impl Submission {
         if let Some(previous) = unsettled
             && previous.customer == self.customer
             && previous.request == self.request
+            && previous.version == self.version
         {
             self.tracking_id.clone_from(&previous.tracking_id);
         }
@@ -175,14 +179,20 @@ pub fn new_tracking_id() -> String {
             *byte = (js_sys::Math::random() * 256.0) as u8;
         }
     }
-    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    format!("ce-{:x}-{hex}", js_sys::Date::now() as u64)
+    format!(
+        "ce-{:x}-{:016x}",
+        js_sys::Date::now() as u64,
+        u64::from_be_bytes(random)
+    )
 }
+
+/// An HTTP answer: its status, body and `ETag`.
+type Answer = (u16, String, Option<String>);
 
 /// Sends one request, giving up after [`TIMEOUT_MS`]: the browser's
 /// `AbortSignal.timeout` aborts the call, reading the body included, with a
 /// `TimeoutError`.
-async fn call(builder: RequestBuilder, body: Option<String>) -> Result<(u16, String), CallError> {
+async fn call(builder: RequestBuilder, body: Option<String>) -> Result<Answer, CallError> {
     let builder = builder.abort_signal(Some(&AbortSignal::timeout_with_u32(TIMEOUT_MS)));
     let request = match body {
         Some(body) => builder.body(body),
@@ -195,24 +205,30 @@ async fn call(builder: RequestBuilder, body: Option<String>) -> Result<(u16, Str
     };
     let response = request.send().await.map_err(failed)?;
     let text = response.text().await.map_err(failed)?;
-    Ok((response.status(), text))
+    Ok((response.status(), text, response.headers().get("ETag")))
 }
 
-/// `POST`s a submission.
+/// `POST`s a submission: the answer, and the contacts' new version (the
+/// answer's `ETag`) where it gives one.
 pub async fn save_contacts(
     config: &ApiConfig,
     submission: &Submission,
-) -> Result<Envelope, CallError> {
-    let builder = config
+) -> (Result<Envelope, CallError>, Option<String>) {
+    let mut builder = config
         .with_headers(
             Request::post(&config.contacts_url(&submission.customer)),
             &submission.tracking_id,
         )
         .header("Content-Type", "application/json");
+    if let Some(version) = &submission.version {
+        builder = builder.header("If-Match", version);
+    }
     // A validated request holds strings only, which always serialise.
     let body = js_json::stringify(&submission.request).unwrap_or_default();
-    let (status, body) = call(builder, Some(body)).await?;
-    read_envelope(status, &body)
+    match call(builder, Some(body)).await {
+        Ok((status, body, version)) => (read_envelope(status, &body), version),
+        Err(error) => (Err(error), None),
+    }
 }
 
 /// A customer's current contacts, as `GET …/contacts` answers them.
@@ -220,6 +236,8 @@ pub async fn save_contacts(
 pub struct CustomerContacts {
     /// The customer's status: `active`, `inactive` or `cancelled`.
     pub status: Option<String>,
+    /// The version of the contacts (the answer's `ETag`), if given.
+    pub version: Option<String>,
     /// Its contacts, read leniently: the editor validates what it sends.
     pub contacts: Vec<ContactDraft>,
 }
@@ -228,12 +246,11 @@ pub struct CustomerContacts {
 /// status, or the Failure envelope (the server's, or the editor's own for an
 /// answer it cannot read).
 pub fn read_contacts(
-    http_status: u16,
-    body: &str,
+    (http_status, body, version): Answer,
     tracking_id: &str,
 ) -> Result<CustomerContacts, Envelope> {
     let unreadable = |e: CallError| e.to_envelope(tracking_id);
-    let (envelope, value) = read_body(http_status, body).map_err(unreadable)?;
+    let (envelope, value) = read_body(http_status, &body).map_err(unreadable)?;
     if envelope.error().is_some() {
         return Err(envelope);
     }
@@ -247,6 +264,7 @@ pub fn read_contacts(
     })?;
     Ok(CustomerContacts {
         status: customer_status(value.as_ref()),
+        version,
         contacts,
     })
 }
@@ -266,10 +284,10 @@ pub async fn fetch_contacts(
 ) -> Result<CustomerContacts, Envelope> {
     let tracking_id = new_tracking_id();
     let builder = config.with_headers(Request::get(&config.contacts_url(customer)), &tracking_id);
-    let (status, body) = call(builder, None)
+    let answer = call(builder, None)
         .await
         .map_err(|e| e.to_envelope(&tracking_id))?;
-    read_contacts(status, &body, &tracking_id)
+    read_contacts(answer, &tracking_id)
 }
 
 #[cfg(test)]
@@ -320,7 +338,7 @@ mod tests {
         let config = ApiConfig {
             api_base: "https://api.example/".into(),
             profile_id: "CAAG_302".into(),
-            authorization: Authorization::basic("a", "b"),
+            authorization: Authorization::given("Basic YTpi").unwrap(),
         };
         let customer = EzpayId::parse("000010000005008").unwrap();
         assert_eq!(
@@ -336,6 +354,7 @@ mod tests {
             customer: EzpayId::parse(customer).unwrap(),
             tracking_id: tracking_id.into(),
             request: validate_request(&RequestDraft::from_contacts([billing])).unwrap(),
+            version: None,
         }
     }
 
@@ -411,14 +430,18 @@ mod tests {
         #[wasm_bindgen_test]
         fn reads_the_contacts_and_status_of_a_customer() {
             let body = r#"{"status":"Success","request_tracking_id":"9","customer":{"ezpay_id":"000010000005008","status":"active"},"contacts":[{"type":"billing","name":"John Smith","work_phone":"9147212006"}]}"#;
-            let found = read_contacts(200, body, "9").unwrap();
+            let found = read_contacts((200, body.into(), Some("\"3\"".into())), "9").unwrap();
             assert_eq!(found.contacts[0].name.as_str(), "John Smith");
+            assert_eq!(found.version.as_deref(), Some("\"3\""));
             assert_eq!(found.status.as_deref(), Some("active"));
-            let odd = read_contacts(200, r#"{"status":"Success","contacts":7}"#, "9");
+            let odd = read_contacts(
+                (200, r#"{"status":"Success","contacts":7}"#.into(), None),
+                "9",
+            );
             assert_eq!(odd.unwrap_err().error().unwrap().code, "200");
             let refused = r#"{"status":"Failure","error":{"code":"404","message":"Not Found"}}"#;
             assert_eq!(
-                read_contacts(404, refused, "9")
+                read_contacts((404, refused.into(), None), "9")
                     .unwrap_err()
                     .error()
                     .unwrap()

@@ -4,17 +4,25 @@
 
 use std::fmt;
 
+use crate::draft;
+
 /// A ready `Authorization` header value, such as `Basic b2NzdXNlcjpvY3N1c2Vy`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Authorization(String);
 
 impl Authorization {
-    /// HTTP Basic credentials of a user and password (UTF-8, as browsers send them).
+    /// HTTP Basic credentials of a user and password: their UTF-8, one
+    /// character per byte, encoded by the browser's `btoa`, as browsers send
+    /// them.
     pub fn basic(user: &str, password: &str) -> Self {
-        Self(format!(
-            "Basic {}",
-            base64(format!("{user}:{password}").as_bytes())
-        ))
+        let bytes: String = format!("{user}:{password}")
+            .bytes()
+            .map(char::from)
+            .collect();
+        let encoded = web_sys::window()
+            .and_then(|w| w.btoa(&bytes).ok())
+            .unwrap_or_default();
+        Self(format!("Basic {encoded}"))
     }
 
     /// A header value handed over by the embedding console, used as given.
@@ -28,6 +36,21 @@ impl Authorization {
     pub fn header_value(&self) -> &str {
         &self.0
     }
+
+    /// Whose drafts these credentials see ([`draft::owner`]): the user name
+    /// of Basic credentials, as the bytes they carry (decoded by the
+    /// browser's `atob`, one character per byte: it is only hashed, so its
+    /// UTF-8 is left as it is); `None` for another scheme or a blank name,
+    /// which keep no drafts. The password is dropped at once.
+    pub fn owner(&self) -> Option<String> {
+        let (scheme, encoded) = self.0.split_at_checked(6)?;
+        if !scheme.eq_ignore_ascii_case("basic ") {
+            return None;
+        }
+        let decoded = web_sys::window()?.atob(encoded.trim()).ok()?;
+        let (user, _password) = decoded.split_once(":")?;
+        (!user.is_empty()).then(|| draft::owner(user))
+    }
 }
 
 impl fmt::Debug for Authorization {
@@ -37,52 +60,13 @@ impl fmt::Debug for Authorization {
     }
 }
 
-/// Standard base64 with padding (RFC 4648 §4).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn encodes_basic_credentials() {
-        assert_eq!(
-            Authorization::basic("ocsuser", "ocsuser").header_value(),
-            "Basic b2NzdXNlcjpvY3N1c2Vy"
-        );
-        let cases = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(base64(input.as_bytes()), expected, "{input}");
-        }
-        assert_eq!(base64("é".as_bytes()), "w6k=");
-    }
-
-    #[test]
     fn hides_the_secret_and_ignores_blank_values() {
-        let auth = Authorization::basic("a", "secret");
+        let auth = Authorization::given("Basic YTpzZWNyZXQ=").unwrap();
         assert!(!format!("{auth:?}").contains("YTpzZWNyZXQ"));
         assert_eq!(Authorization::given("  "), None);
         assert_eq!(

@@ -1,43 +1,95 @@
 //! The unsaved contacts of one customer, kept in the tab's `sessionStorage`
 //! so that a reload loses nothing. Only contacts are kept, never credentials.
+//!
+//! A draft belongs to the agent who made it: its key names the user and the
+//! customer, `contacts-editor.draft.{user}.{customer}`, and refused
+//! credentials, which sign the agent out, remove that user's draft of the
+//! customer. The user name appears as its 64-bit FNV-1a hash: a name is no
+//! secret, but it may be what the password is (as in development), and
+//! nothing that could be one is stored. The password and the `Authorization`
+//! value never are.
 
-use contacts_model::{ContactDraft, ContactType, EzpayId, RequestDraft};
+use std::hash::Hasher;
+
+use contacts_model::{ContactDraft, ContactType, EzpayId};
 use js_json::JsJson;
+use js_sys::Reflect;
+use serde::Serialize;
 
 use crate::contact_list;
 
-/// The edited contacts of one customer.
+/// The unsaved edits of one customer's contacts, with what they were made
+/// from, so that a draft restored over contacts changed since can show the
+/// other change rather than hide it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
-    /// The billing contact as edited.
-    pub billing: ContactDraft,
-    /// The service contact as edited.
-    pub service: ContactDraft,
+    /// The version (the API's `ETag`) of the contacts the edits were made
+    /// from; `None` where they did not come from the API.
+    pub version: Option<String>,
+    /// Billing then service, as edited.
+    pub edited: [ContactDraft; 2],
+    /// Billing then service, as loaded when the edits began.
+    pub loaded: [ContactDraft; 2],
 }
 
-/// The storage key of a customer's draft.
-pub fn storage_key(customer: &EzpayId) -> String {
-    format!("contacts-editor.draft.{customer}")
+/// A draft as stored: `{"version":…,"contacts":[edited billing, edited
+/// service, loaded billing, loaded service]}`, a request body that the
+/// model's reader of untrusted JSON reads back.
+#[derive(Serialize)]
+struct Stored<'a> {
+    version: Option<&'a str>,
+    contacts: [&'a ContactDraft; 4],
+}
+
+/// What every draft's storage key starts with.
+const PREFIX: &str = "contacts-editor.draft.";
+
+/// How a user is named in the storage keys of their drafts: the 64-bit
+/// FNV-1a hash of their name, in hex.
+pub fn owner(user: &str) -> String {
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(user.as_bytes());
+    format!("{:016x}", hasher.finish())
+}
+
+/// The storage key of a user's draft of a customer, the user named by
+/// their [`owner`].
+fn storage_key(owner: &str, customer: &EzpayId) -> String {
+    format!("{PREFIX}{owner}.{customer}")
 }
 
 impl Draft {
-    /// The stored form of a draft: a request body holding both contacts,
-    /// `{"contacts":[billing, service]}`, so that the model's reader of
-    /// untrusted JSON reads it back.
+    /// The stored form of a draft.
     pub fn encode(&self) -> String {
-        let both = RequestDraft::from_contacts([self.billing.clone(), self.service.clone()]);
+        let [billing, service] = &self.edited;
+        let [loaded_billing, loaded_service] = &self.loaded;
+        let stored = Stored {
+            version: self.version.as_deref(),
+            contacts: [billing, service, loaded_billing, loaded_service],
+        };
         // A draft holds strings only, which always serialise.
-        js_json::stringify(&both).unwrap_or_default()
+        js_json::stringify(&stored).unwrap_or_default()
     }
 
     /// Reads a stored draft; anything unreadable (an older format, a hand
     /// edit) is no draft at all.
     pub fn decode(stored: &str) -> Option<Self> {
-        let mut contacts = contact_list::of_object(JsJson::parse(stored).ok()?)?.into_iter();
-        let (billing, service) = (contacts.next()?, contacts.next()?);
+        let value = JsJson::parse(stored).ok()?;
+        let version = Reflect::get(value.as_ref(), &"version".into())
+            .ok()?
+            .as_string();
+        let [billing, service, loaded_billing, loaded_service]: [ContactDraft; 4] =
+            contact_list::of_object(value)?.try_into().ok()?;
         let is = |draft: &ContactDraft, t: ContactType| draft.contact_type.as_str() == t.as_str();
-        (is(&billing, ContactType::Billing) && is(&service, ContactType::Service))
-            .then_some(Self { billing, service })
+        let typed = is(&billing, ContactType::Billing)
+            && is(&service, ContactType::Service)
+            && is(&loaded_billing, ContactType::Billing)
+            && is(&loaded_service, ContactType::Service);
+        typed.then_some(Self {
+            version,
+            edited: [billing, service],
+            loaded: [loaded_billing, loaded_service],
+        })
     }
 }
 
@@ -45,27 +97,30 @@ fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok().flatten()
 }
 
-/// The draft kept for a customer, if any.
-pub fn load(customer: &EzpayId) -> Option<Draft> {
+/// The draft a user (named by their [`owner`]) kept for a customer, if any.
+pub fn load(owner: &str, customer: &EzpayId) -> Option<Draft> {
     let stored = session_storage()?
-        .get_item(&storage_key(customer))
+        .get_item(&storage_key(owner, customer))
         .ok()
         .flatten()?;
     Draft::decode(&stored)
 }
 
-/// Keeps a customer's draft. A browser that refuses storage (private mode,
-/// full quota) only loses the convenience, so failures are not reported.
-pub fn save(customer: &EzpayId, draft: &Draft) {
+/// Keeps a user's draft of a customer, as [`Draft::encode`] wrote it. A
+/// browser that refuses storage (private mode, full quota) only loses the
+/// convenience, so failures are not reported.
+pub fn save(owner: &str, customer: &EzpayId, stored: &str) {
     if let Some(storage) = session_storage() {
-        let _ = storage.set_item(&storage_key(customer), &draft.encode());
+        let _ = storage.set_item(&storage_key(owner, customer), stored);
     }
 }
 
-/// Forgets a customer's draft.
-pub fn clear(customer: &EzpayId) {
+/// Forgets a user's draft of a customer, and any draft of it in the older
+/// format, keyed by the customer alone, which no one can tell apart.
+pub fn clear(owner: &str, customer: &EzpayId) {
     if let Some(storage) = session_storage() {
-        let _ = storage.remove_item(&storage_key(customer));
+        let _ = storage.remove_item(&storage_key(owner, customer));
+        let _ = storage.remove_item(&format!("{PREFIX}{customer}"));
     }
 }
 
@@ -74,9 +129,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_per_customer() {
+    fn keys_are_per_user_and_customer_and_never_name_the_user() {
         let id = EzpayId::parse("000010000005008").unwrap();
-        assert_eq!(storage_key(&id), "contacts-editor.draft.000010000005008");
+        let key = storage_key(&owner("ocsuser"), &id);
+        assert!(!key.contains("ocsuser"), "{key}");
+        assert!(key.starts_with("contacts-editor.draft.") && key.ends_with(".000010000005008"));
+        assert_eq!(key.len(), "contacts-editor.draft.".len() + 16 + 1 + 15);
+        for other in ["ocsuser.", "", "OCSUSER"] {
+            assert_ne!(owner(other), owner("ocsuser"), "{other}");
+        }
     }
 
     /// The tests that need the engine's JSON (`js-json`): they run under
@@ -93,17 +154,28 @@ mod tests {
             let mut billing = ContactDraft::new(ContactType::Billing);
             billing.set(Field::Name, "<img src=x onerror=alert(1)>");
             billing.set(Field::WorkPhone, "914 721 2006 x12");
+            let service = ContactDraft::new(ContactType::Service);
             let draft = Draft {
-                billing,
-                service: ContactDraft::new(ContactType::Service),
+                version: Some("\"7\"".into()),
+                loaded: [ContactDraft::new(ContactType::Billing), service.clone()],
+                edited: [billing, service],
             };
-            assert_eq!(Draft::decode(&draft.encode()), Some(draft));
+            assert_eq!(Draft::decode(&draft.encode()), Some(draft.clone()));
+            let unversioned = Draft {
+                version: None,
+                ..draft
+            };
+            assert_eq!(Draft::decode(&unversioned.encode()), Some(unversioned));
             assert_eq!(Draft::decode("{not json"), None);
             assert_eq!(Draft::decode(r#"{"billing":1}"#), None);
+            let two = r#"{"contacts":[{"type":"billing"},{"type":"service"}]}"#;
             assert_eq!(
-                Draft::decode(r#"{"contacts":[{"type":"service"},{"type":"billing"}]}"#),
-                None
+                Draft::decode(two),
+                None,
+                "an older draft without its loaded contacts"
             );
+            let swapped = r#"{"contacts":[{"type":"service"},{"type":"billing"},{"type":"billing"},{"type":"service"}]}"#;
+            assert_eq!(Draft::decode(swapped), None);
         }
     }
 }

@@ -14,7 +14,7 @@ use yew::Reducible;
 
 use crate::api::{CustomerContacts, Submission, is_unauthorized};
 use crate::draft::Draft;
-use crate::panel::{Change, Panel};
+use crate::panel::{Change, Difference, Panel, same, shown};
 
 /// The load of a customer's contacts.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -148,6 +148,17 @@ pub struct FormState {
     pub prefilled: bool,
     /// Whether an unsaved draft from this tab replaced the loaded values.
     pub draft_restored: bool,
+    /// The version (the API's `ETag`) of the loaded values, sent as
+    /// `If-Match` so that a save never overwrites a change it has not seen;
+    /// `None` where they did not come from the API.
+    pub version: Option<String>,
+    /// The fields another change saved since the agent's edits began (found
+    /// by a save refused with 412, or by a draft restored over newer
+    /// contacts), beside the agent's values; empty when there was none.
+    pub conflicts: Vec<Difference>,
+    /// The agent's edits while the contacts are loaded again after a save
+    /// was refused with 412; they go on top of the new contacts.
+    pub pending: Option<Box<Draft>>,
     /// Why the last Save was refused before sending, if it was.
     pub refusal: Option<Refusal>,
     /// The save of the contacts.
@@ -163,6 +174,9 @@ impl Default for FormState {
             show_all_errors: false,
             prefilled: false,
             draft_restored: false,
+            version: None,
+            conflicts: Vec::new(),
+            pending: None,
             refusal: None,
             save: SaveState::Idle,
         }
@@ -206,9 +220,14 @@ pub enum Action {
         answer: Envelope,
         /// Whether sending it again may pass (see [`crate::api::may_pass_on_retry`]).
         retryable: bool,
+        /// The contacts' version after a save (the answer's `ETag`), if given.
+        version: Option<String>,
     },
     /// The agent copied the answer's tracking id (`false`: the copy failed).
     MarkCopied(bool),
+    /// The agent was signed out: their edits and the answer go, and the
+    /// customer's contacts are awaited again for whoever signs in next.
+    Forget,
 }
 
 impl FormState {
@@ -231,6 +250,7 @@ impl FormState {
                 customer,
                 Ok(CustomerContacts {
                     status: None,
+                    version: None,
                     contacts,
                 }),
                 draft.map(Box::new),
@@ -265,11 +285,13 @@ impl FormState {
         )
     }
 
-    /// The unsaved edits, for keeping in the tab's storage.
+    /// The unsaved edits with what they were made from, for keeping in the
+    /// tab's storage.
     pub fn draft(&self) -> Draft {
         Draft {
-            billing: self.billing.current.clone(),
-            service: self.service.current.clone(),
+            version: self.version.clone(),
+            edited: [self.billing.current.clone(), self.service.current.clone()],
+            loaded: [self.billing.loaded.clone(), self.service.loaded.clone()],
         }
     }
 
@@ -287,15 +309,6 @@ impl FormState {
 
     /// Every changed field of both panels, billing first.
     pub fn changes(&self) -> Vec<Change> {
-        let shown = |field: Field, value: &Text| {
-            value.trimmed().map(|v| {
-                if field.is_phone() {
-                    format_phone(v)
-                } else {
-                    v.to_owned()
-                }
-            })
-        };
         ContactType::ALL
             .into_iter()
             .flat_map(|t| {
@@ -325,6 +338,7 @@ impl FormState {
             Action::Retry => self.save.unsettled().is_some(),
             Action::ReceiveAnswer { .. } => self.save.sending().is_some(),
             Action::MarkCopied(_) => matches!(self.save, SaveState::Answered { .. }),
+            Action::Forget => true,
         }
     }
 
@@ -334,21 +348,23 @@ impl FormState {
         contacts: Result<CustomerContacts, Envelope>,
         draft: Option<Box<Draft>>,
     ) {
-        let (contacts, load) = match contacts {
+        let (contacts, version, load) = match contacts {
             // Refused credentials sign the agent out; the load waits for the
             // new ones.
             Err(error) if is_unauthorized(&error) => return,
             Ok(found) => (
                 found.contacts,
+                found.version,
                 LoadState::Loaded {
                     customer,
                     status: found.status,
                 },
             ),
-            Err(error) => (Vec::new(), LoadState::Failed { customer, error }),
+            Err(error) => (Vec::new(), None, LoadState::Failed { customer, error }),
         };
         let mut fresh = FormState {
             load,
+            version,
             save: std::mem::take(&mut self.save),
             ..FormState::default()
         };
@@ -359,11 +375,51 @@ impl FormState {
         }
         fresh.prefilled = !(fresh.billing.loaded.is_blank() && fresh.service.loaded.is_blank());
         if let Some(draft) = draft {
-            fresh.billing.current = draft.billing;
-            fresh.service.current = draft.service;
-            fresh.draft_restored = fresh.is_changed();
+            fresh.take_draft(*draft);
         }
         *self = fresh;
+    }
+
+    /// Lays the agent's edits over the contacts just loaded. Where the
+    /// contacts changed since the edits began (both versions known and
+    /// different), only the fields the agent changed take the agent's value,
+    /// and every field the other change saved is listed beside the agent's,
+    /// so that nothing is overwritten unseen.
+    fn take_draft(&mut self, draft: Draft) {
+        let stale = matches!((&draft.version, &self.version), (Some(a), Some(b)) if a != b);
+        // On a failed load the edits keep the version they were made from,
+        // so that a save of them still cannot overwrite a later change.
+        self.version = self.version.take().or(draft.version);
+        let mut conflicts = Vec::new();
+        let edits = ContactType::ALL
+            .into_iter()
+            .zip(draft.loaded)
+            .zip(draft.edited);
+        for ((t, base), edited) in edits {
+            let panel = self.panel_mut(t);
+            if !stale {
+                panel.current = edited;
+                continue;
+            }
+            for field in Field::ALL {
+                let (theirs, mine) = (panel.loaded.get(field), edited.get(field));
+                // A field the other change set to the agent's own value is
+                // no conflict.
+                if !same(field, base.get(field), theirs) && !same(field, theirs, mine) {
+                    conflicts.push(Difference {
+                        contact_type: t,
+                        field,
+                        theirs: shown(field, theirs),
+                        mine: shown(field, mine),
+                    });
+                }
+                if !same(field, base.get(field), mine) {
+                    panel.current.set(field, mine.clone());
+                }
+            }
+        }
+        self.draft_restored = self.is_changed() || !conflicts.is_empty();
+        self.conflicts = conflicts;
     }
 
     fn leave(&mut self, contact_type: ContactType, field: Field) {
@@ -406,14 +462,18 @@ impl FormState {
             customer,
             tracking_id,
             request,
+            version: self.version.clone(),
         };
         Ok(submission.resuming(self.save.unsettled()))
     }
 
     /// Takes in the answer to a submission of the contacts shown: saved
-    /// contacts become the loaded ones; a refusal's errors go beside the
-    /// fields they name.
-    fn settle(&mut self, submission: &Submission, answer: &Envelope) {
+    /// contacts become the loaded ones, at the version the answer names (or,
+    /// without one, the old version, which a later save then finds stale);
+    /// a refusal's errors go beside the fields they name. Contacts changed
+    /// since they were loaded (412) are loaded again, with the agent's edits
+    /// kept aside to go on top of them.
+    fn settle(&mut self, submission: &Submission, answer: &Envelope, version: Option<String>) {
         if self.load.shown() != Some(&submission.customer) {
             return;
         }
@@ -422,9 +482,15 @@ impl FormState {
                 for contact in &submission.request.contacts {
                     *self.panel_mut(contact.contact_type) = Panel::new(contact.to_draft());
                 }
+                self.version = version.or(self.version.take());
                 self.prefilled = true;
                 self.show_all_errors = false;
                 self.draft_restored = false;
+                self.conflicts.clear();
+            }
+            Envelope::Failure { error, .. } if error.code == "412" => {
+                self.pending = Some(Box::new(self.draft()));
+                self.load = LoadState::Loading(submission.customer.clone());
             }
             Envelope::Failure { error, .. } => self.attach_server_errors(&error.errors),
         }
@@ -448,12 +514,30 @@ impl Reducible for FormState {
         }
         let mut state = Rc::unwrap_or_clone(self);
         match action {
-            Action::Open(customer) => state.load = LoadState::Loading(customer),
+            Action::Open(customer) => {
+                state.load = LoadState::Loading(customer);
+                state.pending = None;
+            }
+            Action::Forget => {
+                let customer = state.load.awaited().or(state.load.shown()).cloned();
+                state = Self {
+                    load: customer.map_or(LoadState::Idle, LoadState::Loading),
+                    ..Self::default()
+                };
+            }
             Action::ReceiveContacts {
                 customer,
                 contacts,
                 draft,
-            } => state.receive_contacts(customer, contacts, draft),
+            } => match state.pending.take() {
+                // The edits of a save refused with 412 go on top, not as a
+                // draft restored from the tab.
+                Some(edits) => {
+                    state.receive_contacts(customer, contacts, Some(edits));
+                    state.draft_restored = false;
+                }
+                None => state.receive_contacts(customer, contacts, draft),
+            },
             Action::Edit(t, field, value) => {
                 let panel = state.panel_mut(t);
                 panel.current.set(field, value);
@@ -482,9 +566,13 @@ impl Reducible for FormState {
                     state.save = SaveState::Sending(submission);
                 }
             }
-            Action::ReceiveAnswer { answer, retryable } => {
+            Action::ReceiveAnswer {
+                answer,
+                retryable,
+                version,
+            } => {
                 if let SaveState::Sending(submission) = std::mem::take(&mut state.save) {
-                    state.settle(&submission, &answer);
+                    state.settle(&submission, &answer, version);
                     state.save = SaveState::Answered {
                         answer,
                         retry: retryable.then_some(submission),
@@ -516,7 +604,7 @@ pub fn input_id(contact_type: ContactType, field: Field) -> String {
 
 #[cfg(test)]
 mod tests {
-    use contacts_model::ErrorItem;
+    use contacts_model::{ErrorItem, Phone};
 
     use super::*;
 
@@ -538,6 +626,7 @@ mod tests {
     fn found(contacts: Vec<ContactDraft>) -> Result<CustomerContacts, Envelope> {
         Ok(CustomerContacts {
             status: Some("active".into()),
+            version: Some("\"1\"".into()),
             contacts,
         })
     }
@@ -579,7 +668,11 @@ mod tests {
     }
 
     fn answer(answer: Envelope, retryable: bool) -> Action {
-        Action::ReceiveAnswer { answer, retryable }
+        Action::ReceiveAnswer {
+            answer,
+            retryable,
+            version: None,
+        }
     }
 
     fn edit(t: ContactType, field: Field, value: &str) -> Action {
@@ -643,6 +736,7 @@ mod tests {
                 Action::MarkCopied(true),
                 [false, false, false, false, false, true],
             ),
+            (Action::Forget, [true; 6]),
         ];
         for (action, expected) in cases {
             for ((name, state), applies) in states().into_iter().zip(expected) {
@@ -655,6 +749,22 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn signing_out_forgets_the_edits_and_awaits_the_customer_again() {
+        let awaiting = Rc::new(FormState::new(Some(customer()), None));
+        for (name, state) in states() {
+            let state = state
+                .reduce(edit(ContactType::Service, Field::Name, "Agent A's edit"))
+                .reduce(Action::Forget);
+            let expected = if name == "no customer" {
+                Rc::new(FormState::default())
+            } else {
+                awaiting.clone()
+            };
+            assert_eq!(state, expected, "{name}");
         }
     }
 
@@ -715,7 +825,7 @@ mod tests {
             LoadState::Loading(customer())
         );
         let mut draft = loaded().draft();
-        draft.service.set(Field::Name, "Ann Lee");
+        draft.edited[1].set(Field::Name, "Ann Lee");
         let given = vec![contact(ContactType::Billing, "John Smith", "9147212006")];
         let state = FormState::new(Some(customer()), Some((given, Some(draft))));
         assert_eq!(
@@ -947,7 +1057,7 @@ mod tests {
     #[test]
     fn a_draft_goes_on_top_of_the_loaded_contacts() {
         let mut draft = loaded().draft();
-        draft.service.set(Field::Name, "Ann Lee");
+        draft.edited[1].set(Field::Name, "Ann Lee");
         let state = Rc::new(FormState::default())
             .reduce(Action::Open(customer()))
             .reduce(Action::ReceiveContacts {
@@ -962,6 +1072,243 @@ mod tests {
         assert!(state.draft_restored);
         assert_eq!(state.service.current.name.as_str(), "Ann Lee");
         assert_eq!(state.billing.loaded.name.as_str(), "John Smith");
+    }
+
+    fn at_version(
+        version: &str,
+        contacts: Vec<ContactDraft>,
+    ) -> Result<CustomerContacts, Envelope> {
+        Ok(CustomerContacts {
+            status: None,
+            version: Some(format!("\"{version}\"")),
+            contacts,
+        })
+    }
+
+    fn precondition_failed() -> Envelope {
+        failure("412", None)
+    }
+
+    /// Agent A's form: John Smith loaded at version 1, then A changed the
+    /// billing name to Jane Smith and the email to a@example.net.
+    fn edited_by_a() -> Rc<FormState> {
+        loaded()
+            .reduce(edit(ContactType::Billing, Field::Name, "Jane Smith"))
+            .reduce(edit(ContactType::Billing, Field::Email, "a@example.net"))
+    }
+
+    /// Agent A's save of [`edited_by_a`] at version 1, refused with 412.
+    fn refused_by_412() -> Rc<FormState> {
+        edited_by_a()
+            .reduce(save("t-1"))
+            .reduce(answer(precondition_failed(), false))
+    }
+
+    /// The contacts as agent B saved them meanwhile (version 2): another
+    /// name, a new work phone, the email untouched.
+    fn saved_by_b() -> Result<CustomerContacts, Envelope> {
+        at_version(
+            "2",
+            vec![contact(ContactType::Billing, "Johnny Smith", "2125550100")],
+        )
+    }
+
+    #[test]
+    fn a_save_carries_the_version_its_contacts_were_loaded_at() {
+        let sent = edited_by_a().reduce(save("t-1"));
+        assert_eq!(
+            sent.save.sending().unwrap().version.as_deref(),
+            Some("\"1\"")
+        );
+        let saved = sent.reduce(Action::ReceiveAnswer {
+            answer: Envelope::success("t-1"),
+            retryable: false,
+            version: Some("\"2\"".into()),
+        });
+        assert_eq!(saved.version.as_deref(), Some("\"2\""));
+        let without = edited_by_a()
+            .reduce(save("t-1"))
+            .reduce(answer(Envelope::success("t-1"), false));
+        assert_eq!(
+            without.version.as_deref(),
+            Some("\"1\""),
+            "without an ETag the old version stays, so the next save cannot pass unseen"
+        );
+        let given = FormState::new(Some(customer()), Some((Vec::new(), None)));
+        assert_eq!(
+            given.version, None,
+            "contacts given by the page have no version"
+        );
+    }
+
+    #[test]
+    fn a_save_refused_with_412_loads_again_and_shows_the_other_change() {
+        let refused = refused_by_412();
+        assert_eq!(refused.load, LoadState::Loading(customer()), "loads again");
+        assert!(refused.pending.is_some(), "A's edits are kept aside");
+        assert_eq!(refused.save.unsettled(), None, "a 412 is settled");
+        assert_eq!(refused.billing.current.name.as_str(), "Jane Smith");
+
+        let shown = refused.reduce(Action::ReceiveContacts {
+            customer: customer(),
+            contacts: saved_by_b(),
+            // A draft in the tab is older than the edits kept aside.
+            draft: None,
+        });
+        assert!(shown.pending.is_none());
+        assert!(!shown.draft_restored, "not a draft from the tab");
+        assert_eq!(shown.version.as_deref(), Some("\"2\""));
+        let difference = |field, theirs: &str, mine: &str| Difference {
+            contact_type: ContactType::Billing,
+            field,
+            theirs: Some(theirs.into()),
+            mine: Some(mine.into()),
+        };
+        assert_eq!(
+            shown.conflicts,
+            vec![
+                difference(Field::Name, "Johnny Smith", "Jane Smith"),
+                difference(Field::WorkPhone, "(212) 555-0100", "(914) 721-2006"),
+            ],
+            "B's fields beside A's; A's email, which B left, is no conflict"
+        );
+        let billing = &shown.billing;
+        assert_eq!(
+            billing.loaded.name.as_str(),
+            "Johnny Smith",
+            "B's values are the loaded ones"
+        );
+        assert_eq!(
+            billing.current.name.as_str(),
+            "Jane Smith",
+            "A's edit stands"
+        );
+        assert_eq!(billing.current.email.as_str(), "a@example.net");
+        assert_eq!(
+            billing.current.work_phone.as_str(),
+            "(212) 555-0100",
+            "B's change A did not touch is taken"
+        );
+        assert!(
+            matches!(&shown.save, SaveState::Answered { answer, .. } if answer.error().unwrap().code == "412")
+        );
+
+        // The agent takes B's name, and saves again under a new tracking id at version 2.
+        let again = shown
+            .reduce(edit(ContactType::Billing, Field::Name, "Johnny Smith"))
+            .reduce(save("t-2"));
+        let submission = again.save.sending().unwrap();
+        assert_eq!(submission.tracking_id, "t-2");
+        assert_eq!(submission.version.as_deref(), Some("\"2\""));
+        assert_eq!(submission.request.contacts[0].name, "Johnny Smith");
+        assert_eq!(
+            submission.request.contacts[0]
+                .work_phone
+                .as_ref()
+                .map(Phone::digits),
+            Some("2125550100")
+        );
+        let saved = again.reduce(answer(Envelope::success("t-2"), false));
+        assert!(saved.conflicts.is_empty(), "a save settles the conflict");
+    }
+
+    #[test]
+    fn opening_another_customer_drops_the_edits_kept_aside() {
+        let refused = refused_by_412().reduce(Action::Open(other_customer()));
+        assert!(refused.pending.is_none());
+    }
+
+    #[test]
+    fn a_draft_made_at_an_older_version_shows_the_differences() {
+        let draft = edited_by_a().draft();
+        assert_eq!(draft.version.as_deref(), Some("\"1\""));
+        let restore = |contacts| {
+            Rc::new(FormState::new(Some(customer()), None)).reduce(Action::ReceiveContacts {
+                customer: customer(),
+                contacts,
+                draft: Some(Box::new(draft.clone())),
+            })
+        };
+
+        let stale = restore(saved_by_b());
+        assert!(stale.draft_restored);
+        assert_eq!(stale.conflicts.len(), 2);
+        assert_eq!(stale.billing.current.name.as_str(), "Jane Smith");
+        assert_eq!(stale.billing.current.work_phone.as_str(), "(212) 555-0100");
+
+        let unchanged = restore(at_version(
+            "1",
+            vec![contact(ContactType::Billing, "John Smith", "9147212006")],
+        ));
+        assert!(unchanged.draft_restored);
+        assert!(
+            unchanged.conflicts.is_empty(),
+            "same version: the draft goes on top"
+        );
+        assert_eq!(unchanged.billing.current, edited_by_a().billing.current);
+
+        let failed = restore(Err(failure("503", None)));
+        assert!(failed.conflicts.is_empty(), "nothing to compare with");
+        assert_eq!(failed.billing.current.name.as_str(), "Jane Smith");
+        assert_eq!(
+            failed.version.as_deref(),
+            Some("\"1\""),
+            "a save of the edits still cannot pass over a change unseen"
+        );
+    }
+
+    #[test]
+    fn a_412_over_the_agents_own_values_lists_no_conflict_and_takes_the_new_version() {
+        // The contacts changed (version 2) to exactly what agent A typed,
+        // such as A's own save answered without an ETag.
+        let refused = refused_by_412();
+        let mut same_values = contact(ContactType::Billing, "Jane Smith", "9147212006");
+        same_values.set(Field::Email, "a@example.net");
+        let shown = refused.reduce(receive(customer(), at_version("2", vec![same_values])));
+        assert!(shown.conflicts.is_empty(), "{:?}", shown.conflicts);
+        assert!(!shown.is_changed());
+        assert_eq!(shown.version.as_deref(), Some("\"2\""));
+        let again = shown
+            .reduce(edit(ContactType::Billing, Field::Name, "Jane Smyth"))
+            .reduce(save("t-2"));
+        assert_eq!(
+            again.save.sending().unwrap().version.as_deref(),
+            Some("\"2\"")
+        );
+    }
+
+    #[test]
+    fn stored_contacts_refused_today_load_with_their_fields_flagged() {
+        let mut old = contact(ContactType::Service, "Bob", "12345");
+        old.set(Field::Email, "bob@localhost");
+        let state = Rc::new(FormState::new(Some(customer()), None)).reduce(receive(
+            customer(),
+            found(vec![
+                contact(ContactType::Billing, "John Smith", "9147212006"),
+                old,
+            ]),
+        ));
+        let flagged = |s: &FormState, t: ContactType, field| {
+            let panel = s.panel(t);
+            let errors = panel.errors();
+            panel.field_error(t, field, s.show_all_errors, errors.as_ref())
+        };
+        assert!(flagged(&state, ContactType::Service, Field::Email).is_some());
+        assert!(flagged(&state, ContactType::Service, Field::WorkPhone).is_some());
+        assert_eq!(flagged(&state, ContactType::Service, Field::Name), None);
+        assert_eq!(flagged(&state, ContactType::Billing, Field::Name), None);
+        assert_eq!(flagged(&state, ContactType::Billing, Field::Email), None);
+
+        let fixed = state
+            .reduce(edit(ContactType::Service, Field::Email, "bob@example.com"))
+            .reduce(edit(ContactType::Service, Field::WorkPhone, "2125550100"));
+        assert_eq!(flagged(&fixed, ContactType::Service, Field::Email), None);
+        let sent = fixed.reduce(save("t-1"));
+        let request = &sent.save.sending().unwrap().request;
+        assert_eq!(
+            request.contacts[1].email.as_deref(),
+            Some("bob@example.com")
+        );
     }
 
     #[test]

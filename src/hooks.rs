@@ -4,7 +4,7 @@
 //! decisions are the reducers' ([`FormState`], [`Session`]); these only talk
 //! to the API, the storage and the page, and report back with actions.
 
-use contacts_model::Envelope;
+use contacts_model::{Envelope, EzpayId};
 use web_sys::Element;
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -15,15 +15,27 @@ use crate::events::announce;
 use crate::form::{Action, FormState};
 use crate::session::{Session, SessionAction};
 
-/// Signs the agent out where the service refused the credentials.
-fn sign_out_if_refused(session: &UseReducerDispatcher<Session>, envelope: &Envelope) {
+/// Signs the agent out where the service refused the credentials: their
+/// draft of the customer in this tab and their edits in the form are
+/// forgotten, so that the next agent to sign in sees none of them.
+fn sign_out_if_refused(
+    session: &UseReducerDispatcher<Session>,
+    form: &UseReducerDispatcher<FormState>,
+    config: &ApiConfig,
+    customer: &EzpayId,
+    envelope: &Envelope,
+) {
     if api::is_unauthorized(envelope) {
+        if let Some(owner) = config.authorization.owner() {
+            draft::clear(&owner, customer);
+        }
+        form.dispatch(Action::Forget);
         session.dispatch(SessionAction::SignOut);
     }
 }
 
 /// Fetches the contacts of the customer the form awaits, once there are
-/// credentials, and hands them (with this tab's draft for that customer) to
+/// credentials, and hands them (with the agent's draft for that customer) to
 /// the form, which drops them if it awaits another customer by then.
 #[hook]
 pub fn use_load_contacts(
@@ -40,10 +52,11 @@ pub fn use_load_contacts(
         spawn_local(async move {
             let contacts = api::fetch_contacts(&config, &customer).await;
             if let Err(error) = &contacts {
-                sign_out_if_refused(&session, error);
+                sign_out_if_refused(&session, &form, &config, &customer, error);
             }
+            let owner = config.authorization.owner();
             form.dispatch(Action::ReceiveContacts {
-                draft: draft::load(&customer).map(Box::new),
+                draft: owner.and_then(|owner| draft::load(&owner, &customer).map(Box::new)),
                 customer,
                 contacts,
             });
@@ -67,30 +80,39 @@ pub fn use_save(
             return;
         };
         spawn_local(async move {
-            let reply = api::save_contacts(&config, &submission).await;
+            let (reply, version) = api::save_contacts(&config, &submission).await;
             let retryable = api::may_pass_on_retry(&reply);
             let answer = reply.unwrap_or_else(|e| e.to_envelope(&submission.tracking_id));
-            if let Envelope::Success { .. } = answer {
-                draft::clear(&submission.customer);
+            if let (Envelope::Success { .. }, Some(owner)) = (&answer, config.authorization.owner())
+            {
+                draft::clear(&owner, &submission.customer);
             }
             announce(&host, &answer);
-            sign_out_if_refused(&session, &answer);
-            form.dispatch(Action::ReceiveAnswer { answer, retryable });
+            form.dispatch(Action::ReceiveAnswer {
+                answer: answer.clone(),
+                retryable,
+                version,
+            });
+            sign_out_if_refused(&session, &form, &config, &submission.customer, &answer);
         });
     });
 }
 
-/// Keeps the unsaved edits of the customer shown in the tab's storage, and
-/// forgets them once nothing differs from the loaded contacts.
+/// Keeps the signed-in agent's unsaved edits of the customer shown in the
+/// tab's storage (under their [`draft::owner`]), and forgets them once
+/// nothing differs from the loaded contacts. Without a known user nothing
+/// is kept.
 #[hook]
-pub fn use_keep_draft(form: &UseReducerHandle<FormState>) {
-    let deps = form
-        .load
-        .shown()
-        .map(|customer| (customer.clone(), form.is_changed().then(|| form.draft())));
+pub fn use_keep_draft(form: &UseReducerHandle<FormState>, owner: Option<String>) {
+    // The draft is compared in its stored form: a string comparison costs
+    // the download less than comparing the contacts themselves.
+    let deps = owner.zip(form.load.shown()).map(|(owner, customer)| {
+        let edits = form.is_changed().then(|| form.draft().encode());
+        (owner, customer.clone(), edits)
+    });
     use_effect_with(deps, |deps| match deps {
-        Some((customer, Some(edits))) => draft::save(customer, edits),
-        Some((customer, None)) => draft::clear(customer),
+        Some((owner, customer, Some(edits))) => draft::save(owner, customer, edits),
+        Some((owner, customer, None)) => draft::clear(owner, customer),
         None => {}
     });
 }

@@ -17,7 +17,8 @@ pub struct Panel {
     /// The contact as the agent has edited it.
     pub current: ContactDraft,
     /// Whether the agent has left each field (by [`Field::index`]) at least
-    /// once; the errors of those fields are shown.
+    /// once, or the contact was loaded as refused; the errors of those
+    /// fields are shown.
     pub touched: [bool; FIELDS],
     /// Messages the server attached to fields of this panel in its last
     /// answer, by [`Field::index`].
@@ -25,11 +26,16 @@ pub struct Panel {
 }
 
 impl Panel {
+    /// A panel showing `loaded`. A stored contact that today's validation
+    /// refuses (saved by an older version, or imported; the API returns it
+    /// as stored, with its `errors`) shows its errors at once, each beside
+    /// its field, so that the agent sees what to fix before saving.
     pub(crate) fn new(loaded: ContactDraft) -> Self {
+        let refused = !loaded.is_blank() && validate_contact(&loaded).is_err();
         Self {
             current: for_display(&loaded),
             loaded,
-            touched: [false; FIELDS],
+            touched: [refused; FIELDS],
             server_errors: Default::default(),
         }
     }
@@ -38,7 +44,7 @@ impl Panel {
     pub fn changed_fields(&self) -> Vec<Field> {
         Field::ALL
             .into_iter()
-            .filter(|&f| comparable(f, self.loaded.get(f)) != comparable(f, self.current.get(f)))
+            .filter(|&f| !same(f, self.loaded.get(f), self.current.get(f)))
             .collect()
     }
 
@@ -94,6 +100,23 @@ fn for_display(draft: &ContactDraft) -> ContactDraft {
     shown
 }
 
+/// Whether two values of a field are the same to people: trimmed, and
+/// phones compared by their 10 digits where they have them.
+pub fn same(field: Field, a: &Text, b: &Text) -> bool {
+    comparable(field, a) == comparable(field, b)
+}
+
+/// A value as people read it: trimmed, phones formatted; `None` where empty.
+pub fn shown(field: Field, value: &Text) -> Option<String> {
+    value.trimmed().map(|v| {
+        if field.is_phone() {
+            format_phone(v)
+        } else {
+            v.to_owned()
+        }
+    })
+}
+
 /// A field's value reduced to what matters for "has it changed": trimmed,
 /// and phones as their 10 digits where they have them.
 fn comparable(field: Field, value: &Text) -> String {
@@ -117,4 +140,18 @@ pub struct Change {
     pub old: Option<String>,
     /// The edited value, or `None` where it is now empty.
     pub new: Option<String>,
+}
+
+/// A field that another change saved while the agent edited: its value now
+/// (theirs) beside the agent's, as people read them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// Which contact.
+    pub contact_type: ContactType,
+    /// Which field.
+    pub field: Field,
+    /// The value the other change saved, or `None` where it emptied the field.
+    pub theirs: Option<String>,
+    /// The agent's value, or `None` where it is empty.
+    pub mine: Option<String>,
 }

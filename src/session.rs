@@ -91,8 +91,9 @@ mod tests {
 
     #[test]
     fn transitions() {
-        let given = || Credentials::Given(Authorization::basic("ocsuser", "ocsuser"));
-        let other = Authorization::basic("a", "b");
+        let given =
+            || Credentials::Given(Authorization::given("Basic b2NzdXNlcjpvY3N1c2Vy").unwrap());
+        let other = Authorization::given("Basic YTpi").unwrap();
         let cases = [
             (
                 Credentials::Missing,
@@ -128,7 +129,7 @@ mod tests {
         session.credentials = Credentials::Refused;
         assert_eq!(session.api_config(""), None);
         let session = Rc::new(Session::new(
-            Some(Authorization::basic("a", "b")),
+            Some(Authorization::given("Basic YTpi").unwrap()),
             "CAAG_302".into(),
         ))
         .reduce(SessionAction::SetProfile("CAAG_999".into()));

@@ -9,6 +9,7 @@
 // `#[wasm_bindgen_test]` functions and their helpers.
 #![allow(clippy::unwrap_used)]
 
+use contacts_editor::credentials::Authorization;
 use contacts_editor::draft::{self, Draft};
 use contacts_editor::embed::mount_contact_editor;
 use contacts_editor::form::input_id;
@@ -21,6 +22,9 @@ use web_sys::{Element, Event, EventInit, HtmlElement, HtmlInputElement};
 wasm_bindgen_test_configure!(run_in_browser);
 
 const CUSTOMER: &str = "000010000005008";
+
+/// The user of the editor's credentials, `Basic dGVzdDp0ZXN0`.
+const USER: &str = "test";
 
 fn customer() -> EzpayId {
     EzpayId::parse(CUSTOMER).unwrap()
@@ -53,7 +57,7 @@ impl Mounted {
         let options = EditorOptions {
             api_base: "http://127.0.0.1:9".into(),
             ezpay_id: CUSTOMER.into(),
-            authorization: Some("Basic dGVzdDp0ZXN0".into()),
+            authorization: Some(Authorization::basic(USER, "test").header_value().into()),
             contacts,
             ..EditorOptions::default()
         };
@@ -111,7 +115,7 @@ impl Mounted {
     fn unmount(mut self) {
         self.handle.unmount();
         self.host.remove();
-        draft::clear(&customer());
+        draft::clear(&draft::owner(USER), &customer());
     }
 }
 
@@ -135,7 +139,7 @@ fn fire(target: &HtmlInputElement, name: &str, bubbles: bool) {
 
 #[wasm_bindgen_test]
 async fn renders_both_panels_with_labelled_inputs() {
-    draft::clear(&customer());
+    draft::clear(&draft::owner(USER), &customer());
     let editor = Mounted::new().await;
     for t in ContactType::ALL {
         let heading = editor.text_of(&format!("section[aria-labelledby='{t}-heading'] h2"));
@@ -171,7 +175,7 @@ async fn renders_both_panels_with_labelled_inputs() {
 
 #[wasm_bindgen_test]
 async fn an_invalid_email_shows_its_error_after_blur() {
-    draft::clear(&customer());
+    draft::clear(&draft::owner(USER), &customer());
     let editor = Mounted::new().await;
     let (t, field) = (ContactType::Billing, Field::Email);
     editor.type_into(t, field, "ada@exa").await;
@@ -204,7 +208,7 @@ async fn an_invalid_email_shows_its_error_after_blur() {
 
 #[wasm_bindgen_test]
 async fn copies_billing_to_service() {
-    draft::clear(&customer());
+    draft::clear(&draft::owner(USER), &customer());
     let editor = Mounted::new().await;
     editor.click("Copy billing to service").await;
     assert_eq!(
@@ -220,7 +224,7 @@ async fn copies_billing_to_service() {
 
 #[wasm_bindgen_test]
 async fn reset_returns_a_panel_to_its_loaded_values_and_the_draft_follows() {
-    draft::clear(&customer());
+    draft::clear(&draft::owner(USER), &customer());
     let editor = Mounted::new().await;
     editor
         .type_into(ContactType::Billing, Field::Name, "Jane Doe")
@@ -230,8 +234,8 @@ async fn reset_returns_a_panel_to_its_loaded_values_and_the_draft_follows() {
             .text_of("section[aria-labelledby='billing-heading'] .changed-marker")
             .is_some()
     );
-    let kept = draft::load(&customer()).expect("the edit is kept as a draft");
-    assert_eq!(kept.billing.name.as_str(), "Jane Doe");
+    let kept = draft::load(&draft::owner(USER), &customer()).expect("the edit is kept as a draft");
+    assert_eq!(kept.edited[0].name.as_str(), "Jane Doe");
 
     editor.click("Reset billing").await;
     assert_eq!(
@@ -244,7 +248,7 @@ async fn reset_returns_a_panel_to_its_loaded_values_and_the_draft_follows() {
             .is_none()
     );
     assert_eq!(
-        draft::load(&customer()),
+        draft::load(&draft::owner(USER), &customer()),
         None,
         "an unchanged form keeps no draft"
     );
@@ -253,15 +257,7 @@ async fn reset_returns_a_panel_to_its_loaded_values_and_the_draft_follows() {
 
 #[wasm_bindgen_test]
 async fn restores_a_draft_with_a_notice() {
-    let mut service = ContactDraft::new(ContactType::Service);
-    service.set(Field::Name, "Draft Name");
-    draft::save(
-        &customer(),
-        &Draft {
-            billing: loaded_billing(),
-            service,
-        },
-    );
+    draft::save(&draft::owner(USER), &customer(), &service_draft().encode());
     let editor = Mounted::new().await;
     assert!(editor.text_of("#draft-notice").is_some());
     assert_eq!(
@@ -273,6 +269,112 @@ async fn restores_a_draft_with_a_notice() {
         "John Smith"
     );
     editor.unmount();
+}
+
+/// A draft whose service contact is named "Draft Name", made from contacts
+/// that the embedding page gave (so without a version).
+fn service_draft() -> Draft {
+    let mut service = ContactDraft::new(ContactType::Service);
+    service.set(Field::Name, "Draft Name");
+    Draft {
+        version: None,
+        edited: [loaded_billing(), service],
+        loaded: [loaded_billing(), ContactDraft::new(ContactType::Service)],
+    }
+}
+
+#[wasm_bindgen_test]
+async fn another_users_draft_is_not_restored() {
+    draft::clear(&draft::owner(USER), &customer());
+    draft::save(
+        &draft::owner("another"),
+        &customer(),
+        &service_draft().encode(),
+    );
+    let editor = Mounted::new().await;
+    assert!(editor.text_of("#draft-notice").is_none());
+    assert_eq!(editor.input(ContactType::Service, Field::Name).value(), "");
+    editor.unmount();
+    assert_eq!(
+        draft::load(&draft::owner("another"), &customer()),
+        Some(service_draft()),
+        "the other user's draft is left to them"
+    );
+    draft::clear(&draft::owner("another"), &customer());
+}
+
+#[wasm_bindgen_test]
+fn clearing_a_draft_removes_the_old_format_of_that_customer_and_nothing_else() {
+    let storage = web_sys::window()
+        .unwrap()
+        .session_storage()
+        .unwrap()
+        .unwrap();
+    let other = EzpayId::parse("000010000005009").unwrap();
+    let legacy = format!("contacts-editor.draft.{CUSTOMER}");
+    storage
+        .set_item(&legacy, &service_draft().encode())
+        .unwrap();
+    let (a, b) = (draft::owner("a"), draft::owner("a.b"));
+    for owner in [&a, &b] {
+        for customer in [customer(), other.clone()] {
+            draft::save(owner, &customer, &service_draft().encode());
+        }
+    }
+    draft::clear(&a, &customer());
+    assert_eq!(draft::load(&a, &customer()), None);
+    assert_eq!(
+        storage.get_item(&legacy).unwrap(),
+        None,
+        "the old format goes too"
+    );
+    assert_eq!(draft::load(&a, &other), Some(service_draft()));
+    assert_eq!(draft::load(&b, &customer()), Some(service_draft()));
+    for owner in [&a, &b] {
+        for customer in [customer(), other.clone()] {
+            draft::clear(owner, &customer);
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn basic_credentials_are_the_utf8_of_user_and_password_in_base64() {
+    let cases = [
+        ("ocsuser", "ocsuser", "Basic b2NzdXNlcjpvY3N1c2Vy"),
+        ("", "", "Basic Og=="),
+        ("f", "oo", "Basic Zjpvbw=="),
+        ("é", "", "Basic w6k6"),
+    ];
+    for (user, password, expected) in cases {
+        let header = Authorization::basic(user, password);
+        assert_eq!(header.header_value(), expected, "{user}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn basic_credentials_own_the_drafts_of_their_user_and_nothing_else_does() {
+    let cases = [
+        // One character per byte of the UTF-8 that Basic carries.
+        (
+            Authorization::basic("agënt.1", "pass:word"),
+            Some("ag\u{c3}\u{ab}nt.1"),
+        ),
+        (Authorization::basic("", "password"), None),
+        (
+            Authorization::given("basic dGVzdDp0ZXN0").unwrap(),
+            Some("test"),
+        ),
+        (Authorization::given("Bearer dGVzdDp0ZXN0").unwrap(), None),
+        (Authorization::given("Basic !!!").unwrap(), None),
+        (Authorization::given("Basic").unwrap(), None),
+    ];
+    for (authorization, user) in cases {
+        assert_eq!(
+            authorization.owner(),
+            user.map(draft::owner),
+            "{authorization:?}"
+        );
+    }
 }
 
 #[wasm_bindgen_test]
@@ -290,7 +392,7 @@ fn refuses_bad_options_with_a_clear_error() {
 
 #[wasm_bindgen_test]
 async fn panels_are_locked_while_the_contacts_load() {
-    draft::clear(&customer());
+    draft::clear(&draft::owner(USER), &customer());
     // Port 9 is one that browsers refuse to fetch from, so the load fails
     // without reaching the network; until it does, it is under way.
     let editor = Mounted::with_contacts(None).await;

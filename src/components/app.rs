@@ -11,6 +11,7 @@ use yew::prelude::*;
 
 use crate::api;
 use crate::components::change_summary::change_summary;
+use crate::components::conflict_list::conflict_list;
 use crate::components::contact_form::ContactForm;
 use crate::components::customer_bar::{CustomerBar, use_customer_bar};
 use crate::components::load_notice::load_notice;
@@ -45,13 +46,20 @@ fn focus(id: &str) {
 }
 
 /// The form as the options start it: the contacts the embedding page gave,
-/// with this tab's draft on top, or the options' customer awaiting its own.
-fn initial_form(options: &EditorOptions) -> FormState {
+/// with the agent's draft from this tab on top, or the options' customer
+/// awaiting its own.
+fn initial_form(options: &EditorOptions, authorization: Option<&Authorization>) -> FormState {
     let customer = EzpayId::parse(&options.ezpay_id).ok();
+    let owner = authorization.and_then(Authorization::owner);
     let given = customer
         .as_ref()
         .zip(options.contacts.clone())
-        .map(|(customer, contacts)| (contacts, draft::load(customer)));
+        .map(|(customer, contacts)| {
+            let draft = owner
+                .as_deref()
+                .and_then(|owner| draft::load(owner, customer));
+            (contacts, draft)
+        });
     FormState::new(customer, given)
 }
 
@@ -59,20 +67,19 @@ fn initial_form(options: &EditorOptions) -> FormState {
 #[function_component(App)]
 pub fn app(props: &AppProps) -> Html {
     let options = &props.options;
-    let form = use_reducer(|| initial_form(options));
-    let session = use_reducer(|| {
-        let authorization = options
-            .authorization
-            .as_deref()
-            .and_then(Authorization::given);
-        Session::new(authorization, options.profile_id())
-    });
+    let authorization = options
+        .authorization
+        .as_deref()
+        .and_then(Authorization::given);
+    let form = use_reducer(|| initial_form(options, authorization.as_ref()));
+    let session = use_reducer(|| Session::new(authorization, options.profile_id()));
     let customer_bar_state = use_customer_bar(&options.ezpay_id);
     let sign_in_state = use_sign_in();
     let config = session.api_config(&options.api_base);
+    let owner = config.as_ref().and_then(|c| c.authorization.owner());
     use_load_contacts(&form, session.dispatcher(), config.clone());
     use_save(&form, session.dispatcher(), config, props.host.clone());
-    use_keep_draft(&form);
+    use_keep_draft(&form, owner);
 
     let dispatch = form.dispatcher().to_callback();
     let onsave = {
@@ -163,6 +170,7 @@ pub fn app(props: &AppProps) -> Html {
                     { "Unsaved changes to this customer's contacts were restored from this browser tab." }
                 </p>
             }
+            { conflict_list(&form, &dispatch) }
             <div class="panels">
                 { panel(ContactType::Billing, html! {}) }
                 { panel(ContactType::Service, html! {

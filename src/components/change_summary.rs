@@ -1,10 +1,21 @@
 //! What a save will change, old value → new value.
 
+use contacts_model::{ContactType, Field};
 use yew::prelude::*;
 
 use crate::panel::Change;
 
-fn shown(value: Option<&String>) -> Html {
+/// A field as people name it, such as `Billing work phone`.
+pub fn field_name(contact_type: ContactType, field: Field) -> String {
+    format!(
+        "{} {}",
+        contact_type.label(),
+        field.label().to_ascii_lowercase()
+    )
+}
+
+/// A value as shown, `(empty)` where there is none.
+pub fn value(value: Option<&String>) -> Html {
     match value {
         Some(v) => html! { <span class="value">{ v.clone() }</span> },
         None => html! { <span class="value empty">{ "(empty)" }</span> },
@@ -20,11 +31,11 @@ pub fn change_summary(changes: &[Change]) -> Html {
     let items = changes.iter().map(|c| {
         html! {
             <li>
-                <span class="what">{ format!("{} {}: ", c.contact_type.label(), c.field.label().to_ascii_lowercase()) }</span>
-                { shown(c.old.as_ref()) }
+                <span class="what">{ field_name(c.contact_type, c.field) }{ ": " }</span>
+                { value(c.old.as_ref()) }
                 <span class="arrow" aria-hidden="true">{ " → " }</span>
                 <span class="visually-hidden">{ " becomes " }</span>
-                { shown(c.new.as_ref()) }
+                { value(c.new.as_ref()) }
             </li>
         }
     });

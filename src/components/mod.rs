@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod change_summary;
+pub mod conflict_list;
 pub mod contact_form;
 pub mod customer_bar;
 pub mod field;

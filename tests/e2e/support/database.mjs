@@ -1,5 +1,6 @@
 // Reads the server's SQLite database with Python's sqlite3 module, so that a
-// test can check what was really written, not only what the API says.
+// test can check what was really written, not only what the API says, or
+// store what the API would refuse (contacts of an older version).
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -12,10 +13,11 @@ import json, sqlite3, sys
 db = sqlite3.connect(sys.argv[1], timeout=5)
 db.row_factory = sqlite3.Row
 rows = db.execute(sys.argv[2], json.loads(sys.argv[3])).fetchall()
+db.commit()
 print(json.dumps([dict(row) for row in rows]))
 `;
 
-/** Runs one read-only SQL statement and returns its rows as plain objects. */
+/** Runs one SQL statement, committed, and returns its rows as plain objects. */
 export async function queryDb(dbPath, sql, params = []) {
   const { stdout } = await run('python3', ['-c', QUERY_SCRIPT, dbPath, sql, JSON.stringify(params)], {
     timeout: 10_000,

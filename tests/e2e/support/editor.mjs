@@ -117,10 +117,13 @@ export async function submitWith(page, buttonName) {
   return request;
 }
 
-/** Opens the standalone editor for a customer, signs in and waits until it can be edited. */
-export async function openSignedIn(page, baseUrl, query) {
+/**
+ * Opens the standalone editor for a customer, signs in (as the development
+ * user unless `credentials` say otherwise) and waits until it can be edited.
+ */
+export async function openSignedIn(page, baseUrl, query, credentials) {
   await page.goto(`${baseUrl}/?${new URLSearchParams(query)}`);
-  await signIn(page);
+  await signIn(page, credentials);
   await waitForEditor(page);
 }
 

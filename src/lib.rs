@@ -19,6 +19,8 @@ pub mod panel;
 pub mod session;
 
 pub use components::app::{App, AppProps};
+pub use embed::{EditorHandle, mount};
+pub use options::EditorOptions;
 
 /// The allocator of the browser build (see Cargo.toml): talc, growing the
 /// WebAssembly memory as needed, as its guide for single-threaded
@@ -26,5 +28,3 @@ pub use components::app::{App, AppProps};
 #[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
-pub use embed::{EditorHandle, mount};
-pub use options::EditorOptions;

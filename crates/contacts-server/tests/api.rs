@@ -317,18 +317,21 @@ fn version(server: &Server, ezpay_id: &str) -> String {
     etag
 }
 
+/// POSTs the sample contacts to the active customer with `If-Match`.
+fn post_at(server: &Server, tracking_id: &str, if_match: &str) -> Reply {
+    let body = json!({ "contacts": sample_contacts() }).to_string();
+    server.post(
+        ACTIVE,
+        &body,
+        &[("Request-Tracking-Id", tracking_id), ("If-Match", if_match)],
+    )
+}
+
 #[test]
 fn if_match_applies_an_update_only_at_the_version_it_was_loaded_at() {
     let scratch = Scratch::new();
     let server = Server::start(&scratch.0, &[]);
-    let body = json!({ "contacts": sample_contacts() }).to_string();
-    let post = |tracking_id: &str, if_match: &str| {
-        server.post(
-            ACTIVE,
-            &body,
-            &[("Request-Tracking-Id", tracking_id), ("If-Match", if_match)],
-        )
-    };
+    let post = |tracking_id: &str, if_match: &str| post_at(&server, tracking_id, if_match);
     let loaded = version(&server, ACTIVE);
 
     let first = post("agent-a", &loaded);
@@ -394,14 +397,7 @@ fn if_match_applies_an_update_only_at_the_version_it_was_loaded_at() {
 fn a_replay_answers_with_the_etag_of_its_save_and_the_next_save_applies() {
     let scratch = Scratch::new();
     let server = Server::start(&scratch.0, &[]);
-    let body = json!({ "contacts": sample_contacts() }).to_string();
-    let post = |tracking_id: &str, if_match: &str| {
-        server.post(
-            ACTIVE,
-            &body,
-            &[("Request-Tracking-Id", tracking_id), ("If-Match", if_match)],
-        )
-    };
+    let post = |tracking_id: &str, if_match: &str| post_at(&server, tracking_id, if_match);
     let loaded = version(&server, ACTIVE);
     let saved = post("lost-answer", &loaded);
     assert_eq!(saved.status, 200, "{}", saved.text);

@@ -182,7 +182,9 @@ BEGIN
         END IF;
     END IF;
     -- Refused, or seen before: nothing is written. A tracking id seen before
-    -- is answered as such whatever else is wrong with the request.
+    -- is answered as such whatever else is wrong with the request. (A record
+    -- of another customer that another save is inserting right now is not
+    -- waited for: this request is refused either way.)
     SELECT r.fingerprint, r.user_name, r.version INTO earlier FROM requests r
     WHERE r.source = p_source AND r.tracking_id = p_tracking_id;
     IF FOUND THEN

@@ -529,3 +529,43 @@ fn the_database_stopped_under_load_gives_envelopes_and_the_server_recovers() {
         recovered.as_secs_f64()
     );
 }
+
+/// Retention on PostgreSQL: expired idempotency records and audit rows go,
+/// pending deliveries stay, and a tracking id is accepted again after its
+/// window.
+#[test]
+fn retention_prunes_expired_records() {
+    on_postgres(|| {
+        let scratch = Scratch::new();
+        let retention = "[retention]\nidempotency_window = \"1s\"\ndelivered_retention = \"1s\"\naudit_retention = \"1s\"\ninterval = \"200ms\"\nbatch = 100\n";
+        let config = config_file(&scratch.0, &customers(), retention);
+        let db = Db::for_dir(&scratch.0);
+        let args = ["--config", config.to_str().unwrap(), "--no-relay"];
+        let server = warmed_up(Server::start_on(db, &scratch.0, &args, &[]));
+        for i in 0..5 {
+            let id = format!("expiring-{i}");
+            assert!(is_success(&save(&server, i, &id), &id));
+        }
+        let count = |table: &str| {
+            server.db.texts(
+                &format!("SELECT count(*)::text FROM {table} WHERE ?1 = ?1"),
+                "",
+            )
+        };
+        let started = Instant::now();
+        while count("requests") != ["0"] || count("audit") != ["0"] {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "not pruned: requests {:?}, audit {:?}",
+                count("requests"),
+                count("audit")
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(count("outbox"), ["10"], "pending deliveries are kept");
+        // The window has passed: the same tracking id is a new save.
+        let again = save(&server, 0, "expiring-0");
+        assert!(is_success(&again, "expiring-0"), "{}", again.text);
+        assert_eq!(count("outbox"), ["12"]);
+    });
+}

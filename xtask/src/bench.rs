@@ -3,7 +3,8 @@
 use crate::cmd::{cmd, run, server_cargo, step};
 use crate::{Failure, Result, dist, paths, test, tools};
 
-/// Prints the API's throughput and latency, the editor's first-load size and
+/// Prints the API's throughput and latency (also under a flood of wrong
+/// passwords), the editor's first-load size and
 /// time to interactive, and the JS package's validation speed and size.
 /// `--engine postgres` adds the storage engines side by side.
 pub fn bench(args: &[String]) -> Result {
@@ -19,7 +20,7 @@ pub fn bench(args: &[String]) -> Result {
     tools::ensure_all()?;
 
     step(
-        "reference API: POSTs from 16 concurrent clients with the relay idle, busy and stuck; deliveries per second",
+        "reference API: POSTs from 16 concurrent clients with the relay idle, busy and stuck; deliveries per second; agents' saves during a login flood",
     );
     run(server_cargo("run")
         .args(["--example", "bench", "--"])

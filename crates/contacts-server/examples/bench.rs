@@ -15,6 +15,12 @@
 //! Then a server on an idle phase's database, with the receivers as
 //! targets, delivers its backlog: deliveries per second.
 //!
+//! Then a flood of wrong passwords (32 clients, 300 requests/s for 10 s,
+//! each from its own address behind a trusted proxy, guessing the agents'
+//! own names) runs while 4 agents, signed in before, save every 50 ms: the
+//! agents' p50/p99 beside the same agents without the flood, and what the
+//! flood got (401, then 429 once each name's allowance is spent).
+//!
 //! `--engine postgres` then compares the engines, the relay idle: SQLite
 //! (one instance) and PostgreSQL (one and two instances on one database, in
 //! this process, the clients spread over them), at 16 and 64 clients, and
@@ -23,7 +29,7 @@
 //! above. The PostgreSQL server is a throwaway one in the temporary
 //! directory (on disk on these machines: /tmp is no tmpfs), `fsync` on, its
 //! defaults otherwise: every commit is durable as on SQLite.
-//! `--engines-only` skips the relay's phases.
+//! `--engines-only` skips the relay's phases and the login flood.
 //!
 //! Run it optimised: `cargo run --profile server -p contacts-server
 //! --example bench [-- --engine postgres [--engines-only]]` (or `cargo
@@ -72,8 +78,12 @@ fn main() -> Result<(), String> {
     };
     let dir = std::env::temp_dir().join(format!("contacts-server-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let result = if relay { bench(&dir) } else { Ok(()) }
-        .and_then(|()| if postgres { engines(&dir) } else { Ok(()) });
+    let result = if relay {
+        bench(&dir).and_then(|()| login_flood(&dir))
+    } else {
+        Ok(())
+    }
+    .and_then(|()| if postgres { engines(&dir) } else { Ok(()) });
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -232,10 +242,18 @@ impl Running {
         config: &Path,
     ) -> Result<Self, String> {
         let options = Options {
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             db,
             config: Some(config.to_owned()),
             ..Options::default()
+        };
+        Self::start_with(runtime, options)
+    }
+
+    /// Starts a server with `options` on a free port of 127.0.0.1.
+    fn start_with(runtime: &tokio::runtime::Runtime, options: Options) -> Result<Self, String> {
+        let options = Options {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..options
         };
         let server = runtime.block_on(Server::bind(&options))?;
         let base = format!("http://{}", server.local_addr()?);
@@ -483,8 +501,21 @@ fn customer(i: usize) -> String {
     format!("{:015}", 30_000_000_000_000 + i)
 }
 
-/// Sends one distinct, valid update and checks that it is a Success.
+/// Sends one distinct, valid update as the development user and checks that
+/// it is a Success.
 fn post(agent: &ureq::Agent, base: &str, tracking_id: &str, i: usize) -> Result<(), String> {
+    post_as(agent, base, "Basic b2NzdXNlcjpvY3N1c2Vy", tracking_id, i)
+}
+
+/// Sends one distinct, valid update with `authorization` and checks that it
+/// is a Success.
+fn post_as(
+    agent: &ureq::Agent,
+    base: &str,
+    authorization: &str,
+    tracking_id: &str,
+    i: usize,
+) -> Result<(), String> {
     let body = format!(
         r#"{{"contacts":[{{"type":"billing","name":"Bench {i}","email":"bench{i}@example.com","work_phone":"(914) 721-2006 x{ext}"}},{{"type":"service","name":"Bench {i}","mobile_phone":"914.721.2006"}}]}}"#,
         ext = i % 10_000
@@ -494,7 +525,7 @@ fn post(agent: &ureq::Agent, base: &str, tracking_id: &str, i: usize) -> Result<
             "{base}/api/v1/customers/{}/contacts",
             customer(i % CUSTOMERS)
         ))
-        .header("Authorization", "Basic b2NzdXNlcjpvY3N1c2Vy")
+        .header("Authorization", authorization)
         .header("ProfileId", "CAAG_302")
         .header("Content-Type", "application/json")
         .header("Request-Tracking-Id", tracking_id)
@@ -510,4 +541,161 @@ fn post(agent: &ureq::Agent, base: &str, tracking_id: &str, i: usize) -> Result<
     } else {
         Err(format!("{tracking_id}: HTTP {status}: {text}"))
     }
+}
+
+/// The agents who save during the login flood, and the flooders.
+const AGENTS: usize = 4;
+const FLOODERS: usize = 32;
+const FLOOD_RATE: u32 = 300;
+const FLOOD_TIME: Duration = Duration::from_secs(10);
+
+/// Agents save while wrong passwords for their names pour in: their latency
+/// without and with the flood, and the flood's answers.
+fn login_flood(dir: &Path) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("no runtime: {e}"))?;
+    let development: toml::Table = include_str!("../dev-config.toml")
+        .parse()
+        .map_err(|e| format!("the development configuration: {e}"))?;
+    let hash = development["users"]["ocsuser"]["password_hash"]
+        .as_str()
+        .ok_or("the development configuration has no ocsuser")?;
+    let mut text = String::from("[profiles]\nCAAG_302 = \"CAAG\"\n[customers]\n");
+    for i in 0..AGENTS {
+        text.push_str(&format!("\"{}\" = \"active\"\n", customer(i)));
+    }
+    for n in 0..AGENTS {
+        text.push_str(&format!(
+            "[users.agent{n}]\npassword_hash = \"{hash}\"\nprofiles = [\"CAAG_302\"]\n"
+        ));
+    }
+    let config = dir.join("flood.toml");
+    std::fs::write(&config, text).map_err(|e| format!("cannot write {}: {e}", config.display()))?;
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build(),
+    );
+    let auth: Vec<String> = (0..AGENTS)
+        .map(|n| basic(&format!("agent{n}"), "ocsuser"))
+        .collect();
+
+    println!(
+        "\nlogin flood: {FLOODERS} clients, {FLOOD_RATE} wrong passwords/s for {} s, while {AGENTS} agents save every 50 ms",
+        FLOOD_TIME.as_secs()
+    );
+    for flooded in [false, true] {
+        let db = Database::Sqlite(dir.join(format!("flood-{flooded}.sqlite")));
+        let server = Running::start_with(
+            &runtime,
+            Options {
+                db,
+                config: Some(config.clone()),
+                trust_forwarded_for: true,
+                ..Options::default()
+            },
+        )?;
+        let base = server.base.as_str();
+        // Each agent signs in before the flood, as agents at work have.
+        for (n, auth) in auth.iter().enumerate() {
+            post_as(&agent, base, auth, &format!("sign-in-{flooded}-{n}"), n)?;
+        }
+        let started = Instant::now();
+        let deadline = started + FLOOD_TIME;
+        let (flood, saves) = thread::scope(|scope| {
+            let flooders: Vec<_> = (0..if flooded { FLOODERS } else { 0 })
+                .map(|client| {
+                    let agent = &agent;
+                    scope.spawn(move || {
+                        let interval = Duration::from_secs(1) * FLOODERS as u32 / FLOOD_RATE;
+                        let mut next = started + interval * client as u32 / FLOODERS as u32;
+                        let mut statuses = Vec::new();
+                        let guess = basic(
+                            &format!("agent{}", client % AGENTS),
+                            &format!("guess{client}"),
+                        );
+                        while next < deadline {
+                            thread::sleep(next.saturating_duration_since(Instant::now()));
+                            let status = agent
+                                .get(format!("{base}/api/v1/customers/{}/contacts", customer(0)))
+                                .header("Authorization", &guess)
+                                .header("ProfileId", "CAAG_302")
+                                .header("X-Forwarded-For", format!("10.9.0.{client}"))
+                                .call()
+                                .map_or(0, |response| response.status().as_u16());
+                            statuses.push(status);
+                            next += interval;
+                        }
+                        statuses
+                    })
+                })
+                .collect();
+            let agents: Vec<_> = auth
+                .iter()
+                .enumerate()
+                .map(|(n, auth)| {
+                    let agent = &agent;
+                    scope.spawn(move || {
+                        let mut saves = Vec::new();
+                        let mut i = 0;
+                        while Instant::now() < deadline {
+                            let sent = Instant::now();
+                            let tracking_id = format!("agent{n}-{flooded}-{i}");
+                            let saved = post_as(agent, base, auth, &tracking_id, n);
+                            saves.push(saved.map(|()| sent.elapsed()));
+                            i += 1;
+                            thread::sleep(Duration::from_millis(50));
+                        }
+                        saves
+                    })
+                })
+                .collect();
+            (
+                flooders
+                    .into_iter()
+                    .flat_map(|handle| handle.join().unwrap())
+                    .collect::<Vec<u16>>(),
+                agents
+                    .into_iter()
+                    .flat_map(|handle| handle.join().unwrap())
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let failed = saves.iter().filter(|save| save.is_err()).count();
+        let latencies = Latencies::new(saves.into_iter().filter_map(Result::ok).collect(), 0);
+        let count = |status: u16| flood.iter().filter(|s| **s == status).count();
+        println!(
+            "  {}: {} saves ok, {failed} failed; p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            if flooded {
+                "with the flood"
+            } else {
+                "without a flood"
+            },
+            latencies.times.len(),
+            ms(latencies.percentile(50)),
+            ms(latencies.percentile(99)),
+            ms(latencies.percentile(100)),
+        );
+        if flooded {
+            println!(
+                "  the flood: {} requests ({:.0}/s): {} × 401, {} × 429, {} × 503, {} other",
+                flood.len(),
+                flood.len() as f64 / FLOOD_TIME.as_secs_f64(),
+                count(401),
+                count(429),
+                count(503),
+                flood.len() - count(401) - count(429) - count(503),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A Basic `Authorization` value.
+fn basic(user: &str, password: &str) -> String {
+    use base64ct::{Base64, Encoding};
+    format!(
+        "Basic {}",
+        Base64::encode_string(format!("{user}:{password}").as_bytes())
+    )
 }

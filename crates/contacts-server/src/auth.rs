@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 use crate::config::{LoginLimits, User};
 use crate::error::{AppError, Failure};
 use crate::state::AppState;
-use crate::throttle::{LoginThrottle, PasswordChecks, client_address};
+use crate::throttle::{LoginThrottle, PasswordChecks, RefusalLog, client_address};
 use crate::tracking::RequestContext;
 
 /// Hashes a password with argon2id and a random salt, as a PHC string for the config.
@@ -52,6 +52,7 @@ pub struct Users {
     secret: [u8; 32],
     throttle: LoginThrottle,
     checks: Arc<PasswordChecks>,
+    refusal_log: RefusalLog,
     /// Whether the client's address is the last `X-Forwarded-For` entry.
     trust_forwarded_for: bool,
 }
@@ -78,6 +79,7 @@ impl Users {
             secret,
             throttle: LoginThrottle::new(limits),
             checks: Arc::new(PasswordChecks::new(limits)),
+            refusal_log: RefusalLog::new(),
             trust_forwarded_for,
         })
     }
@@ -184,9 +186,11 @@ impl FromRequestParts<AppState> for Caller {
         };
         let client = client_address(parts, state.users.trust_forwarded_for);
         if let Err(refusal) = state.users.verify(&user, &password, client).await {
-            // The name tried is untrusted text: logged quoted and escaped.
-            let client = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-            tracing::warn!(user = ?user, client, ?refusal, "login refused");
+            if let Some(left_out) = state.users.refusal_log.admit() {
+                // The name tried is untrusted text: logged quoted and escaped.
+                let client = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+                tracing::warn!(user = ?user, client, ?refusal, left_out, "login refused");
+            }
             let reason = match refusal {
                 Refusal::Wrong => "wrong",
                 Refusal::Throttled(_) => "throttled",

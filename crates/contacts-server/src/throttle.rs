@@ -2,9 +2,10 @@
 //! limited per user name and per client address (governor's keyed GCRA
 //! limiters), and a bounded queue for the checks themselves, so that a flood
 //! of wrong passwords neither guesses fast nor delays the agents' logins for
-//! long.
+//! long, nor fills the log.
 
 use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::{Semaphore, TryAcquireError};
 
 use crate::config::LoginLimits;
@@ -87,6 +88,42 @@ impl LoginThrottle {
                 .map_err(|refused| refused.wait_time_from(now))?;
         }
         Ok(())
+    }
+}
+
+/// Refused logins logged per second, after a first burst.
+const LOG_LINES_PER_SECOND: u32 = 10;
+const LOG_BURST: u32 = 50;
+
+/// The lines that refused logins may write to the log: a burst, then
+/// `LOG_LINES_PER_SECOND`, so that a flood of guesses writes a bounded log.
+/// The refusals left out are counted, and the next line logged says how many
+/// (`/metrics` counts every refusal).
+#[derive(Debug)]
+pub struct RefusalLog {
+    lines: DefaultDirectRateLimiter,
+    left_out: AtomicU64,
+}
+
+impl RefusalLog {
+    pub fn new() -> Self {
+        let rate = NonZeroU32::new(LOG_LINES_PER_SECOND).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(LOG_BURST).unwrap_or(NonZeroU32::MIN);
+        Self {
+            lines: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
+            left_out: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether this refusal may be logged: `Some` with the number of
+    /// refusals left out since the last line, or `None` (and counted).
+    pub fn admit(&self) -> Option<u64> {
+        if self.lines.check().is_ok() {
+            Some(self.left_out.swap(0, Ordering::Relaxed))
+        } else {
+            self.left_out.fetch_add(1, Ordering::Relaxed);
+            None
+        }
     }
 }
 
@@ -183,8 +220,6 @@ impl PasswordChecks {
 
 #[cfg(test)]
 mod tests {
-    use std::num::NonZeroU32;
-
     use super::*;
 
     fn limits(per_user: u32, per_address: u32) -> LoginLimits {
@@ -214,6 +249,21 @@ mod tests {
         assert_eq!(throttle.attempt("carol", Some(home)), Ok(()));
         assert!(throttle.attempt("dave", Some(home)).is_err());
         assert_eq!(throttle.attempt("erin", Some([10, 0, 0, 2].into())), Ok(()));
+    }
+
+    #[test]
+    fn logs_a_burst_of_refusals_then_counts_the_rest() {
+        let log = RefusalLog::new();
+        for _ in 0..LOG_BURST {
+            assert_eq!(log.admit(), Some(0));
+        }
+        let left_out = (0..100).filter(|_| log.admit().is_none()).count();
+        // At most a line or two came back during the loop.
+        assert!(left_out >= 98, "{left_out}");
+        std::thread::sleep(Duration::from_millis(
+            1_100 / u64::from(LOG_LINES_PER_SECOND),
+        ));
+        assert_eq!(log.admit(), Some(left_out as u64));
     }
 
     #[tokio::test]

@@ -1594,6 +1594,30 @@ fn a_flood_of_wrong_passwords_does_not_hold_up_the_agents() {
     let last_checked = flood.iter().rposition(|(_, s, _)| *s != 429).unwrap();
     let first_throttled = flood.iter().position(|(_, s, _)| *s == 429).unwrap();
 
+    // The log holds a burst of refusals, then about 10 lines a second, each
+    // saying how many were left out before it: bounded, and nothing uncounted.
+    let log = fs::read_to_string(scratch.0.join("server.log")).unwrap();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("login refused"))
+        .collect();
+    let left_out: usize = lines
+        .iter()
+        .filter_map(|l| l.split("left_out=").nth(1))
+        .map(|rest| rest.split(' ').next().unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert!(
+        lines.len() <= 50 + 10 * (SECONDS as usize + 2),
+        "{} lines",
+        lines.len()
+    );
+    assert!(
+        (flood.len() * 9 / 10..=flood.len()).contains(&(lines.len() + left_out)),
+        "{} lines and {left_out} left out for {} refusals",
+        lines.len(),
+        flood.len()
+    );
+
     let metrics = server.scrape();
     let peak = metric(&metrics, "contacts_password_checks_peak", &[]);
     let checks = metric(&metrics, "contacts_password_checks_total", &[]);
@@ -1602,11 +1626,13 @@ fn a_flood_of_wrong_passwords_does_not_hold_up_the_agents() {
         "flood: {} wrong-password requests in {SECONDS} s ({:.0}/s) from {FLOODERS} clients: {unauthorized} × 401, {busy} × 503, {throttled} × 429, all envelopes; \
          first 429 at {:.2} s, last 401/503 at {:.2} s; \
          argon2 checks {checks} (4 sign-ins + the flood's), at most {peak} at once (limit {limit}); \
+         {} log lines ({left_out} refusals left out); \
          {AGENTS} agents: {} saves, all 200, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         flood.len(),
         flood.len() as f64 / SECONDS as f64,
         flood[first_throttled].0.as_secs_f64(),
         flood[last_checked].0.as_secs_f64(),
+        lines.len(),
         saves.len(),
         percentile(50).as_secs_f64() * 1000.0,
         p99.as_secs_f64() * 1000.0,

@@ -5,6 +5,8 @@
 //! of the SQLite file (made afresh at each run).
 
 use std::ffi::OsString;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use crate::cmd::{cmd, run as run_cmd, server_cargo};
 use crate::throwaway_postgres::Cluster;
@@ -20,8 +22,16 @@ pub fn run(args: &[String]) -> Result {
     let postgres = args.iter().any(|a| a == "--postgres");
     let server_args: Vec<&String> = args.iter().filter(|a| *a != "--postgres").collect();
     tools::ensure_build_tools()?;
-    // Stopped when dropped, at the end of this function; on Ctrl-C the
-    // server gets the signal too and stops, and the next run starts afresh.
+    // Ctrl-C reaches the whole foreground process group: the server stops
+    // on it and the receivers die. This process outlives it, so as to stop
+    // and remove the throwaway PostgreSQL below, which runs in a session of
+    // its own that the signal does not reach.
+    signal_hook::flag::register(
+        signal_hook::consts::SIGINT,
+        Arc::new(AtomicBool::new(false)),
+    )
+    .map_err(|e| Failure(format!("cannot handle Ctrl-C: {e}")))?;
+    // Stopped and removed when dropped, at the end of this function.
     let cluster = if postgres {
         tools::ensure_postgres()?;
         Some(Cluster::start_in(paths::target().join("postgres-dev"), true).map_err(Failure)?)

@@ -23,12 +23,17 @@
 //!
 //! `--engine postgres` then compares the engines, the relay idle: SQLite
 //! (one instance) and PostgreSQL (one and two instances on one database, in
-//! this process, the clients spread over them), at 16 and 64 clients. The
-//! PostgreSQL server is a throwaway one with `fsync` on, so that every
-//! commit is durable as on SQLite.
+//! this process, the clients spread over them), at 16 and 64 clients, and
+//! one PostgreSQL instance at 16 clients with pools of 4, 8 and 16
+//! connections; the variants take turns for a few rounds, like the phases
+//! above. The PostgreSQL server is a throwaway one in the temporary
+//! directory (on disk on these machines: /tmp is no tmpfs), `fsync` on, its
+//! defaults otherwise: every commit is durable as on SQLite.
+//! `--engines-only` skips the relay's phases and the login flood.
 //!
 //! Run it optimised: `cargo run --profile server -p contacts-server
-//! --example bench [-- --engine postgres]` (or `cargo xtask bench`).
+//! --example bench [-- --engine postgres [--engines-only]]` (or `cargo
+//! xtask bench`).
 
 // The receiver module is shared with the tests, where a failed setup step is
 // a failed test.
@@ -65,16 +70,20 @@ const CUSTOMERS: usize = 100;
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let postgres = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        [] | ["--engine", "sqlite"] => false,
-        ["--engine", "postgres"] => true,
-        _ => return Err("usage: bench [--engine sqlite|postgres]".into()),
+    let (relay, postgres) = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] | ["--engine", "sqlite"] => (true, false),
+        ["--engine", "postgres"] => (true, true),
+        ["--engine", "postgres", "--engines-only"] => (false, true),
+        _ => return Err("usage: bench [--engine sqlite|postgres [--engines-only]]".into()),
     };
     let dir = std::env::temp_dir().join(format!("contacts-server-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let result = bench(&dir)
-        .and_then(|()| login_flood(&dir))
-        .and_then(|()| if postgres { engines(&dir) } else { Ok(()) });
+    let result = if relay {
+        bench(&dir).and_then(|()| login_flood(&dir))
+    } else {
+        Ok(())
+    }
+    .and_then(|()| if postgres { engines(&dir) } else { Ok(()) });
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -86,9 +95,9 @@ fn bench(dir: &Path) -> Result<(), String> {
     hanging.otherwise(Reply::Hang);
     let mut backlog_db = None;
 
-    let idle = config(dir, "idle", None, None)?;
-    let busy = config(dir, "busy", Some(&mas), Some(&mdm))?;
-    let stuck = config(dir, "stuck", Some(&hanging), Some(&mdm))?;
+    let idle = config(dir, "idle", None, None, None)?;
+    let busy = config(dir, "busy", Some(&mas), Some(&mdm), None)?;
+    let stuck = config(dir, "stuck", Some(&hanging), Some(&mdm), None)?;
 
     let delivered = || mas.applied() + mdm.applied();
     let phases = [
@@ -187,6 +196,7 @@ fn config(
     name: &str,
     mas: Option<&Receiver>,
     mdm: Option<&Receiver>,
+    pool: Option<usize>,
 ) -> Result<PathBuf, String> {
     let development = include_str!("../dev-config.toml");
     let base = development
@@ -204,6 +214,9 @@ fn config(
                 receiver.url()
             ));
         }
+    }
+    if let Some(size) = pool {
+        text.push_str(&format!("\n[database]\npool_size = {size}\n"));
     }
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -388,44 +401,96 @@ fn load_over(
     Ok((latencies, rate))
 }
 
+/// One row of the engines' table.
+struct Variant {
+    engine: &'static str,
+    instances: usize,
+    clients: usize,
+    /// PostgreSQL: connections per instance.
+    pool: Option<usize>,
+}
+
+impl Variant {
+    fn title(&self) -> String {
+        let pool = self
+            .pool
+            .map(|size| format!(", pool {size}"))
+            .unwrap_or_default();
+        format!(
+            "{}, {} instance{}, {} clients{pool}",
+            self.engine,
+            self.instances,
+            if self.instances == 1 { "" } else { "s" },
+            self.clients
+        )
+    }
+}
+
 /// The engines side by side, the relay idle: SQLite with one instance,
-/// PostgreSQL with one and two, each at 16 and 64 clients.
+/// PostgreSQL with one and two, each at 16 and 64 clients, and one instance
+/// at 16 clients with smaller pools. The variants take turns for a few
+/// rounds, each round starting with another, so that the load of a shared
+/// machine falls on all alike; the figures are over every round's requests.
 fn engines(dir: &Path) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("no runtime: {e}"))?;
-    let idle = config(dir, "engines", None, None)?;
     let cluster = postgres::Cluster::start(true)?;
-    let mut rows = Vec::new();
-    for clients in [16, 64] {
-        let name = format!("sqlite-{clients}");
-        let db = Database::Sqlite(dir.join(format!("{name}.sqlite")));
-        let server = Running::start_on(&runtime, db, &idle)?;
-        let phase = format!("SQLite, 1 instance, {clients} clients");
-        let latencies = load_over(&phase, &[&server.base], clients, &name)?;
-        rows.push((phase, latencies));
-    }
-    for instances in [1, 2] {
-        for clients in [16, 64] {
-            let name = format!("postgres_{instances}_{clients}");
-            let db = Database::Postgres(cluster.create_database(&name)?);
-            let servers = (0..instances)
-                .map(|_| Running::start_on(&runtime, db.clone(), &idle))
+    let variant = |engine, instances, clients, pool| Variant {
+        engine,
+        instances,
+        clients,
+        pool,
+    };
+    let variants = [
+        variant("SQLite", 1, 16, None),
+        variant("PostgreSQL", 1, 16, Some(4)),
+        variant("PostgreSQL", 1, 16, Some(8)),
+        variant("PostgreSQL", 1, 16, Some(16)),
+        variant("SQLite", 1, 64, None),
+        variant("PostgreSQL", 1, 64, Some(16)),
+        variant("PostgreSQL", 2, 16, Some(16)),
+        variant("PostgreSQL", 2, 64, Some(16)),
+    ];
+    let mut pooled: Vec<(Vec<Duration>, usize, Duration)> = variants
+        .iter()
+        .map(|_| (Vec::new(), 0, Duration::ZERO))
+        .collect();
+    let mut p99s: Vec<Vec<Duration>> = variants.iter().map(|_| Vec::new()).collect();
+    for round in 0..ROUNDS {
+        println!("\nengines, round {} of {ROUNDS}", round + 1);
+        for k in (0..variants.len()).map(|k| (k + round * 3) % variants.len()) {
+            let v = &variants[k];
+            let name = format!("e{round}_{k}");
+            let config = config(dir, &name, None, None, v.pool)?;
+            let db = match v.engine {
+                "SQLite" => Database::Sqlite(dir.join(format!("{name}.sqlite"))),
+                _ => Database::Postgres(cluster.create_database(&name)?),
+            };
+            let servers = (0..v.instances)
+                .map(|_| Running::start_on(&runtime, db.clone(), &config))
                 .collect::<Result<Vec<_>, _>>()?;
             let bases: Vec<&str> = servers.iter().map(|s| s.base.as_str()).collect();
-            let phase = format!(
-                "PostgreSQL, {instances} instance{}, {clients} clients",
-                if instances == 1 { "" } else { "s" }
-            );
-            let latencies = load_over(&phase, &bases, clients, &name)?;
-            rows.push((phase, latencies));
+            let started = Instant::now();
+            let (latencies, _) = load_over(&v.title(), &bases, v.clients, &name)?;
+            let elapsed = started.elapsed();
+            p99s[k].push(latencies.percentile(99));
+            pooled[k].1 += latencies.times.len();
+            pooled[k].2 += elapsed;
+            pooled[k].0.extend(latencies.times);
         }
     }
-    println!("\nengines, relay idle ({REQUESTS} saves each, every commit durable):");
-    for (phase, (latencies, rate)) in &rows {
+    println!(
+        "\nengines, relay idle ({REQUESTS} saves per variant and round, {ROUNDS} rounds, every commit durable):"
+    );
+    for (v, ((times, ok, elapsed), p99s)) in variants.iter().zip(pooled.into_iter().zip(p99s)) {
+        let latencies = Latencies::new(times, 0);
+        let rounds: Vec<String> = p99s.iter().map(|d| format!("{:.1}", ms(*d))).collect();
         println!(
-            "  {phase:<36} {:>6.0} requests/s  p50 {:>6.2} ms  p99 {:>6.2} ms",
-            rate,
+            "  {:<44} {:>6.0} requests/s  p50 {:>6.2} ms  p99 {:>6.2} ms  (p99 per round: {})",
+            v.title(),
+            ok as f64 / elapsed.as_secs_f64(),
             ms(latencies.percentile(50)),
-            ms(latencies.percentile(99))
+            ms(latencies.percentile(99)),
+            rounds.join(", ")
         );
     }
     Ok(())

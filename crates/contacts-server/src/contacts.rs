@@ -133,7 +133,7 @@ async fn update(
     let saved = save(&state, context, caller, ezpay_id, if_match, &draft).await;
     let counted = match &saved {
         Ok((Outcome::Applied(_), _)) => "applied",
-        Ok((Outcome::Replayed, _)) => "replayed",
+        Ok((Outcome::Replayed(_), _)) => "replayed",
         _ => "refused",
     };
     metrics::counter!("contacts_saves_total", "outcome" => counted).increment(1);
@@ -187,15 +187,17 @@ async fn save(
     .map_err(|e| storage_failed(&context, &e))?;
     tracing::info!(?outcome, ezpay_id = ezpay_id.as_str(), "update");
     match outcome {
-        Outcome::Applied(_) | Outcome::Replayed => {
-            // The new version is the ETag of an applied update. A replay has
-            // none: the contacts may have changed since the first answer.
+        Outcome::Applied(_) | Outcome::Replayed(_) => {
+            // The ETag is the version the update brought the contacts to, on
+            // a replay too: the client's next save sends it as If-Match, and
+            // gets 412 only if someone else saved meanwhile.
             let version = match outcome {
                 Outcome::Applied(version) => {
                     // The relay sends the new deliveries now rather than at its next poll.
                     state.queued.send_replace(());
                     Some(version)
                 }
+                Outcome::Replayed(version) => version,
                 _ => None,
             };
             let envelope = Envelope::success(context.tracking_id.as_str());

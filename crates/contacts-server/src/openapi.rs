@@ -390,7 +390,7 @@ pub fn document() -> Value {
             "headers": {
                 "Request-Tracking-Id": { "description": "The tracking id of the request, echoed.", "schema": { "type": "string" } },
                 "ETag": {
-                    "description": "The version of the customer's contacts as a strong entity tag, e.g. \"3\": after GET, after an applied POST (not on a replay), and the current one on a 412.",
+                    "description": "The version of the customer's contacts as a strong entity tag, e.g. \"3\": after GET, after an applied POST (on its replay, the version that POST produced), and the current one on a 412.",
                     "schema": { "type": "string", "pattern": "^\"[0-9]+\"$" },
                 },
             },

@@ -317,18 +317,21 @@ fn version(server: &Server, ezpay_id: &str) -> String {
     etag
 }
 
+/// POSTs the sample contacts to the active customer with `If-Match`.
+fn post_at(server: &Server, tracking_id: &str, if_match: &str) -> Reply {
+    let body = json!({ "contacts": sample_contacts() }).to_string();
+    server.post(
+        ACTIVE,
+        &body,
+        &[("Request-Tracking-Id", tracking_id), ("If-Match", if_match)],
+    )
+}
+
 #[test]
 fn if_match_applies_an_update_only_at_the_version_it_was_loaded_at() {
     let scratch = Scratch::new();
     let server = Server::start(&scratch.0, &[]);
-    let body = json!({ "contacts": sample_contacts() }).to_string();
-    let post = |tracking_id: &str, if_match: &str| {
-        server.post(
-            ACTIVE,
-            &body,
-            &[("Request-Tracking-Id", tracking_id), ("If-Match", if_match)],
-        )
-    };
+    let post = |tracking_id: &str, if_match: &str| post_at(&server, tracking_id, if_match);
     let loaded = version(&server, ACTIVE);
 
     let first = post("agent-a", &loaded);
@@ -354,11 +357,11 @@ fn if_match_applies_an_update_only_at_the_version_it_was_loaded_at() {
     assert_eq!(server.snapshot(), before);
 
     // A retry of A's request replays its answer (idempotency comes first),
-    // without an ETag, since the contacts may have moved on since.
+    // with the version its save produced.
     let replay = post("agent-a", &loaded);
     assert_eq!(replay.status, 200, "{}", replay.text);
     assert_eq!(replay.body, first.body);
-    assert_eq!(replay.header("etag"), None);
+    assert_eq!(replay.header("etag"), Some(after_a.as_str()));
     assert_eq!(server.snapshot(), before);
 
     // Without If-Match, or with `*`, the contract's POST applies as documented.
@@ -386,6 +389,32 @@ fn if_match_applies_an_update_only_at_the_version_it_was_loaded_at() {
         [200, 412, 412, 412, 412, 412, 412, 412],
         "{statuses:?}"
     );
+}
+
+/// The editor retries a save whose answer it lost; the replay's ETag is what
+/// its next save sends as If-Match.
+#[test]
+fn a_replay_answers_with_the_etag_of_its_save_and_the_next_save_applies() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch.0, &[]);
+    let post = |tracking_id: &str, if_match: &str| post_at(&server, tracking_id, if_match);
+    let loaded = version(&server, ACTIVE);
+    let saved = post("lost-answer", &loaded);
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    let etag = saved.header("etag").expect("an ETag").to_owned();
+
+    let replay = post("lost-answer", &loaded);
+    assert_eq!(replay.status, 200, "{}", replay.text);
+    assert_eq!(replay.header("etag"), Some(etag.as_str()));
+    let next = post("next-save", &etag);
+    assert_eq!(next.status, 200, "{}", next.text);
+    assert_eq!(next.header("etag"), Some(version(&server, ACTIVE).as_str()));
+
+    // Once someone else has saved, the replay still names its own version,
+    // and a save at it is stale: the client reloads.
+    let replay = post("lost-answer", &loaded);
+    assert_eq!(replay.header("etag"), Some(etag.as_str()));
+    post("after-the-replay", &etag).assert_failure(412, "Precondition Failed");
 }
 
 #[test]
@@ -949,6 +978,7 @@ mod on_postgres {
         every_refusal_is_an_envelope_and_leaves_the_database_unchanged,
         one_tracking_id_is_one_write,
         if_match_applies_an_update_only_at_the_version_it_was_loaded_at,
+        a_replay_answers_with_the_etag_of_its_save_and_the_next_save_applies,
         inactive_and_cancelled_customers_are_updatable,
         a_missing_tracking_id_is_made_or_taken_from_the_body,
         serves_the_editor_with_security_headers_and_health_and_openapi,

@@ -124,8 +124,10 @@ pub struct Read {
 pub enum Outcome {
     /// Written, with its outbox and audit rows; the contacts are now at this version.
     Applied(u64),
-    /// The same request was applied before; nothing written.
-    Replayed,
+    /// The same request was applied before, bringing the contacts to this
+    /// version (unknown for a request applied before versions were kept);
+    /// nothing written.
+    Replayed(Option<u64>),
     /// The tracking id was used before by this source for a different
     /// request, or by another user of it; nothing written.
     TrackingIdReused,

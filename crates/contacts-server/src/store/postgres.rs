@@ -21,7 +21,7 @@
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use contacts_model::{Contact, ContactDraft, ContactType, EzpayId, Field};
+use contacts_model::{Contact, ContactDraft, EzpayId, Field};
 use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
     Transaction,
@@ -34,14 +34,15 @@ use super::database::PoolSettings;
 use super::{
     Attempted, ClaimRequest, Customer, CustomerStatus, Delivery, DeliveryFilter, DeliveryRecord,
     Outcome, Prune, Pruned, Read, Selection, Store, StoreError, TARGETS, TargetQueue, Update,
-    stored_contact, to_json,
+    from_unix_millis, stored_contact, to_json, unix_millis,
 };
 
 mod outbox;
 
 /// The schema, one migration per entry; `schema_migrations` lists those
 /// applied. The same tables and meaning as the SQLite engine's migrations.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 -- `version`: the version of the customer's contacts, raised by every applied
 -- update in its transaction; GET gives it as the ETag and a POST with
 -- If-Match is applied only at it.
@@ -115,7 +116,100 @@ CREATE INDEX outbox_tracking_id ON outbox (tracking_id);
 CREATE INDEX outbox_queue ON outbox (ezpay_id, target, id) WHERE state IN ('pending', 'dead');
 CREATE INDEX outbox_due ON outbox (target, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX outbox_finished ON outbox (finished_at) WHERE state IN ('delivered', 'discarded');
-"];
+",
+    r"
+-- The contacts version each applied request produced: a replay answers with
+-- the ETag of the first answer. Empty for requests applied before.
+ALTER TABLE requests ADD COLUMN version BIGINT;
+
+-- A save in one statement: one round trip and one durable commit, called
+-- outside a transaction block. `result` is 'applied' (at `result_version`),
+-- 'replayed' (the version the first answer gave, if known), 'reused',
+-- 'unknown' or 'stale' (the current version); all but 'applied' write
+-- nothing. Each statement below sees what committed before it began.
+-- The customer's row is locked first, so that saves of one customer commit
+-- one after the other, in the order of their outbox ids. Of two saves of one
+-- tracking id, the second waits for the first's commit on that lock or on
+-- the request record's key, then finds the record and is a replay.
+CREATE FUNCTION contacts_save(
+    p_source text, p_tracking_id text, p_user_name text, p_ezpay_id text,
+    p_fingerprint text, p_profile_id text, p_if_match bigint, p_accepted_at timestamptz,
+    p_types text[], p_names text[], p_organization_names text[], p_emails text[],
+    p_work_phones text[], p_work_phone_extensions text[], p_mobile_phones text[],
+    p_faxes text[], p_new_contacts text, p_payload text, p_targets text[],
+    OUT result text, OUT result_version bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    locked_version bigint;
+    earlier record;
+BEGIN
+    SELECT c.version INTO locked_version FROM customers c
+    WHERE c.ezpay_id = p_ezpay_id FOR NO KEY UPDATE;
+    IF FOUND AND (p_if_match IS NULL OR p_if_match = locked_version) THEN
+        INSERT INTO requests (source, tracking_id, user_name, ezpay_id, fingerprint, created_at, version)
+        VALUES (p_source, p_tracking_id, p_user_name, p_ezpay_id, p_fingerprint, p_accepted_at, locked_version + 1)
+        ON CONFLICT (source, tracking_id) DO NOTHING;
+        IF FOUND THEN
+            -- The touched contacts as they were, for the audit trail, before
+            -- they are written.
+            INSERT INTO audit (tracking_id, ezpay_id, user_name, profile_id, source,
+                               old_contacts, new_contacts, at)
+            SELECT p_tracking_id, p_ezpay_id, p_user_name, p_profile_id, p_source,
+                   coalesce(json_agg(json_strip_nulls(json_build_object(
+                       'type', o.type, 'name', o.name,
+                       'organization_name', o.organization_name, 'email', o.email,
+                       'work_phone', o.work_phone,
+                       'work_phone_extension', o.work_phone_extension,
+                       'mobile_phone', o.mobile_phone, 'fax', o.fax)) ORDER BY o.type), '[]'),
+                   p_new_contacts, p_accepted_at
+            FROM contacts o WHERE o.ezpay_id = p_ezpay_id AND o.type = ANY (p_types);
+            INSERT INTO contacts (ezpay_id, type, name, organization_name, email, work_phone,
+                                  work_phone_extension, mobile_phone, fax)
+            SELECT p_ezpay_id, * FROM unnest(p_types, p_names, p_organization_names, p_emails,
+                p_work_phones, p_work_phone_extensions, p_mobile_phones, p_faxes)
+            ON CONFLICT (ezpay_id, type) DO UPDATE SET
+                name = excluded.name, organization_name = excluded.organization_name,
+                email = excluded.email, work_phone = excluded.work_phone,
+                work_phone_extension = excluded.work_phone_extension,
+                mobile_phone = excluded.mobile_phone, fax = excluded.fax, updated_at = now();
+            UPDATE customers SET version = locked_version + 1 WHERE ezpay_id = p_ezpay_id;
+            INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at)
+            SELECT p_tracking_id, p_ezpay_id, t.target, p_payload, p_accepted_at
+            FROM unnest(p_targets) WITH ORDINALITY AS t (target, n) ORDER BY t.n;
+            result := 'applied';
+            result_version := locked_version + 1;
+            RETURN;
+        END IF;
+    END IF;
+    -- Refused, or seen before: nothing is written. A tracking id seen before
+    -- is answered as such whatever else is wrong with the request. (A record
+    -- of another customer that another save is inserting right now is not
+    -- waited for: this request is refused either way.)
+    SELECT r.fingerprint, r.user_name, r.version INTO earlier FROM requests r
+    WHERE r.source = p_source AND r.tracking_id = p_tracking_id;
+    IF FOUND THEN
+        -- Another user's request is never replayed to this one, even with
+        -- the same body: it is not their request.
+        IF earlier.fingerprint = p_fingerprint AND earlier.user_name = p_user_name THEN
+            result := 'replayed';
+            result_version := earlier.version;
+        ELSE
+            result := 'reused';
+        END IF;
+    ELSIF locked_version IS NULL THEN
+        result := 'unknown';
+    ELSIF p_if_match IS DISTINCT FROM locked_version THEN
+        result := 'stale';
+        result_version := locked_version;
+    ELSE
+        -- The record that kept this one out was pruned meanwhile.
+        RAISE EXCEPTION 'the tracking id''s record changed while it was read'
+            USING ERRCODE = 'serialization_failure';
+    END IF;
+END
+$$;
+",
+];
 
 /// The advisory lock the migrations run under (any fixed number will do;
 /// this is "contacts" in ASCII).
@@ -317,6 +411,37 @@ async fn read_contacts(
         .collect())
 }
 
+/// Contacts column by column, as arrays: the types, then each field in the
+/// order of [`Field::ALL`].
+struct ContactArrays<'a> {
+    types: Vec<Option<&'a str>>,
+    fields: Vec<Vec<Option<&'a str>>>,
+}
+
+impl<'a> ContactArrays<'a> {
+    fn new(contacts: &'a [Contact]) -> Self {
+        Self {
+            types: contacts
+                .iter()
+                .map(|c| Some(c.contact_type.as_str()))
+                .collect(),
+            fields: Field::ALL
+                .iter()
+                .map(|&field| contacts.iter().map(|c| c.value(field)).collect())
+                .collect(),
+        }
+    }
+
+    /// The statement parameters: the types, then each field.
+    fn params(&self) -> impl Iterator<Item = &(dyn ToSql + Sync)> {
+        std::iter::once(&self.types as &(dyn ToSql + Sync)).chain(
+            self.fields
+                .iter()
+                .map(|column| column as &(dyn ToSql + Sync)),
+        )
+    }
+}
+
 /// Writes (inserts or replaces) contacts of a customer in one statement.
 async fn write_contacts(
     tx: &Transaction<'_>,
@@ -338,18 +463,11 @@ async fn write_contacts(
                  mobile_phone = excluded.mobile_phone, fax = excluded.fax, updated_at = now()"
         ))
         .await?;
-    // Column by column: the types, then each field.
-    let types: Vec<Option<&str>> = contacts
-        .iter()
-        .map(|c| Some(c.contact_type.as_str()))
-        .collect();
-    let fields: Vec<Vec<Option<&str>>> = Field::ALL
-        .iter()
-        .map(|&field| contacts.iter().map(|c| c.value(field)).collect())
-        .collect();
     let ezpay_id = ezpay_id.as_str();
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ezpay_id, &types];
-    params.extend(fields.iter().map(|column| column as &(dyn ToSql + Sync)));
+    let columns = ContactArrays::new(contacts);
+    let params: Vec<&(dyn ToSql + Sync)> = std::iter::once(&ezpay_id as &(dyn ToSql + Sync))
+        .chain(columns.params())
+        .collect();
     tx.execute(&statement, &params).await?;
     Ok(())
 }
@@ -431,138 +549,57 @@ impl Store for PostgresStore {
     }
 
     async fn apply(&self, update: &Update) -> Result<Outcome, StoreError> {
+        // The time of acceptance is this instance's clock, truncated to what
+        // the payload shows, so that the payload and the rows agree.
+        let accepted = from_unix_millis(unix_millis(SystemTime::now()));
+        let payload = update.payload(&humantime::format_rfc3339_millis(accepted).to_string())?;
+        let new = to_json(&update.request.contacts)?;
         let fingerprint = update.fingerprint();
+        let if_match = update
+            .if_match
+            .map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+        let columns = ContactArrays::new(&update.request.contacts);
         let (tracking_id, ezpay_id) = (update.tracking_id.as_str(), update.ezpay_id.as_str());
-        let mut client = self.client().await?;
-        // Dropping the transaction without commit rolls it back: every early
-        // return below leaves the database as it was.
-        let tx = client.transaction().await?;
-        // Statements on one connection run one after the other, in the order
-        // sent; each batch below is sent at once (one round trip), in order.
-        // First: the customer's row is locked, so that saves of one customer
-        // commit one after the other, in the order of their outbox ids; the
-        // tracking id's record is inserted, and of two transactions
-        // inserting one tracking id the second waits for the first to end,
-        // then inserts nothing (or, if the first rolled back, inserts); the
-        // contacts as they were, for the audit trail.
-        let lock = "FOR NO KEY UPDATE";
-        let insert = tx
+        let targets = TARGETS.as_slice();
+        let params: Vec<&(dyn ToSql + Sync)> = [
+            &update.source as &(dyn ToSql + Sync),
+            &tracking_id,
+            &update.user,
+            &ezpay_id,
+            &fingerprint,
+            &update.profile_id,
+            &if_match,
+            &accepted,
+        ]
+        .into_iter()
+        .chain(columns.params())
+        .chain([&new as &(dyn ToSql + Sync), &payload, &targets])
+        .collect();
+        let placeholders: Vec<String> = (1..=params.len()).map(|n| format!("${n}")).collect();
+        let client = self.client().await?;
+        let statement = client
             .prepare_cached(&format!(
-                "INSERT INTO requests (source, tracking_id, user_name, ezpay_id, fingerprint)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (source, tracking_id) DO NOTHING
-                 RETURNING {}",
-                rfc3339("created_at")
+                "SELECT result, result_version FROM contacts_save({})",
+                placeholders.join(", ")
             ))
             .await?;
-        // Prepared (or found in the cache) before the batch, so that each
-        // query of it is sent at its first poll, in the order written.
-        for sql in [customer_sql(lock), contacts_sql()] {
-            tx.prepare_cached(&sql).await?;
+        // Outside a transaction block: the statement is its own transaction.
+        let row = client.query_one(&statement, &params).await?;
+        let (result, version): (&str, Option<i64>) = (row.get(0), row.get(1));
+        let version = version
+            .map(u64::try_from)
+            .transpose()
+            .map_err(|_| StoreError::failed(format!("negative contacts version {version:?}")))?;
+        match (result, version) {
+            ("applied", Some(version)) => Ok(Outcome::Applied(version)),
+            ("replayed", version) => Ok(Outcome::Replayed(version)),
+            ("reused", _) => Ok(Outcome::TrackingIdReused),
+            ("unknown", _) => Ok(Outcome::UnknownCustomer),
+            ("stale", Some(version)) => Ok(Outcome::Stale(version)),
+            _ => Err(StoreError::failed(format!(
+                "contacts_save answered {result} {version:?}"
+            ))),
         }
-        let (customer, inserted, old) = tokio::try_join!(
-            read_customer(&tx, &update.ezpay_id, lock),
-            async {
-                let row = tx
-                    .query_opt(
-                        &insert,
-                        &[
-                            &update.source,
-                            &tracking_id,
-                            &update.user,
-                            &ezpay_id,
-                            &fingerprint,
-                        ],
-                    )
-                    .await?;
-                Ok::<_, StoreError>(row.map(|row| row.get::<_, String>(0)))
-            },
-            read_contacts(&tx, &update.ezpay_id),
-        )?;
-        let Some(accepted_at) = inserted else {
-            let earlier = tx
-                .query_opt(
-                    "SELECT fingerprint, user_name FROM requests WHERE source = $1 AND tracking_id = $2",
-                    &[&update.source, &tracking_id],
-                )
-                .await?
-                .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1)));
-            return match earlier {
-                // Another user's request is never replayed to this one, even
-                // with the same body: it is not their request.
-                Some((earlier, user)) if earlier == fingerprint && user == update.user => {
-                    Ok(Outcome::Replayed)
-                }
-                Some(_) => Ok(Outcome::TrackingIdReused),
-                // Pruned between the two statements: the window has passed.
-                None => Err(StoreError::Unavailable(
-                    "the tracking id's record changed while it was read".into(),
-                )),
-            };
-        };
-        let Some(customer) = customer else {
-            return Ok(Outcome::UnknownCustomer);
-        };
-        // The customer's row is locked: no other update can come between
-        // this comparison and the writes below.
-        if update.if_match.is_some_and(|v| v != customer.version) {
-            return Ok(Outcome::Stale(customer.version));
-        }
-        let version = customer.version + 1;
-        let touched: Vec<ContactType> = update
-            .request
-            .contacts
-            .iter()
-            .map(|c| c.contact_type)
-            .collect();
-        let old: Vec<ContactDraft> = old
-            .into_iter()
-            .filter(|c| {
-                c.contact_type
-                    .trimmed()
-                    .and_then(ContactType::parse)
-                    .is_some_and(|t| touched.contains(&t))
-            })
-            .collect();
-        // Then the writes, in one batch.
-        let audit = tx
-            .prepare_cached(
-                "INSERT INTO audit (tracking_id, ezpay_id, user_name, profile_id, source, old_contacts, new_contacts)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .await?;
-        let outbox = tx
-            .prepare_cached(
-                "INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at)
-                 SELECT $1, $2, target, $3, now() FROM unnest($4::text[]) WITH ORDINALITY AS t (target, n)
-                 ORDER BY n",
-            )
-            .await?;
-        let (old, new) = (to_json(&old)?, to_json(&update.request.contacts)?);
-        let payload = update.payload(&accepted_at)?;
-        let audit_row: [&(dyn ToSql + Sync); 7] = [
-            &tracking_id,
-            &ezpay_id,
-            &update.user,
-            &update.profile_id,
-            &update.source,
-            &old,
-            &new,
-        ];
-        let outbox_rows: [&(dyn ToSql + Sync); 4] =
-            [&tracking_id, &ezpay_id, &payload, &TARGETS.as_slice()];
-        let raise = tx
-            .prepare_cached("UPDATE customers SET version = $1 WHERE ezpay_id = $2")
-            .await?;
-        let stored_version = i64::try_from(version).unwrap_or(i64::MAX);
-        tokio::try_join!(
-            async { Ok(tx.execute(&raise, &[&stored_version, &ezpay_id]).await?) },
-            write_contacts(&tx, &update.ezpay_id, &update.request.contacts),
-            async { Ok(tx.execute(&audit, &audit_row).await?) },
-            async { Ok(tx.execute(&outbox, &outbox_rows).await?) },
-        )?;
-        tx.commit().await?;
-        Ok(Outcome::Applied(version))
     }
 
     async fn claim_due(&self, claim: &ClaimRequest<'_>) -> Result<Vec<Delivery>, StoreError> {

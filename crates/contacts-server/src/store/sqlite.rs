@@ -169,6 +169,11 @@ CREATE INDEX requests_created_at ON requests (created_at);
 -- If-Match is applied only at it.
 ALTER TABLE customers ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ",
+    r"
+-- The contacts version each applied request produced: a replay answers with
+-- the ETag of the first answer. Empty for requests applied before.
+ALTER TABLE requests ADD COLUMN version INTEGER;
+",
 ];
 
 const CONTACT_COLUMNS: &str =
@@ -433,18 +438,18 @@ impl Sqlite {
         // Dropping the transaction without commit rolls it back: every early
         // return below leaves the database as it was.
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let earlier: Option<(String, String)> = tx
+        let earlier: Option<(String, String, Option<i64>)> = tx
             .query_row(
-                "SELECT fingerprint, user_name FROM requests WHERE source = ?1 AND tracking_id = ?2",
+                "SELECT fingerprint, user_name, version FROM requests WHERE source = ?1 AND tracking_id = ?2",
                 [update.source.as_str(), update.tracking_id.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        if let Some((earlier, user)) = earlier {
+        if let Some((earlier, user, version)) = earlier {
             // Another user's request is never replayed to this one, even
             // with the same body: it is not their request.
             return Ok(if earlier == fingerprint && user == update.user {
-                Outcome::Replayed
+                Outcome::Replayed(version.and_then(|v| u64::try_from(v).ok()))
             } else {
                 Outcome::TrackingIdReused
             });
@@ -457,17 +462,20 @@ impl Sqlite {
         if update.if_match.is_some_and(|v| v != customer.version) {
             return Ok(Outcome::Stale(customer.version));
         }
+        let version = customer.version + 1;
+        let stored_version = i64::try_from(version).unwrap_or(i64::MAX);
         let accepted_at: String = tx.query_row(&format!("SELECT {NOW}"), [], |r| r.get(0))?;
         tx.execute(
-            "INSERT INTO requests (source, tracking_id, user_name, ezpay_id, fingerprint, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            [
-                update.source.as_str(),
+            "INSERT INTO requests (source, tracking_id, user_name, ezpay_id, fingerprint, created_at, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                update.source,
                 update.tracking_id.as_str(),
-                update.user.as_str(),
+                update.user,
                 update.ezpay_id.as_str(),
-                &fingerprint,
-                &accepted_at,
+                fingerprint,
+                accepted_at,
+                stored_version,
             ],
         )?;
         let touched: Vec<ContactType> = update
@@ -488,13 +496,9 @@ impl Sqlite {
         for contact in &update.request.contacts {
             write_contact(&tx, &update.ezpay_id, contact)?;
         }
-        let version = customer.version + 1;
         tx.execute(
             "UPDATE customers SET version = ?1 WHERE ezpay_id = ?2",
-            params![
-                i64::try_from(version).unwrap_or(i64::MAX),
-                update.ezpay_id.as_str()
-            ],
+            params![stored_version, update.ezpay_id.as_str()],
         )?;
         let new_contacts = to_json(&update.request.contacts)?;
         tx.execute(

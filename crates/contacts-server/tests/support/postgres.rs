@@ -89,15 +89,19 @@ impl Cluster {
 
     /// Creates and starts a server in `dir`, which is emptied first.
     pub fn start_in(dir: PathBuf, durable: bool) -> Result<Self, String> {
-        let bin = programs().unwrap_or_default();
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let cluster = Self {
             dir,
-            bin,
+            bin: programs().unwrap_or_default(),
             as_postgres: is_root(),
             port: free_port()?,
         };
+        // A server that a killed run left in `dir` is stopped first.
+        if cluster.data().join("postmaster.pid").is_file() {
+            let _ = cluster.pg_ctl(&["-w", "-m", "immediate", "stop"]);
+        }
+        let _ = std::fs::remove_dir_all(&cluster.dir);
+        std::fs::create_dir_all(&cluster.dir)
+            .map_err(|e| format!("{}: {e}", cluster.dir.display()))?;
         if cluster.as_postgres {
             checked(
                 "chown",

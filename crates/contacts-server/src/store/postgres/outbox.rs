@@ -333,7 +333,7 @@ pub(super) async fn prune(client: &Object, prune: &Prune) -> Result<Pruned, Stor
     let delete = async |table: &str, key: &str, column: &str, only: &str, before: SystemTime| {
         let statement = client
             .prepare_cached(&format!(
-                "DELETE FROM {table} WHERE {key} IN (
+                "DELETE FROM {table} WHERE ({key}) IN (
                      SELECT {key} FROM {table}
                      WHERE {only} {column} < {}
                      ORDER BY {column} LIMIT $2)",
@@ -348,7 +348,7 @@ pub(super) async fn prune(client: &Object, prune: &Prune) -> Result<Pruned, Stor
     Ok(Pruned {
         requests: delete(
             "requests",
-            "(source, tracking_id)",
+            "source, tracking_id",
             "created_at",
             "",
             prune.requests_before,

@@ -363,20 +363,16 @@ fn unavailable(error: PoolError) -> StoreError {
     StoreError::Unavailable(format!("no database connection: {error}"))
 }
 
-fn customer_sql(lock: &str) -> String {
-    format!("SELECT status, version FROM customers WHERE ezpay_id = $1 {lock}")
-}
-
-fn contacts_sql() -> String {
-    format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE ezpay_id = $1 ORDER BY type")
-}
-
 async fn read_customer(
     tx: &impl GenericClient,
     ezpay_id: &EzpayId,
     lock: &str,
 ) -> Result<Option<Customer>, StoreError> {
-    let statement = tx.prepare_cached(&customer_sql(lock)).await?;
+    let statement = tx
+        .prepare_cached(&format!(
+            "SELECT status, version FROM customers WHERE ezpay_id = $1 {lock}"
+        ))
+        .await?;
     tx.query_opt(&statement, &[&ezpay_id.as_str()])
         .await?
         .map(|row| {
@@ -399,7 +395,11 @@ async fn read_contacts(
     client: &impl GenericClient,
     ezpay_id: &EzpayId,
 ) -> Result<Vec<ContactDraft>, StoreError> {
-    let statement = client.prepare_cached(&contacts_sql()).await?;
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE ezpay_id = $1 ORDER BY type"
+        ))
+        .await?;
     Ok(client
         .query(&statement, &[&ezpay_id.as_str()])
         .await?

@@ -103,7 +103,7 @@ async fn list(
         source: caller.source,
     };
     store
-        .record_read(&read)
+        .record_read(read)
         .await
         .map_err(|e| storage_failed(&context, &e))?;
     let (contacts, errors) = stored::check(stored);
@@ -173,7 +173,7 @@ async fn save(
     // client that goes away cannot stop the write halfway, and the claim is
     // released only when the write is over.
     let outcome = tokio::spawn(async move {
-        let outcome = store.apply(&update).await;
+        let outcome = store.apply(update).await;
         drop(claim);
         outcome
     })

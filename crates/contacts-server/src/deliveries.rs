@@ -12,7 +12,10 @@ pub async fn run(command: &DeliveriesCommand) -> Result<String, String> {
     let operator = operator();
     match command {
         DeliveriesCommand::List { filter, .. } => {
-            let records = store.deliveries(filter).await.map_err(|e| e.to_string())?;
+            let records = store
+                .deliveries(filter.clone())
+                .await
+                .map_err(|e| e.to_string())?;
             let mut out = String::from(
                 "ID\tTRACKING_ID\tTARGET\tCUSTOMER\tSTATE\tATTEMPTS\tACCEPTED_AT\tLAST_ERROR\n",
             );
@@ -26,7 +29,7 @@ pub async fn run(command: &DeliveriesCommand) -> Result<String, String> {
         }
         DeliveriesCommand::Retry { selection, .. } => {
             let retried = store
-                .retry(*selection, &operator)
+                .retry(*selection, operator)
                 .await
                 .map_err(|e| e.to_string())?;
             match selection {
@@ -39,7 +42,7 @@ pub async fn run(command: &DeliveriesCommand) -> Result<String, String> {
         }
         DeliveriesCommand::Discard { id, .. } => {
             if store
-                .discard(*id, &operator)
+                .discard(*id, operator)
                 .await
                 .map_err(|e| e.to_string())?
             {

@@ -483,6 +483,46 @@ impl Store for SqliteStore {
 }
 
 #[cfg(test)]
+#[async_trait]
+impl super::conformance::Engine for SqliteStore {
+    async fn execute(&self, sql: &str) {
+        let sql = sql.to_owned();
+        self.run(move |db| Ok(db.writer().execute_batch(&sql)?))
+            .await
+            .expect("the test's statements run");
+    }
+
+    async fn texts(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        use rusqlite::types::ValueRef;
+        let sql = sql.to_owned();
+        self.run(move |db| {
+            let connection = db.reader();
+            let mut statement = connection.prepare(&sql)?;
+            let columns = statement.column_count();
+            let rows = statement
+                .query_map([], |row| {
+                    (0..columns)
+                        .map(|column| {
+                            Ok(match row.get_ref(column)? {
+                                ValueRef::Null => None,
+                                ValueRef::Integer(n) => Some(n.to_string()),
+                                ValueRef::Real(x) => Some(x.to_string()),
+                                ValueRef::Text(text) | ValueRef::Blob(text) => {
+                                    Some(String::from_utf8_lossy(text).into_owned())
+                                }
+                            })
+                        })
+                        .collect()
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+        .expect("the test's query runs")
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

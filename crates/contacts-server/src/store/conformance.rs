@@ -69,12 +69,32 @@ fn update(tracking_id: &str, customer: &str, name: &str) -> Update {
     )
 }
 
+/// The customers, with an update of `A` (tracking id `t1`) and then one of
+/// `second` (`t2`).
+async fn two_updates(db: &dyn Engine, second: &str) {
+    customers(db).await;
+    applied(db, update("t1", A, "First")).await;
+    applied(db, update("t2", second, "Second")).await;
+}
+
 /// Applies an update that must be applied.
 async fn applied(db: &dyn Engine, update: Update) -> u64 {
     match db.apply(update).await.expect("applies") {
         Outcome::Applied(version) => version,
         other => panic!("not applied: {other:?}"),
     }
+}
+
+/// Claims `target`'s due deliveries for `owner` at `now`.
+async fn claims(
+    db: &dyn Engine,
+    owner: &str,
+    target: &'static str,
+    now: SystemTime,
+) -> Vec<ClaimedDelivery> {
+    db.claim_due(claim(owner, target, now))
+        .await
+        .expect("claims")
 }
 
 fn claim(owner: &str, target: &'static str, now: SystemTime) -> ClaimRequest {
@@ -102,6 +122,15 @@ async fn all(db: &dyn Engine) -> Vec<DeliveryRecord> {
     .expect("lists")
 }
 
+/// The delivery `id`, as listed.
+async fn delivery(db: &dyn Engine, id: i64) -> DeliveryRecord {
+    all(db)
+        .await
+        .into_iter()
+        .find(|d| d.id == id)
+        .expect("listed")
+}
+
 /// The id of the delivery of `tracking_id` to `target`.
 async fn id_of(db: &dyn Engine, tracking_id: &str, target: &str) -> i64 {
     all(db)
@@ -118,18 +147,24 @@ async fn record(db: &dyn Engine, owner: &str, id: i64, attempted: Attempted) {
         .expect("records");
 }
 
+/// Given up after a refusal.
+fn refused(status: Option<u16>) -> Attempted {
+    Attempted::Dead {
+        status,
+        error: "refused".to_owned(),
+    }
+}
+
 fn millis(time: Option<SystemTime>) -> Option<i64> {
     time.map(unix_millis)
 }
 
 async fn claims_take_only_the_head_of_each_queue(db: &dyn Engine) {
-    customers(db).await;
-    applied(db, update("t1", A, "First")).await;
-    applied(db, update("t2", A, "Second")).await;
+    two_updates(db, A).await;
     applied(db, update("t3", B, "Third")).await;
     let now = SystemTime::now();
 
-    let claimed = db.claim_due(claim("r1", "MAS", now)).await.expect("claims");
+    let claimed = claims(db, "r1", "MAS", now).await;
     assert_eq!(
         tracking_ids(&claimed),
         ["t1", "t3"],
@@ -150,10 +185,7 @@ async fn claims_take_only_the_head_of_each_queue(db: &dyn Engine) {
         (&json!("t1"), &json!(A))
     );
     assert!(
-        db.claim_due(claim("r2", "MAS", now))
-            .await
-            .expect("claims")
-            .is_empty(),
+        claims(db, "r2", "MAS", now).await.is_empty(),
         "claimed deliveries are leased"
     );
     assert_eq!(
@@ -163,7 +195,7 @@ async fn claims_take_only_the_head_of_each_queue(db: &dyn Engine) {
     );
 
     record(db, "r1", first.id, Attempted::Delivered { status: 200 }).await;
-    let claimed = db.claim_due(claim("r1", "MAS", now)).await.expect("claims");
+    let claimed = claims(db, "r1", "MAS", now).await;
     assert_eq!(
         tracking_ids(&claimed),
         ["t2"],
@@ -188,28 +220,13 @@ async fn a_lease_that_ran_out_passes_the_claim_on(db: &dyn Engine) {
     let at = |seconds| now + Duration::from_secs(seconds);
     let id = id_of(db, "t1", "MAS").await;
 
-    assert_eq!(
-        db.claim_due(claim("r1", "MAS", now))
-            .await
-            .expect("claims")
-            .len(),
-        1
-    );
-    assert!(
-        db.claim_due(claim("r2", "MAS", at(30)))
-            .await
-            .expect("claims")
-            .is_empty()
-    );
-    let taken = db
-        .claim_due(claim("r2", "MAS", at(61)))
-        .await
-        .expect("claims");
+    assert_eq!(claims(db, "r1", "MAS", now).await.len(), 1);
+    assert!(claims(db, "r2", "MAS", at(30)).await.is_empty());
+    let taken = claims(db, "r2", "MAS", at(61)).await;
     assert_eq!(tracking_ids(&taken), ["t1"], "r1's lease ran out");
 
     record(db, "r1", id, Attempted::Delivered { status: 200 }).await;
-    let listed = all(db).await;
-    let listed = listed.iter().find(|d| d.id == id).expect("listed");
+    let listed = delivery(db, id).await;
     assert_eq!(
         (listed.state, listed.attempts),
         (DeliveryState::Pending, 0),
@@ -228,8 +245,7 @@ async fn a_lease_that_ran_out_passes_the_claim_on(db: &dyn Engine) {
         },
     )
     .await;
-    let listed = all(db).await;
-    let listed = listed.iter().find(|d| d.id == id).expect("listed");
+    let listed = delivery(db, id).await;
     assert_eq!(
         (
             listed.state,
@@ -243,35 +259,14 @@ async fn a_lease_that_ran_out_passes_the_claim_on(db: &dyn Engine) {
         millis(db.next_due(vec!["MAS"]).await.expect("reads")),
         Some(unix_millis(at(200)))
     );
-    assert!(
-        db.claim_due(claim("r1", "MAS", at(199)))
-            .await
-            .expect("claims")
-            .is_empty()
-    );
-    let again = db
-        .claim_due(claim("r1", "MAS", at(200)))
-        .await
-        .expect("claims");
+    assert!(claims(db, "r1", "MAS", at(199)).await.is_empty());
+    let again = claims(db, "r1", "MAS", at(200)).await;
     assert_eq!(again.iter().map(|d| d.attempts).collect::<Vec<_>>(), [1]);
 
-    let error = "refused".to_owned();
-    record(
-        db,
-        "r1",
-        id,
-        Attempted::Dead {
-            status: Some(400),
-            error,
-        },
-    )
-    .await;
+    record(db, "r1", id, refused(Some(400))).await;
     applied(db, update("t2", A, "Second")).await;
     assert!(
-        db.claim_due(claim("r1", "MAS", at(1000)))
-            .await
-            .expect("claims")
-            .is_empty(),
+        claims(db, "r1", "MAS", at(1000)).await.is_empty(),
         "a dead delivery holds back the later ones of its customer and target"
     );
     assert_eq!(db.next_due(vec!["MAS"]).await.expect("reads"), None);
@@ -294,59 +289,26 @@ fn action(action: &str, tracking_id: &str, detail: String) -> Vec<Option<String>
 }
 
 async fn retry_and_discard_are_audited(db: &dyn Engine) {
-    customers(db).await;
-    applied(db, update("t1", A, "First")).await;
-    applied(db, update("t2", A, "Second")).await;
+    two_updates(db, A).await;
     let now = SystemTime::now();
     let (t1, t2) = (id_of(db, "t1", "MAS").await, id_of(db, "t2", "MAS").await);
     let t1_mdm = id_of(db, "t1", "MDM").await;
-    db.claim_due(claim("r1", "MAS", now)).await.expect("claims");
-    let error = "refused".to_owned();
-    record(
-        db,
-        "r1",
-        t1,
-        Attempted::Dead {
-            status: Some(422),
-            error,
-        },
-    )
-    .await;
-    db.claim_due(claim("r1", "MDM", now)).await.expect("claims");
+    claims(db, "r1", "MAS", now).await;
+    record(db, "r1", t1, refused(Some(422))).await;
+    claims(db, "r1", "MDM", now).await;
     record(db, "r1", t1_mdm, Attempted::Delivered { status: 204 }).await;
     let operator = || "operator".to_owned();
 
-    assert_eq!(
-        db.retry(Selection::One(t2), operator())
-            .await
-            .expect("retries"),
-        1,
-        "a pending one"
-    );
-    assert_eq!(
-        db.retry(Selection::AllDead, operator())
-            .await
-            .expect("retries"),
-        1
-    );
-    assert_eq!(
-        db.retry(Selection::One(t1_mdm), operator())
-            .await
-            .expect("retries"),
-        0,
-        "delivered"
-    );
-    assert_eq!(
-        db.retry(Selection::AllDead, operator())
-            .await
-            .expect("retries"),
-        0
-    );
-    let t1_listed = all(db)
-        .await
-        .into_iter()
-        .find(|d| d.id == t1)
-        .expect("listed");
+    for (selection, retried, what) in [
+        (Selection::One(t2), 1, "a pending one, by id"),
+        (Selection::AllDead, 1, "the dead one"),
+        (Selection::One(t1_mdm), 0, "a delivered one"),
+        (Selection::AllDead, 0, "no dead one is left"),
+    ] {
+        let count = db.retry(selection, operator()).await.expect("retries");
+        assert_eq!(count, retried, "{what}");
+    }
+    let t1_listed = delivery(db, t1).await;
     assert_eq!(
         (t1_listed.state, t1_listed.attempts),
         (DeliveryState::Pending, 0)
@@ -358,7 +320,7 @@ async fn retry_and_discard_are_audited(db: &dyn Engine) {
         !db.discard(t1_mdm, operator()).await.expect("discards"),
         "delivered"
     );
-    let claimed = db.claim_due(claim("r1", "MAS", now)).await.expect("claims");
+    let claimed = claims(db, "r1", "MAS", now).await;
     assert_eq!(
         tracking_ids(&claimed),
         ["t2"],
@@ -407,25 +369,13 @@ async fn count(db: &dyn Engine, table: &str) -> usize {
 }
 
 async fn pruning_keeps_what_waits(db: &dyn Engine) {
-    customers(db).await;
-    applied(db, update("t1", A, "First")).await;
-    applied(db, update("t2", B, "Second")).await;
+    two_updates(db, B).await;
     let now = SystemTime::now();
     let (t1, t1_mdm) = (id_of(db, "t1", "MAS").await, id_of(db, "t1", "MDM").await);
     let t2 = id_of(db, "t2", "MAS").await;
-    db.claim_due(claim("r1", "MAS", now)).await.expect("claims");
+    claims(db, "r1", "MAS", now).await;
     record(db, "r1", t1, Attempted::Delivered { status: 200 }).await;
-    let error = "refused".to_owned();
-    record(
-        db,
-        "r1",
-        t2,
-        Attempted::Dead {
-            status: Some(400),
-            error,
-        },
-    )
-    .await;
+    record(db, "r1", t2, refused(Some(400))).await;
     assert!(
         db.discard(t1_mdm, "operator".to_owned())
             .await
@@ -573,7 +523,7 @@ async fn attempt_counts_read_alike(db: &dyn Engine) {
             "UPDATE outbox SET attempts = {stored}, claimed_by = NULL, claimed_until = 0"
         ))
         .await;
-        let claimed = db.claim_due(claim("r1", "MAS", now)).await.expect("claims");
+        let claimed = claims(db, "r1", "MAS", now).await;
         let listed = all(db).await;
         (claimed[0].attempts, listed[0].attempts)
     };
@@ -601,22 +551,10 @@ async fn queue_counts_name_every_target(db: &dyn Engine) {
     assert!(queues.is_empty());
     assert_eq!(every_target(queues), [empty("MAS"), empty("MDM")]);
 
-    customers(db).await;
-    applied(db, update("t1", A, "First")).await;
-    applied(db, update("t2", B, "Second")).await;
+    two_updates(db, B).await;
     let t1 = id_of(db, "t1", "MAS").await;
-    db.claim_due(claim("r1", "MAS", now)).await.expect("claims");
-    let error = "refused".to_owned();
-    record(
-        db,
-        "r1",
-        t1,
-        Attempted::Dead {
-            status: None,
-            error,
-        },
-    )
-    .await;
+    claims(db, "r1", "MAS", now).await;
+    record(db, "r1", t1, refused(None)).await;
     let later = SystemTime::now() + Duration::from_secs(10);
     let queues = every_target(db.target_queues(later).await.expect("reads"));
     let figures: Vec<(&str, u64, u64)> = queues

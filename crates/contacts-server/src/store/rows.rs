@@ -140,25 +140,30 @@ pub(super) struct OperatorAction {
 /// A delivery an operator retried ([`super::sql::RETRIED_COLUMNS`]).
 pub(super) fn retried(row: &impl Row) -> Result<OperatorAction, StoreError> {
     let (id, target, last_error) = (row.int(0)?, row.string(3)?, row.text(4)?);
-    Ok(OperatorAction {
-        action: "delivery.retry",
-        tracking_id: row.string(1)?,
-        ezpay_id: row.string(2)?,
-        detail: format!(
-            "{target} delivery {id} retried; last error: {}",
-            last_error.as_deref().unwrap_or("none")
-        ),
-    })
+    let last_error = last_error.as_deref().unwrap_or("none");
+    let detail = format!("{target} delivery {id} retried; last error: {last_error}");
+    on_delivery(row, "delivery.retry", detail)
 }
 
 /// A delivery an operator discards ([`super::sql::DISCARDED_COLUMNS`], as it was).
 pub(super) fn discarded(row: &impl Row) -> Result<OperatorAction, StoreError> {
     let (id, target, state) = (row.int(0)?, row.string(3)?, row.string(4)?);
+    let detail = format!("{target} delivery {id} discarded (it was {state})");
+    on_delivery(row, "delivery.discard", detail)
+}
+
+/// An action on the delivery of `row`, whose columns 1 and 2 are its
+/// tracking id and customer.
+fn on_delivery(
+    row: &impl Row,
+    action: &'static str,
+    detail: String,
+) -> Result<OperatorAction, StoreError> {
     Ok(OperatorAction {
-        action: "delivery.discard",
+        action,
         tracking_id: row.string(1)?,
         ezpay_id: row.string(2)?,
-        detail: format!("{target} delivery {id} discarded (it was {state})"),
+        detail,
     })
 }
 

@@ -148,13 +148,8 @@ fn read_customer(
     connection: &Connection,
     ezpay_id: &EzpayId,
 ) -> Result<Option<Customer>, StoreError> {
-    connection
-        .prepare_cached(&format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE ezpay_id = ?1"
-        ))?
-        .query_and_then([ezpay_id.as_str()], |row| rows::customer(row))?
-        .next()
-        .transpose()
+    let select = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE ezpay_id = ?1");
+    Ok(of_customer(connection, &select, ezpay_id, |row| rows::customer(row))?.pop())
 }
 
 /// A customer's contacts as stored, billing first; not validated, so that
@@ -163,11 +158,21 @@ fn read_contacts(
     connection: &Connection,
     ezpay_id: &EzpayId,
 ) -> Result<Vec<ContactDraft>, StoreError> {
+    let select =
+        format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE ezpay_id = ?1 ORDER BY type");
+    of_customer(connection, &select, ezpay_id, |row| rows::contact(row))
+}
+
+/// The rows `select` finds for a customer (its `?1`), as `read` reads them.
+fn of_customer<T>(
+    connection: &Connection,
+    select: &str,
+    ezpay_id: &EzpayId,
+    read: impl FnMut(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
     connection
-        .prepare_cached(&format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE ezpay_id = ?1 ORDER BY type"
-        ))?
-        .query_and_then([ezpay_id.as_str()], |row| rows::contact(row))?
+        .prepare_cached(select)?
+        .query_and_then([ezpay_id.as_str()], read)?
         .collect()
 }
 

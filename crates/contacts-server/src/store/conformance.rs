@@ -633,6 +633,16 @@ macro_rules! conformance {
                 }
             )+
         }
+
+        mod on_postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let engine = super::postgres::Scratch::open().await;
+                    super::$case(&*engine.store).await;
+                }
+            )+
+        }
     };
 }
 
@@ -681,6 +691,50 @@ mod sqlite {
     impl Drop for Scratch {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// The PostgreSQL engine on a new database for each case, on a throwaway
+/// server that the cases running at the same time share: started by the
+/// first, stopped and removed after the last.
+mod postgres {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+    use contacts_testkit::postgres::Cluster;
+
+    use super::super::{PoolSettings, PostgresStore};
+
+    pub(super) struct Scratch {
+        pub store: Arc<PostgresStore>,
+        /// Keeps the server running while the case runs.
+        _server: Arc<Cluster>,
+    }
+
+    fn shared_server() -> Arc<Cluster> {
+        static SHARED: Mutex<Weak<Cluster>> = Mutex::new(Weak::new());
+        let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.upgrade().unwrap_or_else(|| {
+            let server = Arc::new(Cluster::start(false).expect("a PostgreSQL server starts"));
+            *shared = Arc::downgrade(&server);
+            server
+        })
+    }
+
+    impl Scratch {
+        pub async fn open() -> Self {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let server = shared_server();
+            let name = format!("conformance_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+            let url = server.create_database(&name).expect("a database");
+            let store = PostgresStore::open(&url, &PoolSettings::default())
+                .await
+                .expect("opens");
+            Self {
+                store: Arc::new(store),
+                _server: server,
+            }
         }
     }
 }

@@ -466,3 +466,35 @@ impl Store for PostgresStore {
         outbox::prune(&self.client().await?, &prune).await
     }
 }
+
+#[cfg(test)]
+#[async_trait]
+impl super::conformance::Engine for PostgresStore {
+    async fn execute(&self, sql: &str) {
+        let client = self.client().await.expect("a connection");
+        client
+            .batch_execute(sql)
+            .await
+            .expect("the test's statements run");
+    }
+
+    async fn texts(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        use tokio_postgres::SimpleQueryMessage;
+        let client = self.client().await.expect("a connection");
+        let messages = client
+            .simple_query(sql)
+            .await
+            .expect("the test's query runs");
+        messages
+            .iter()
+            .filter_map(|message| match message {
+                SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_owned))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect()
+    }
+}

@@ -1,5 +1,11 @@
 //! Storage behind a small interface with two engines: SQLite (one file, one
 //! process) and PostgreSQL (several server instances on one database).
+//!
+//! Each engine has its own module (`sqlite`, `postgres`, each with its
+//! outbox queries); what they share is written once: the types here and in
+//! `outbox`, the row conversions and audit texts (`rows`), the SQL that reads
+//! alike in both dialects (`sql`), and the list of migrations (`migrations`).
+//! The `conformance` tests run every engine through the same cases.
 
 #[cfg(test)]
 mod conformance;

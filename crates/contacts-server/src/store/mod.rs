@@ -332,3 +332,19 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// deliveries are never deleted.
     async fn prune(&self, prune: Prune) -> Result<Pruned, StoreError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::StoreError;
+
+    #[test]
+    fn a_store_error_keeps_its_source() {
+        let error = StoreError::from(rusqlite::Error::InvalidQuery);
+        let source = error.source().expect("a source");
+        assert!(source.downcast_ref::<rusqlite::Error>().is_some());
+        assert!(error.to_string().ends_with(&source.to_string()), "{error}");
+        assert!(StoreError::failed("no cause").source().is_none());
+    }
+}

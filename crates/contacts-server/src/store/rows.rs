@@ -80,7 +80,7 @@ pub(super) fn attempts(stored: i64) -> u32 {
 }
 
 /// A count of rows (SQL's `count` and `sum` are never negative).
-pub(super) fn rows(stored: i64) -> u64 {
+pub(super) fn row_count(stored: i64) -> u64 {
     u64::try_from(stored).unwrap_or(0)
 }
 
@@ -119,11 +119,11 @@ pub(super) fn delivery_record(row: &impl Row) -> Result<DeliveryRecord, StoreErr
 pub(super) fn target_queue(row: &impl Row) -> Result<TargetQueue, StoreError> {
     Ok(TargetQueue {
         target: row.string(0)?,
-        pending: rows(row.int(1)?),
+        pending: row_count(row.int(1)?),
         oldest_pending_age: row
             .real(2)?
             .map(|seconds| Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or_default()),
-        dead: rows(row.int(3)?),
+        dead: row_count(row.int(3)?),
     })
 }
 

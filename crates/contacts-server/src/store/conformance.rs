@@ -8,7 +8,10 @@
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use contacts_model::{EzpayId, RequestDraft, TrackingId, validate_request};
+use contacts_model::{
+    ContactDraft, ContactType, EzpayId, Field, RequestDraft, TrackingId, validate_contact,
+    validate_request,
+};
 use serde_json::{Value, json};
 
 use super::{
@@ -504,14 +507,7 @@ async fn the_audit_row_keeps_the_old_contacts_as_json(db: &dyn Engine) {
         ],
         "the touched contacts as they were, without their empty fields"
     );
-    let stored: Vec<Value> = db
-        .contacts(&ezpay_id(A))
-        .await
-        .expect("reads")
-        .iter()
-        .map(|c| serde_json::to_value(c).expect("JSON"))
-        .collect();
-    assert_eq!(stored, [cy, service], "billing first");
+    assert_eq!(stored(db, A).await, [cy, service], "billing first");
 }
 
 async fn attempt_counts_read_alike(db: &dyn Engine) {
@@ -619,6 +615,54 @@ async fn updates_are_applied_once_at_their_version(db: &dyn Engine) {
             version: 1
         })
     );
+    db.put_customers(vec![(ezpay_id(A), CustomerStatus::Cancelled)])
+        .await
+        .expect("customers");
+    assert_eq!(
+        db.customer(&ezpay_id(A)).await.expect("reads"),
+        Some(Customer {
+            status: CustomerStatus::Cancelled,
+            version: 3
+        }),
+        "a status changes; the contacts' version stays"
+    );
+}
+
+/// The stored contacts of `customer`, as JSON.
+async fn stored(db: &dyn Engine, customer: &str) -> Vec<Value> {
+    db.contacts(&ezpay_id(customer))
+        .await
+        .expect("reads")
+        .iter()
+        .map(|c| serde_json::to_value(c).expect("JSON"))
+        .collect()
+}
+
+async fn seeding_fills_only_a_customer_without_contacts(db: &dyn Engine) {
+    customers(db).await;
+    applied(db, update("t1", A, "First")).await;
+    let seed = |name: &str| {
+        let mut draft = ContactDraft::new(ContactType::Service);
+        draft.set(Field::Name, name);
+        vec![
+            validate_contact(&draft)
+                .expect("a valid contact")
+                .into_inner(),
+        ]
+    };
+    db.seed_contacts(ezpay_id(A), seed("Seed"))
+        .await
+        .expect("seeds");
+    db.seed_contacts(ezpay_id(B), seed("Seed"))
+        .await
+        .expect("seeds");
+    db.seed_contacts(ezpay_id(B), seed("Again"))
+        .await
+        .expect("seeds");
+    let first = json!({ "type": "billing", "name": "First" });
+    assert_eq!(stored(db, A).await, [first], "A has contacts already");
+    let seeded = json!({ "type": "service", "name": "Seed" });
+    assert_eq!(stored(db, B).await, [seeded], "seeded once");
 }
 
 /// Makes each case a test on each engine.
@@ -655,6 +699,7 @@ conformance!(
     attempt_counts_read_alike,
     queue_counts_name_every_target,
     updates_are_applied_once_at_their_version,
+    seeding_fills_only_a_customer_without_contacts,
 );
 
 /// The SQLite engine on a new file for each case.

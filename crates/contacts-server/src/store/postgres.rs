@@ -33,7 +33,7 @@ use tokio_postgres::types::{ToSql, Type};
 
 use super::database::PoolSettings;
 use super::migrations::{self, POSTGRES as MIGRATIONS};
-use super::sql::{CONTACT_COLUMNS, CUSTOMER_COLUMNS, READ_AUDIT_COLUMNS};
+use super::sql::{CONTACT_COLUMNS, CUSTOMER_COLUMNS, CUSTOMER_UPSERT, READ_AUDIT_COLUMNS};
 use super::{
     Attempted, ClaimRequest, ClaimedDelivery, Customer, CustomerStatus, DeliveryFilter,
     DeliveryRecord, Outcome, Prune, Pruned, Read, Selection, Store, StoreError, TARGETS,
@@ -320,11 +320,9 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let statement = tx
-            .prepare_cached(
-                "INSERT INTO customers (ezpay_id, status) VALUES ($1, $2)
-                 ON CONFLICT (ezpay_id) DO UPDATE SET status = excluded.status
-                 WHERE customers.status IS DISTINCT FROM excluded.status",
-            )
+            .prepare_cached(&format!(
+                "INSERT INTO customers (ezpay_id, status) VALUES ($1, $2) {CUSTOMER_UPSERT}"
+            ))
             .await?;
         for (ezpay_id, status) in &customers {
             tx.execute(&statement, &[&ezpay_id.as_str(), &status.as_str()])

@@ -7,6 +7,12 @@
 /// A customer, as [`super::rows::customer`] reads it.
 pub(super) const CUSTOMER_COLUMNS: &str = "status, version";
 
+/// Makes an insert of a customer that exists already change its status (a
+/// row whose status is unchanged is left as it is).
+pub(super) const CUSTOMER_UPSERT: &str =
+    "ON CONFLICT (ezpay_id) DO UPDATE SET status = excluded.status
+     WHERE customers.status IS DISTINCT FROM excluded.status";
+
 /// A contact, as [`super::rows::contact`] reads it: its type, then its
 /// fields in the order of `Field::ALL`.
 pub(super) const CONTACT_COLUMNS: &str =

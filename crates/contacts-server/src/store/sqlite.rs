@@ -10,7 +10,7 @@ use contacts_model::{Contact, ContactDraft, ContactType, EzpayId, Field};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::migrations::{self, SQLITE as MIGRATIONS};
-use super::sql::{CONTACT_COLUMNS, CUSTOMER_COLUMNS, READ_AUDIT_COLUMNS};
+use super::sql::{CONTACT_COLUMNS, CUSTOMER_COLUMNS, CUSTOMER_UPSERT, READ_AUDIT_COLUMNS};
 use super::{
     Attempted, ClaimRequest, ClaimedDelivery, Customer, CustomerStatus, DeliveryFilter,
     DeliveryRecord, Outcome, Prune, Pruned, Read, Selection, Store, StoreError, TARGETS,
@@ -223,11 +223,10 @@ impl Sqlite {
         let mut connection = self.writer();
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for (ezpay_id, status) in customers {
-            tx.execute(
-                "INSERT INTO customers (ezpay_id, status) VALUES (?1, ?2)
-                 ON CONFLICT (ezpay_id) DO UPDATE SET status = excluded.status",
-                [ezpay_id.as_str(), status.as_str()],
-            )?;
+            tx.prepare_cached(&format!(
+                "INSERT INTO customers (ezpay_id, status) VALUES (?1, ?2) {CUSTOMER_UPSERT}"
+            ))?
+            .execute([ezpay_id.as_str(), status.as_str()])?;
         }
         tx.commit()?;
         Ok(())

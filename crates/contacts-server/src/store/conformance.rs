@@ -73,11 +73,17 @@ fn update(tracking_id: &str, customer: &str, name: &str) -> Update {
 }
 
 /// The customers, with an update of `A` (tracking id `t1`) and then one of
-/// `second` (`t2`).
-async fn two_updates(db: &dyn Engine, second: &str) {
+/// `second` (`t2`); the ids of t1's deliveries to MAS and MDM and of t2's to
+/// MAS.
+async fn two_updates(db: &dyn Engine, second: &str) -> (i64, i64, i64) {
     customers(db).await;
     applied(db, update("t1", A, "First")).await;
     applied(db, update("t2", second, "Second")).await;
+    (
+        id_of(db, "t1", "MAS").await,
+        id_of(db, "t1", "MDM").await,
+        id_of(db, "t2", "MAS").await,
+    )
 }
 
 /// Applies an update that must be applied.
@@ -292,10 +298,8 @@ fn action(action: &str, tracking_id: &str, detail: String) -> Vec<Option<String>
 }
 
 async fn retry_and_discard_are_audited(db: &dyn Engine) {
-    two_updates(db, A).await;
+    let (t1, t1_mdm, t2) = two_updates(db, A).await;
     let now = SystemTime::now();
-    let (t1, t2) = (id_of(db, "t1", "MAS").await, id_of(db, "t2", "MAS").await);
-    let t1_mdm = id_of(db, "t1", "MDM").await;
     claims(db, "r1", "MAS", now).await;
     record(db, "r1", t1, refused(Some(422))).await;
     claims(db, "r1", "MDM", now).await;
@@ -372,10 +376,8 @@ async fn count(db: &dyn Engine, table: &str) -> usize {
 }
 
 async fn pruning_keeps_what_waits(db: &dyn Engine) {
-    two_updates(db, B).await;
+    let (t1, t1_mdm, t2) = two_updates(db, B).await;
     let now = SystemTime::now();
-    let (t1, t1_mdm) = (id_of(db, "t1", "MAS").await, id_of(db, "t1", "MDM").await);
-    let t2 = id_of(db, "t2", "MAS").await;
     claims(db, "r1", "MAS", now).await;
     record(db, "r1", t1, Attempted::Delivered { status: 200 }).await;
     record(db, "r1", t2, refused(Some(400))).await;
@@ -547,8 +549,7 @@ async fn queue_counts_name_every_target(db: &dyn Engine) {
     assert!(queues.is_empty());
     assert_eq!(every_target(queues), [empty("MAS"), empty("MDM")]);
 
-    two_updates(db, B).await;
-    let t1 = id_of(db, "t1", "MAS").await;
+    let (t1, _, _) = two_updates(db, B).await;
     claims(db, "r1", "MAS", now).await;
     record(db, "r1", t1, refused(None)).await;
     let later = SystemTime::now() + Duration::from_secs(10);

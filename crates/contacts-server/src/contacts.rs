@@ -84,14 +84,14 @@ async fn list(
     // 412 and loads them again; it is never newer, which would let that POST
     // overwrite a change its client has not seen.
     let Some(customer) = store
-        .customer(&ezpay_id)
+        .customer(ezpay_id.clone())
         .await
         .map_err(|e| storage_failed(&context, &e))?
     else {
         return Err(context.fail(Failure::CustomerNotFound(ezpay_id)));
     };
     let stored = store
-        .contacts(&ezpay_id)
+        .contacts(ezpay_id.clone())
         .await
         .map_err(|e| storage_failed(&context, &e))?;
     // No contacts leave unaudited: a read that cannot be recorded fails.

@@ -571,7 +571,7 @@ async fn queue_counts_name_every_target(db: &dyn Engine) {
 async fn updates_are_applied_once_at_their_version(db: &dyn Engine) {
     customers(db).await;
     assert_eq!(
-        db.customer(&ezpay_id(A)).await.expect("reads"),
+        db.customer(ezpay_id(A)).await.expect("reads"),
         Some(Customer {
             status: CustomerStatus::Active,
             version: 1
@@ -610,7 +610,7 @@ async fn updates_are_applied_once_at_their_version(db: &dyn Engine) {
         "two targets for each applied update"
     );
     assert_eq!(
-        db.customer(&ezpay_id(B)).await.expect("reads"),
+        db.customer(ezpay_id(B)).await.expect("reads"),
         Some(Customer {
             status: CustomerStatus::Inactive,
             version: 1
@@ -620,7 +620,7 @@ async fn updates_are_applied_once_at_their_version(db: &dyn Engine) {
         .await
         .expect("customers");
     assert_eq!(
-        db.customer(&ezpay_id(A)).await.expect("reads"),
+        db.customer(ezpay_id(A)).await.expect("reads"),
         Some(Customer {
             status: CustomerStatus::Cancelled,
             version: 3
@@ -631,7 +631,7 @@ async fn updates_are_applied_once_at_their_version(db: &dyn Engine) {
 
 /// The stored contacts of `customer`, as JSON.
 async fn stored(db: &dyn Engine, customer: &str) -> Vec<Value> {
-    db.contacts(&ezpay_id(customer))
+    db.contacts(ezpay_id(customer))
         .await
         .expect("reads")
         .iter()

@@ -251,8 +251,8 @@ pub fn every_target(queues: Vec<TargetQueue>) -> Vec<TargetQueue> {
 
 /// The storage the API needs. An engine whose driver blocks runs it on a
 /// blocking thread inside its own methods, so callers only `.await` them;
-/// what such a call needs, it is given to own (the reads of one customer
-/// borrow its id, which their caller goes on using).
+/// every method is given what it needs to own, so that such an engine can
+/// move it to that thread.
 #[async_trait]
 pub trait Store: Send + Sync + fmt::Debug {
     /// Checks that the database answers.
@@ -272,12 +272,12 @@ pub trait Store: Send + Sync + fmt::Debug {
     ) -> Result<(), StoreError>;
 
     /// A customer's status and contacts version, if the customer exists.
-    async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<Customer>, StoreError>;
+    async fn customer(&self, ezpay_id: EzpayId) -> Result<Option<Customer>, StoreError>;
 
     /// A customer's stored contacts, billing first, exactly as stored: not
     /// validated again, since an older version or an import may have stored
     /// what today's validation refuses.
-    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<ContactDraft>, StoreError>;
+    async fn contacts(&self, ezpay_id: EzpayId) -> Result<Vec<ContactDraft>, StoreError>;
 
     /// Records a read of a customer's contacts in the audit trail.
     async fn record_read(&self, read: Read) -> Result<(), StoreError>;

@@ -349,12 +349,12 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<Customer>, StoreError> {
-        read_customer(&self.client().await?, ezpay_id, "").await
+    async fn customer(&self, ezpay_id: EzpayId) -> Result<Option<Customer>, StoreError> {
+        read_customer(&self.client().await?, &ezpay_id, "").await
     }
 
-    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<ContactDraft>, StoreError> {
-        read_contacts(&self.client().await?, ezpay_id).await
+    async fn contacts(&self, ezpay_id: EzpayId) -> Result<Vec<ContactDraft>, StoreError> {
+        read_contacts(&self.client().await?, &ezpay_id).await
     }
 
     async fn record_read(&self, read: Read) -> Result<(), StoreError> {

@@ -431,13 +431,11 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<Customer>, StoreError> {
-        let ezpay_id = ezpay_id.clone();
+    async fn customer(&self, ezpay_id: EzpayId) -> Result<Option<Customer>, StoreError> {
         self.run(move |db| db.customer(&ezpay_id)).await
     }
 
-    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<ContactDraft>, StoreError> {
-        let ezpay_id = ezpay_id.clone();
+    async fn contacts(&self, ezpay_id: EzpayId) -> Result<Vec<ContactDraft>, StoreError> {
         self.run(move |db| db.contacts(&ezpay_id)).await
     }
 

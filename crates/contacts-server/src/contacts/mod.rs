@@ -1,10 +1,12 @@
 //! The contacts resource: `GET` and `POST /api/v1/customers/{eZpayID}/contacts`.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+pub mod in_flight;
+mod revalidate;
+
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRef, FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -14,21 +16,38 @@ use contacts_model::{
     validate_request,
 };
 use serde::Serialize;
+use tokio::sync::watch;
 
-use crate::auth::Caller;
-use crate::body::JsonBody;
-use crate::error::{AppError, Failure, json_response, with_etag};
-use crate::precondition::IfMatch;
-use crate::state::AppState;
-use crate::store::{CustomerStatus, Outcome, Read, StoreError, Update};
-use crate::stored::{self, StoredContact};
-use crate::tracking::RequestContext;
+use crate::access::caller::Caller;
+use crate::http::body::JsonBody;
+use crate::http::error::{AppError, Failure, json_response, with_etag};
+use crate::http::precondition::IfMatch;
+use crate::http::tracking::RequestContext;
+use crate::store::{CustomerStatus, Outcome, Read, Store, StoreError, Update};
+use in_flight::InFlight;
+use revalidate::StoredContact;
 
 /// The route of the resource.
 pub const PATH: &str = "/api/v1/customers/{ezpay_id}/contacts";
 
+/// What the contacts' handlers share, taken from the application's state
+/// (axum's `FromRef`).
+#[derive(Debug, Clone)]
+pub struct ContactsState {
+    pub store: Arc<dyn Store>,
+    pub in_flight: Arc<InFlight>,
+    /// Told after every applied update, so that the relay sends it at once
+    /// rather than at its next poll.
+    pub queued: Arc<watch::Sender<()>>,
+}
+
 /// The routes of the contacts resource.
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    ContactsState: FromRef<S>,
+    Caller: FromRequestParts<S, Rejection = AppError>,
+{
     Router::new().route(PATH, get(list).post(update))
 }
 
@@ -73,7 +92,7 @@ struct CustomerView<'a> {
 }
 
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<ContactsState>,
     context: RequestContext,
     caller: Caller,
     CustomerPath(ezpay_id): CustomerPath,
@@ -106,7 +125,7 @@ async fn list(
         .record_read(&read)
         .await
         .map_err(|e| storage_failed(&context, &e))?;
-    let (contacts, errors) = stored::check(stored);
+    let (contacts, errors) = revalidate::check(stored);
     let body = ContactsResponse {
         status: Status::Success,
         request_tracking_id: &context.tracking_id,
@@ -123,7 +142,7 @@ async fn list(
 }
 
 async fn update(
-    State(state): State<AppState>,
+    State(state): State<ContactsState>,
     context: RequestContext,
     caller: Caller,
     CustomerPath(ezpay_id): CustomerPath,
@@ -141,7 +160,7 @@ async fn update(
 }
 
 async fn save(
-    state: &AppState,
+    state: &ContactsState,
     mut context: RequestContext,
     caller: Caller,
     ezpay_id: EzpayId,
@@ -213,51 +232,4 @@ async fn save(
 fn storage_failed(context: &RequestContext, error: &StoreError) -> AppError {
     tracing::error!(%error, "storage failed");
     context.fail(Failure::from(error))
-}
-
-/// The (source, tracking id) keys of the updates being processed right now.
-#[derive(Debug, Default)]
-pub struct InFlight(Mutex<HashSet<(String, String)>>);
-
-/// A key claimed for processing; dropping it releases the key.
-#[derive(Debug)]
-pub struct Claim {
-    set: Arc<InFlight>,
-    key: (String, String),
-}
-
-impl InFlight {
-    /// Claims a source's tracking id, or `None` where another request holds it.
-    pub fn claim(self: &Arc<Self>, source: &str, id: &TrackingId) -> Option<Claim> {
-        let key = (source.to_owned(), id.to_string());
-        let mut keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        keys.insert(key.clone()).then(|| Claim {
-            set: Arc::clone(self),
-            key,
-        })
-    }
-}
-
-impl Drop for Claim {
-    fn drop(&mut self) {
-        let mut keys = self.set.0.lock().unwrap_or_else(PoisonError::into_inner);
-        keys.remove(&self.key);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_tracking_id_is_claimed_once_at_a_time() {
-        let in_flight = Arc::new(InFlight::default());
-        let id = TrackingId::parse("67865456").expect("valid");
-        let first = in_flight.claim("CAAG", &id).expect("free");
-        assert!(in_flight.claim("CAAG", &id).is_none());
-        // Another source's id of the same spelling is another request.
-        assert!(in_flight.claim("OCS", &id).is_some());
-        drop(first);
-        assert!(in_flight.claim("CAAG", &id).is_some());
-    }
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use contacts_model::{ErrorItem, TrackingId};
 use tracing::Instrument;
 
-use crate::error::{AppError, Failure, TRACKING_ID_HEADER};
+use crate::http::error::{AppError, Failure, TRACKING_ID_HEADER};
 
 /// The tracking id of the request being served.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::cli::DeliveriesCommand;
+use crate::ops::cli::DeliveriesCommand;
 use crate::store::{DeliveryRecord, Selection};
 
 /// Runs an operator's command and returns what to print.

@@ -29,10 +29,10 @@ use axum::response::{IntoResponse, Response};
 use tower::{Layer, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::error::{AppError, Failure, TRACKING_ID_HEADER};
-use crate::origin::ConsoleOrigins;
-use crate::tracking;
-use crate::web::is_api;
+use crate::http::error::{AppError, Failure, TRACKING_ID_HEADER};
+use crate::http::origin::ConsoleOrigins;
+use crate::http::tracking;
+use crate::http::web::is_api;
 
 /// How long a browser may reuse a preflight's answer.
 const MAX_AGE: Duration = Duration::from_secs(600);

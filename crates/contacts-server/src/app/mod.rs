@@ -10,7 +10,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::response::{IntoResponse, Response};
 use contacts_model::{Contact, ContactDraft, ContactType, Field, validate_contact};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -25,7 +24,7 @@ use crate::http::body::BODY_LIMIT;
 use crate::http::cors::{self, Cors};
 use crate::http::error::{AppError, Failure};
 use crate::http::origin::{self, ConsoleOrigins};
-use crate::http::tracking::{self, RequestContext};
+use crate::http::tracking;
 use crate::http::web::{self, Headers, Web};
 use crate::http::{listen, openapi};
 use crate::ops::cli::Options;
@@ -65,12 +64,8 @@ fn router(state: AppState, consoles: ConsoleOrigins) -> Router {
         .with_state(state)
 }
 
-async fn method_not_allowed(context: RequestContext) -> Response {
-    AppError {
-        failure: Failure::MethodNotAllowed,
-        tracking_id: context.tracking_id,
-    }
-    .into_response()
+async fn method_not_allowed() -> AppError {
+    Failure::MethodNotAllowed.into()
 }
 
 /// A server bound to its address, ready to serve.

@@ -23,7 +23,7 @@ use crate::http::body::JsonBody;
 use crate::http::error::{AppError, Failure, json_response, with_etag};
 use crate::http::precondition::IfMatch;
 use crate::http::tracking::RequestContext;
-use crate::store::{CustomerStatus, Outcome, Read, Store, StoreError, Update};
+use crate::store::{CustomerStatus, Outcome, Read, Store, Update};
 use in_flight::InFlight;
 use revalidate::StoredContact;
 
@@ -102,17 +102,10 @@ async fn list(
     // between, the ETag is older than the contacts, and a POST with it gets
     // 412 and loads them again; it is never newer, which would let that POST
     // overwrite a change its client has not seen.
-    let Some(customer) = store
-        .customer(&ezpay_id)
-        .await
-        .map_err(|e| storage_failed(&context, &e))?
-    else {
+    let Some(customer) = store.customer(&ezpay_id).await? else {
         return Err(context.fail(Failure::CustomerNotFound(ezpay_id)));
     };
-    let stored = store
-        .contacts(&ezpay_id)
-        .await
-        .map_err(|e| storage_failed(&context, &e))?;
+    let stored = store.contacts(&ezpay_id).await?;
     // No contacts leave unaudited: a read that cannot be recorded fails.
     let read = Read {
         tracking_id: context.tracking_id.clone(),
@@ -121,10 +114,7 @@ async fn list(
         profile_id: caller.profile_id,
         source: caller.source,
     };
-    store
-        .record_read(&read)
-        .await
-        .map_err(|e| storage_failed(&context, &e))?;
+    store.record_read(&read).await?;
     let (contacts, errors) = revalidate::check(stored);
     let body = ContactsResponse {
         status: Status::Success,
@@ -174,7 +164,7 @@ async fn save(
     {
         context.settle(Some(&id))?;
     }
-    let request = validate_request(draft).map_err(|e| context.fail(e))?;
+    let request = validate_request(draft)?;
     let Some(claim) = state.in_flight.claim(&caller.source, &context.tracking_id) else {
         return Err(context.fail(Failure::InFlight));
     };
@@ -198,12 +188,9 @@ async fn save(
     })
     .await
     .map_err(|e| {
-        storage_failed(
-            &context,
-            &StoreError::failed(format!("the write task failed: {e}")),
-        )
-    })?
-    .map_err(|e| storage_failed(&context, &e))?;
+        tracing::error!(error = %e, "the write task failed");
+        Failure::Internal
+    })??;
     tracing::info!(?outcome, ezpay_id = ezpay_id.as_str(), "update");
     match outcome {
         Outcome::Applied(_) | Outcome::Replayed(_) => {
@@ -227,9 +214,4 @@ async fn save(
         Outcome::UnknownCustomer => Err(context.fail(Failure::CustomerNotFound(ezpay_id))),
         Outcome::Stale(version) => Err(context.fail(Failure::PreconditionFailed(version))),
     }
-}
-
-fn storage_failed(context: &RequestContext, error: &StoreError) -> AppError {
-    tracing::error!(%error, "storage failed");
-    context.fail(Failure::from(error))
 }

@@ -91,7 +91,7 @@ pub async fn grant(State(cors): State<Arc<Cors>>, request: Request, next: Next) 
                 failure: Failure::CrossOrigin,
                 // A preflight carries no tracking id: browsers send the names
                 // of the request's headers, never their values.
-                tracking_id: tracking::generate(),
+                tracking_id: Some(tracking::generate()),
             }
             .into_response();
         }

@@ -15,7 +15,7 @@ use contacts_model::Status;
 use serde::Serialize;
 
 use crate::config::{DeliverySettings, HealthThresholds};
-use crate::http::error::{AppError, Failure, json_response};
+use crate::http::error::{AppError, json_response};
 use crate::http::tracking::RequestContext;
 use crate::store::{Store, TargetQueue, every_target};
 
@@ -70,15 +70,8 @@ async fn health(
     State(delivery): State<Arc<DeliverySettings>>,
     context: RequestContext,
 ) -> Result<Response, AppError> {
-    let queues = async {
-        store.ping().await?;
-        store.target_queues(SystemTime::now()).await
-    }
-    .await
-    .map_err(|error| {
-        tracing::error!(%error, "health check failed");
-        context.fail(Failure::from(&error))
-    })?;
+    store.ping().await?;
+    let queues = store.target_queues(SystemTime::now()).await?;
     let targets: BTreeMap<String, TargetHealth> = every_target(queues)
         .iter()
         .map(|queue| {

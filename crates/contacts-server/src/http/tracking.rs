@@ -85,7 +85,8 @@ impl<S: Sync> FromRequestParts<S> for RequestContext {
 }
 
 /// Middleware: reads or makes the tracking id, opens the log span that puts
-/// it on every line, and logs the outcome of the request.
+/// it on every line, renders with it the failures that named none, and logs
+/// the outcome of the request.
 pub async fn track(mut request: Request, next: Next) -> Response {
     let header = request.headers().get(TRACKING_ID_HEADER).map(|v| {
         v.to_str()

@@ -41,8 +41,8 @@ fn run(command: Command) -> Result<(), String> {
             println!("{db}: schema version {version}");
             Ok(())
         }
-        Command::Deliveries(command) => {
-            let out = runtime()?.block_on(contacts_server::deliveries(&command))?;
+        Command::Deliveries(db, command) => {
+            let out = runtime()?.block_on(contacts_server::deliveries(&db, &command))?;
             print!("{out}");
             Ok(())
         }

@@ -11,7 +11,7 @@ use clap::parser::ValueSource;
 use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use contacts_model::EzpayId;
 
-use crate::store::{Database, DeliveryFilter, DeliveryState, Selection};
+use crate::store::{Database, DeliveryState};
 
 /// Where the server listens unless told otherwise.
 const DEFAULT_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
@@ -68,29 +68,6 @@ impl Default for Options {
     }
 }
 
-/// An operator's command on the deliveries.
-#[derive(Debug)]
-pub enum DeliveriesCommand {
-    /// Prints the deliveries that match, one a line.
-    List {
-        db: Database,
-        filter: DeliveryFilter,
-    },
-    /// Sends dead deliveries (or one pending now) again.
-    Retry { db: Database, selection: Selection },
-    /// Drops a dead or pending delivery, so that it holds back nothing.
-    Discard { db: Database, id: i64 },
-}
-
-impl DeliveriesCommand {
-    /// The database it works on.
-    pub fn db(&self) -> &Database {
-        match self {
-            Self::List { db, .. } | Self::Retry { db, .. } | Self::Discard { db, .. } => db,
-        }
-    }
-}
-
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Command {
@@ -98,8 +75,8 @@ pub enum Command {
     Serve(Options),
     /// Read a password on standard input and print its argon2 hash.
     HashPassword,
-    /// List, retry or discard deliveries.
-    Deliveries(DeliveriesCommand),
+    /// List, retry or discard deliveries in the database.
+    Deliveries(Database, DeliveriesCommand),
     /// Bring the database's schema up to date, and nothing else.
     Migrate(Database),
 }
@@ -136,11 +113,12 @@ enum Verb {
     Migrate,
     /// Lists, retries or discards the deliveries to the targets.
     #[command(subcommand)]
-    Deliveries(DeliveriesVerb),
+    Deliveries(DeliveriesCommand),
 }
 
+/// An operator's command on the deliveries.
 #[derive(Debug, Subcommand)]
-enum DeliveriesVerb {
+pub enum DeliveriesCommand {
     /// Prints the deliveries that match, one a line, oldest first.
     List {
         /// Only the deliveries in this state.
@@ -208,25 +186,7 @@ where
         }
         Some(Verb::HashPassword) => Command::HashPassword,
         Some(Verb::Migrate) => Command::Migrate(db),
-        Some(Verb::Deliveries(verb)) => Command::Deliveries(match verb {
-            DeliveriesVerb::List {
-                state,
-                customer,
-                limit,
-            } => DeliveriesCommand::List {
-                db,
-                filter: DeliveryFilter {
-                    state,
-                    customer,
-                    limit,
-                },
-            },
-            DeliveriesVerb::Retry { id, .. } => DeliveriesCommand::Retry {
-                db,
-                selection: id.map_or(Selection::AllDead, Selection::One),
-            },
-            DeliveriesVerb::Discard { id } => DeliveriesCommand::Discard { db, id },
-        }),
+        Some(Verb::Deliveries(command)) => Command::Deliveries(db, command),
     })
 }
 
@@ -325,7 +285,14 @@ mod tests {
 
     #[test]
     fn reads_the_deliveries_commands() {
-        let Ok(Command::Deliveries(DeliveriesCommand::List { db, filter })) = parse_args(&[
+        let Ok(Command::Deliveries(
+            db,
+            DeliveriesCommand::List {
+                state,
+                customer,
+                limit,
+            },
+        )) = parse_args(&[
             "deliveries",
             "list",
             "--db",
@@ -333,33 +300,36 @@ mod tests {
             "--state=dead",
             "--customer",
             "000010000005008",
-        ]) else {
+        ])
+        else {
             panic!("a list");
         };
         assert_eq!(db, Database::Sqlite(PathBuf::from("x.sqlite")));
-        assert_eq!(filter.state, Some(DeliveryState::Dead));
-        assert_eq!(filter.limit, DEFAULT_LIST_LIMIT);
+        assert_eq!(state, Some(DeliveryState::Dead));
+        assert_eq!(limit, DEFAULT_LIST_LIMIT);
         assert_eq!(
-            filter.customer.map(|c| c.to_string()).as_deref(),
+            customer.map(|c| c.to_string()).as_deref(),
             Some("000010000005008")
         );
         assert!(matches!(
             parse_args(&["--db", "y.sqlite", "deliveries", "retry", "42"]),
-            Ok(Command::Deliveries(DeliveriesCommand::Retry { selection: Selection::One(42), db })) if db == Database::Sqlite("y.sqlite".into())
+            Ok(Command::Deliveries(db, DeliveriesCommand::Retry { id: Some(42), all_dead: false }))
+                if db == Database::Sqlite("y.sqlite".into())
         ));
         assert!(matches!(
             parse_args(&["deliveries", "retry", "--all-dead"]),
-            Ok(Command::Deliveries(DeliveriesCommand::Retry {
-                selection: Selection::AllDead,
-                ..
-            }))
+            Ok(Command::Deliveries(
+                _,
+                DeliveriesCommand::Retry {
+                    id: None,
+                    all_dead: true
+                }
+            ))
         ));
         assert!(matches!(
             parse_args(&["deliveries", "discard", "7", "--db", "z.sqlite"]),
-            Ok(Command::Deliveries(DeliveriesCommand::Discard {
-                id: 7,
-                db,
-            })) if db == Database::Sqlite("z.sqlite".into())
+            Ok(Command::Deliveries(db, DeliveriesCommand::Discard { id: 7 }))
+                if db == Database::Sqlite("z.sqlite".into())
         ));
     }
 
@@ -376,7 +346,7 @@ mod tests {
         ));
         assert!(matches!(
             parse_args(&[&format!("--db={url}"), "deliveries", "list"]),
-            Ok(Command::Deliveries(DeliveriesCommand::List { db: Database::Postgres(u), .. })) if u == url
+            Ok(Command::Deliveries(Database::Postgres(u), DeliveriesCommand::List { .. })) if u == url
         ));
         // A --db after the command wins over one before it.
         assert!(matches!(

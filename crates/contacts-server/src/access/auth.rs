@@ -132,7 +132,7 @@ impl Users {
 
     /// Checks a user's password: from the cache, else, within the user's
     /// and the address's allowance, with argon2 in its bounded queue.
-    pub async fn verify(
+    async fn verify(
         self: &Arc<Self>,
         user: &str,
         password: &str,

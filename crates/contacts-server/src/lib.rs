@@ -7,23 +7,30 @@
 //! retries and backoff; and serves the built editor with strict security
 //! headers.
 //!
-//! The modules, outermost first:
+//! The layers, outermost first: each imports only those below it.
 
-/// Who may call: credentials, the login throttle, the `Caller`.
-mod access;
 /// Start-up: the configuration, the store, the shared state and its
 /// substates, the routes and their layers, the sockets, the background tasks.
 mod app;
-/// The TOML configuration and its checks.
-mod config;
-/// The contacts resource: its handlers and their in-flight claims.
-mod contacts;
-/// The HTTP transport: accept loop, tracking id, errors, body, CORS, web.
-mod http;
-/// Health, metrics, retention and the operators' commands and command line.
+
+/// Health, metrics, retention, the operators' commands and the command line.
 mod ops;
+
 /// The relay: delivers the outbox to the targets.
 mod relay;
+
+/// The contacts resource: its handlers and their in-flight claims.
+mod contacts;
+
+/// Who may call: credentials, the login throttle, the `Caller`.
+mod access;
+
+/// The HTTP transport: accept loop, tracking id, errors, body, CORS, web.
+mod http;
+
+/// The TOML configuration and its checks.
+mod config;
+
 /// The storage engines (SQLite, PostgreSQL) behind one `Store` trait.
 mod store;
 

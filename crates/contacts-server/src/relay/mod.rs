@@ -18,7 +18,7 @@ use reqwest::{Client, Url};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::config::{Delivery as DeliveryConfig, RelaySettings, Target};
+use crate::config::{DeliverySettings, RelaySettings, Target};
 use crate::store::{Attempted, ClaimRequest, ClaimedDelivery, Store, StoreError};
 
 /// How often an idle relay looks for work it was not told about: deliveries
@@ -48,7 +48,7 @@ pub fn client() -> Result<Client, String> {
 /// when `stop` changes, after the attempts in flight.
 pub fn spawn(
     store: &Arc<dyn Store>,
-    delivery: &DeliveryConfig,
+    delivery: &DeliverySettings,
     queued: &watch::Sender<()>,
     stop: &watch::Receiver<bool>,
 ) -> Result<JoinSet<()>, String> {

@@ -16,7 +16,9 @@ use crate::api::{CustomerContacts, Submission, is_unauthorized};
 use crate::draft::Draft;
 use crate::panel::{Change, Difference, Panel, same, shown};
 
-/// The load of a customer's contacts.
+/// The load of a customer's contacts, and what exists only in each of its
+/// phases: a load that awaits contacts may carry the agent's edits to lay on
+/// top of them; contacts shown have a version, conflicts and the rest.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum LoadState {
     /// No customer yet.
@@ -24,40 +26,63 @@ pub enum LoadState {
     Idle,
     /// The customer's contacts are awaited. The panels are locked meanwhile:
     /// their arrival replaces whatever the panels show, so typing would be lost.
-    Loading(EzpayId),
-    /// The panels hold the customer's contacts.
-    Loaded {
+    Loading {
         /// The customer.
         customer: EzpayId,
-        /// `active`, `inactive` or `cancelled`, where the API said.
-        status: Option<String>,
+        /// The agent's edits of a save refused with 412 (boxed: large),
+        /// which go on top of the contacts once they arrive.
+        pending: Option<Box<Draft>>,
     },
-    /// The contacts could not be loaded; the panels stay editable.
-    Failed {
-        /// The customer.
-        customer: EzpayId,
-        /// Why, as the server or the editor said it.
-        error: Envelope,
-    },
+    /// The panels hold the customer's contacts (or, where they could not be
+    /// loaded, blank panels to edit).
+    Shown(Shown),
+}
+
+/// A customer's contacts in the panels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    /// The customer.
+    pub customer: EzpayId,
+    /// How the load went: the customer's `active`, `inactive` or `cancelled`
+    /// where the API said, or why the contacts could not be loaded.
+    pub outcome: Result<Option<String>, Envelope>,
+    /// The version (the API's `ETag`) of the loaded values, sent as
+    /// `If-Match` so that a save never overwrites a change it has not seen;
+    /// `None` where they did not come from the API.
+    pub version: Option<String>,
+    /// Whether the loaded contacts had any content, so that a summary of the
+    /// changes means something.
+    pub prefilled: bool,
+    /// Whether an unsaved draft from this tab replaced the loaded values.
+    pub draft_restored: bool,
+    /// The fields another change saved since the agent's edits began (found
+    /// by a save refused with 412, or by a draft restored over newer
+    /// contacts), beside the agent's values; empty when there was none.
+    pub conflicts: Vec<Difference>,
 }
 
 impl LoadState {
+    /// A load of the customer's contacts, with nothing to lay on top.
+    fn of(customer: EzpayId) -> Self {
+        LoadState::Loading {
+            customer,
+            pending: None,
+        }
+    }
+
     /// The customer whose contacts are awaited, if any.
     pub fn awaited(&self) -> Option<&EzpayId> {
         match self {
-            LoadState::Loading(customer) => Some(customer),
+            LoadState::Loading { customer, .. } => Some(customer),
             _ => None,
         }
     }
 
-    /// The customer whose contacts the panels hold (loaded, or failed to
-    /// load and edited from blank), if any.
-    pub fn shown(&self) -> Option<&EzpayId> {
+    /// The contacts in the panels, if a customer's are.
+    pub fn shown(&self) -> Option<&Shown> {
         match self {
-            LoadState::Loaded { customer, .. } | LoadState::Failed { customer, .. } => {
-                Some(customer)
-            }
-            LoadState::Idle | LoadState::Loading(_) => None,
+            LoadState::Shown(shown) => Some(shown),
+            _ => None,
         }
     }
 }
@@ -135,7 +160,8 @@ impl Refusal {
 /// Everything the editor knows about the contacts being edited.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FormState {
-    /// The load of the customer's contacts; the customer lives here.
+    /// The load of the customer's contacts; the customer lives here, and so
+    /// does what exists only while its contacts load or are shown.
     pub load: LoadState,
     /// The billing contact.
     pub billing: Panel,
@@ -143,22 +169,6 @@ pub struct FormState {
     pub service: Panel,
     /// Set by a refused save: every error is shown from then on.
     pub show_all_errors: bool,
-    /// Whether the loaded contacts had any content, so that a summary of the
-    /// changes means something.
-    pub prefilled: bool,
-    /// Whether an unsaved draft from this tab replaced the loaded values.
-    pub draft_restored: bool,
-    /// The version (the API's `ETag`) of the loaded values, sent as
-    /// `If-Match` so that a save never overwrites a change it has not seen;
-    /// `None` where they did not come from the API.
-    pub version: Option<String>,
-    /// The fields another change saved since the agent's edits began (found
-    /// by a save refused with 412, or by a draft restored over newer
-    /// contacts), beside the agent's values; empty when there was none.
-    pub conflicts: Vec<Difference>,
-    /// The agent's edits while the contacts are loaded again after a save
-    /// was refused with 412; they go on top of the new contacts.
-    pub pending: Option<Box<Draft>>,
     /// Why the last Save was refused before sending, if it was.
     pub refusal: Option<Refusal>,
     /// The save of the contacts.
@@ -172,11 +182,6 @@ impl Default for FormState {
             billing: Panel::new(ContactDraft::new(ContactType::Billing)),
             service: Panel::new(ContactDraft::new(ContactType::Service)),
             show_all_errors: false,
-            prefilled: false,
-            draft_restored: false,
-            version: None,
-            conflicts: Vec::new(),
-            pending: None,
             refusal: None,
             save: SaveState::Idle,
         }
@@ -190,6 +195,8 @@ pub enum Action {
     Open(EzpayId),
     /// A customer's contacts arrived, or could not be loaded; a draft of this
     /// tab, if any, goes on top. Dropped unless that customer's are awaited.
+    /// (Credentials the API refused never get here: the hooks sign the
+    /// agent out instead.)
     ReceiveContacts {
         /// The customer.
         customer: EzpayId,
@@ -230,6 +237,25 @@ pub enum Action {
     Forget,
 }
 
+impl Action {
+    /// Whether what a call brought says that the service refused the
+    /// credentials (a 401). Such an answer never reaches the form: the hooks
+    /// sign the agent out instead, which forgets the edits.
+    pub fn refuses_credentials(&self) -> bool {
+        let envelope = match self {
+            Action::ReceiveContacts {
+                contacts: Err(envelope),
+                ..
+            }
+            | Action::ReceiveAnswer {
+                answer: envelope, ..
+            } => envelope,
+            _ => return false,
+        };
+        is_unauthorized(envelope)
+    }
+}
+
 impl FormState {
     /// The form as the editor starts: the customer of the URL or the
     /// options, if valid, awaiting its contacts; or showing at once the
@@ -242,7 +268,7 @@ impl FormState {
             return Self::default();
         };
         let mut form = Self {
-            load: LoadState::Loading(customer.clone()),
+            load: LoadState::of(customer.clone()),
             ..Self::default()
         };
         if let Some((contacts, draft)) = given {
@@ -289,7 +315,7 @@ impl FormState {
     /// tab's storage.
     pub fn draft(&self) -> Draft {
         Draft {
-            version: self.version.clone(),
+            version: self.load.shown().and_then(|s| s.version.clone()),
             edited: [self.billing.current.clone(), self.service.current.clone()],
             loaded: [self.billing.loaded.clone(), self.service.loaded.clone()],
         }
@@ -342,29 +368,24 @@ impl FormState {
         }
     }
 
+    /// Shows the contacts that arrived for the customer awaited, with the
+    /// agent's edits on top: those of a save refused with 412, or else the
+    /// tab's draft.
     fn receive_contacts(
         &mut self,
         customer: EzpayId,
         contacts: Result<CustomerContacts, Envelope>,
         draft: Option<Box<Draft>>,
     ) {
-        let (contacts, version, load) = match contacts {
-            // Refused credentials sign the agent out; the load waits for the
-            // new ones.
-            Err(error) if is_unauthorized(&error) => return,
-            Ok(found) => (
-                found.contacts,
-                found.version,
-                LoadState::Loaded {
-                    customer,
-                    status: found.status,
-                },
-            ),
-            Err(error) => (Vec::new(), None, LoadState::Failed { customer, error }),
+        let pending = match &mut self.load {
+            LoadState::Loading { pending, .. } => pending.take(),
+            _ => None,
+        };
+        let (contacts, version, outcome) = match contacts {
+            Ok(found) => (found.contacts, found.version, Ok(found.status)),
+            Err(error) => (Vec::new(), None, Err(error)),
         };
         let mut fresh = FormState {
-            load,
-            version,
             save: std::mem::take(&mut self.save),
             ..FormState::default()
         };
@@ -373,23 +394,36 @@ impl FormState {
                 *fresh.panel_mut(t) = Panel::new(contact);
             }
         }
-        fresh.prefilled = !(fresh.billing.loaded.is_blank() && fresh.service.loaded.is_blank());
-        if let Some(draft) = draft {
-            fresh.take_draft(*draft);
+        let mut shown = Shown {
+            customer,
+            outcome,
+            version,
+            prefilled: !(fresh.billing.loaded.is_blank() && fresh.service.loaded.is_blank()),
+            draft_restored: false,
+            conflicts: Vec::new(),
+        };
+        // The edits of a save refused with 412 go on top, not as a draft
+        // restored from the tab.
+        let from_tab = pending.is_none();
+        if let Some(edits) = pending.or(draft) {
+            // On a failed load the edits keep the version they were made
+            // from, so that a save of them still cannot overwrite a later change.
+            let made_at = edits.version.clone();
+            shown.conflicts = fresh.lay_edits(*edits, shown.version.as_ref());
+            shown.version = shown.version.or(made_at);
+            shown.draft_restored = from_tab && (fresh.is_changed() || !shown.conflicts.is_empty());
         }
+        fresh.load = LoadState::Shown(shown);
         *self = fresh;
     }
 
-    /// Lays the agent's edits over the contacts just loaded. Where the
-    /// contacts changed since the edits began (both versions known and
-    /// different), only the fields the agent changed take the agent's value,
-    /// and every field the other change saved is listed beside the agent's,
-    /// so that nothing is overwritten unseen.
-    fn take_draft(&mut self, draft: Draft) {
-        let stale = matches!((&draft.version, &self.version), (Some(a), Some(b)) if a != b);
-        // On a failed load the edits keep the version they were made from,
-        // so that a save of them still cannot overwrite a later change.
-        self.version = self.version.take().or(draft.version);
+    /// Lays the agent's edits over the contacts just loaded at `version`.
+    /// Where the contacts changed since the edits began (both versions known
+    /// and different), only the fields the agent changed take the agent's
+    /// value, and every field the other change saved is returned beside the
+    /// agent's, so that nothing is overwritten unseen.
+    fn lay_edits(&mut self, draft: Draft, version: Option<&String>) -> Vec<Difference> {
+        let stale = matches!((&draft.version, version), (Some(a), Some(b)) if a != b);
         let mut conflicts = Vec::new();
         let edits = ContactType::ALL
             .into_iter()
@@ -418,8 +452,7 @@ impl FormState {
                 }
             }
         }
-        self.draft_restored = self.is_changed() || !conflicts.is_empty();
-        self.conflicts = conflicts;
+        conflicts
     }
 
     fn leave(&mut self, contact_type: ContactType, field: Field) {
@@ -445,15 +478,14 @@ impl FormState {
     /// The submission a Save sends, or why it is refused; a refusal by
     /// validation shows every error from then on.
     fn submit(&mut self, tracking_id: String) -> Result<Submission, Refusal> {
-        let customer = match &self.load {
+        let shown = match &self.load {
             LoadState::Idle => return Err(Refusal::saying("Load a customer before saving.")),
-            LoadState::Loading(_) => {
+            LoadState::Loading { .. } => {
                 return Err(Refusal::saying("Wait for the current contacts to load."));
             }
-            LoadState::Loaded { customer, .. } | LoadState::Failed { customer, .. } => {
-                customer.clone()
-            }
+            LoadState::Shown(shown) => shown,
         };
+        let (customer, version) = (shown.customer.clone(), shown.version.clone());
         let request = validate_request(&self.request_draft()).map_err(|errors| {
             self.show_all_errors = true;
             Refusal::of(&errors)
@@ -462,35 +494,38 @@ impl FormState {
             customer,
             tracking_id,
             request,
-            version: self.version.clone(),
+            version,
         };
         Ok(submission.resuming(self.save.unsettled()))
     }
 
-    /// Takes in the answer to a submission of the contacts shown: saved
-    /// contacts become the loaded ones, at the version the answer names (or,
-    /// without one, the old version, which a later save then finds stale);
-    /// a refusal's errors go beside the fields they name. Contacts changed
-    /// since they were loaded (412) are loaded again, with the agent's edits
-    /// kept aside to go on top of them.
+    /// Takes in the answer to a submission of the contacts shown (while it
+    /// is on its way, no other customer's can be: Open is dropped, and
+    /// Forget drops the submission): saved contacts become the loaded ones,
+    /// at the version the answer names (or, without one, the old version,
+    /// which a later save then finds stale); a refusal's errors go beside
+    /// the fields they name. Contacts changed since they were loaded (412)
+    /// are loaded again, with the agent's edits kept aside to go on top of
+    /// them.
     fn settle(&mut self, submission: &Submission, answer: &Envelope, version: Option<String>) {
-        if self.load.shown() != Some(&submission.customer) {
-            return;
-        }
         match answer {
             Envelope::Success { .. } => {
                 for contact in &submission.request.contacts {
                     *self.panel_mut(contact.contact_type) = Panel::new(contact.to_draft());
                 }
-                self.version = version.or(self.version.take());
-                self.prefilled = true;
                 self.show_all_errors = false;
-                self.draft_restored = false;
-                self.conflicts.clear();
+                if let LoadState::Shown(shown) = &mut self.load {
+                    shown.version = version.or(shown.version.take());
+                    shown.prefilled = true;
+                    shown.draft_restored = false;
+                    shown.conflicts.clear();
+                }
             }
             Envelope::Failure { error, .. } if error.code == "412" => {
-                self.pending = Some(Box::new(self.draft()));
-                self.load = LoadState::Loading(submission.customer.clone());
+                self.load = LoadState::Loading {
+                    customer: submission.customer.clone(),
+                    pending: Some(Box::new(self.draft())),
+                };
             }
             Envelope::Failure { error, .. } => self.attach_server_errors(&error.errors),
         }
@@ -514,14 +549,15 @@ impl Reducible for FormState {
         }
         let mut state = Rc::unwrap_or_clone(self);
         match action {
-            Action::Open(customer) => {
-                state.load = LoadState::Loading(customer);
-                state.pending = None;
-            }
+            Action::Open(customer) => state.load = LoadState::of(customer),
             Action::Forget => {
-                let customer = state.load.awaited().or(state.load.shown()).cloned();
+                let customer = match state.load {
+                    LoadState::Idle => None,
+                    LoadState::Loading { customer, .. } => Some(customer),
+                    LoadState::Shown(shown) => Some(shown.customer),
+                };
                 state = Self {
-                    load: customer.map_or(LoadState::Idle, LoadState::Loading),
+                    load: customer.map_or(LoadState::Idle, LoadState::of),
                     ..Self::default()
                 };
             }
@@ -529,15 +565,7 @@ impl Reducible for FormState {
                 customer,
                 contacts,
                 draft,
-            } => match state.pending.take() {
-                // The edits of a save refused with 412 go on top, not as a
-                // draft restored from the tab.
-                Some(edits) => {
-                    state.receive_contacts(customer, contacts, Some(edits));
-                    state.draft_restored = false;
-                }
-                None => state.receive_contacts(customer, contacts, draft),
-            },
+            } => state.receive_contacts(customer, contacts, draft),
             Action::Edit(t, field, value) => {
                 let panel = state.panel_mut(t);
                 panel.current.set(field, value);

@@ -4,6 +4,8 @@ use contacts_model::{ErrorItem, Phone};
 
 use super::*;
 
+mod conflicts;
+
 fn customer() -> EzpayId {
     EzpayId::parse("000010000005008").unwrap()
 }
@@ -73,6 +75,11 @@ fn answer(answer: Envelope, retryable: bool) -> Action {
 
 fn edit(t: ContactType, field: Field, value: &str) -> Action {
     Action::Edit(t, field, value.into())
+}
+
+/// The contacts the form shows; they must be shown.
+fn contacts_shown(form: &FormState) -> &Shown {
+    form.load.shown().expect("contacts shown")
 }
 
 /// The form in each state of its load and save, by name.
@@ -167,43 +174,36 @@ fn signing_out_forgets_the_edits_and_awaits_the_customer_again() {
 #[test]
 fn the_load_lifecycle() {
     let opened = Rc::new(FormState::default()).reduce(Action::Open(customer()));
-    assert_eq!(opened.load, LoadState::Loading(customer()));
+    assert_eq!(opened.load, LoadState::of(customer()));
     assert!(!opened.is_editable());
 
     let late = opened.clone().reduce(Action::Open(other_customer()));
     let dropped = late.clone().reduce(receive(customer(), found(Vec::new())));
     assert_eq!(
         dropped.load,
-        LoadState::Loading(other_customer()),
+        LoadState::of(other_customer()),
         "a late answer is dropped"
     );
 
     let arrived = opened
         .clone()
         .reduce(receive(customer(), found(Vec::new())));
+    let shown = contacts_shown(&arrived);
     assert_eq!(
-        arrived.load,
-        LoadState::Loaded {
-            customer: customer(),
-            status: Some("active".into())
-        }
+        (&shown.customer, &shown.outcome),
+        (&customer(), &Ok(Some("active".into())))
     );
     assert!(arrived.is_editable());
 
     let failed = opened
         .clone()
         .reduce(receive(customer(), Err(failure("404", None))));
-    assert!(matches!(&failed.load, LoadState::Failed { customer: c, .. } if *c == customer()));
-    assert!(failed.is_editable(), "the panels stay editable");
-
-    let refused = opened
-        .clone()
-        .reduce(receive(customer(), Err(failure("401", None))));
+    let shown = contacts_shown(&failed);
     assert_eq!(
-        refused.load,
-        LoadState::Loading(customer()),
-        "waits for new credentials"
+        (&shown.customer, &shown.outcome),
+        (&customer(), &Err(failure("404", None)))
     );
+    assert!(failed.is_editable(), "the panels stay editable");
 
     let again = arrived.reduce(Action::Open(customer()));
     assert_eq!(
@@ -214,24 +214,35 @@ fn the_load_lifecycle() {
 }
 
 #[test]
+fn only_a_401_refuses_the_credentials() {
+    let cases = [
+        (receive(customer(), Err(failure("401", None))), true),
+        (answer(failure("401", None), false), true),
+        (receive(customer(), Err(failure("403", None))), false),
+        (answer(failure("500", None), true), false),
+        (receive(customer(), found(Vec::new())), false),
+        (answer(Envelope::success("t-1"), false), false),
+        (Action::Forget, false),
+    ];
+    for (action, refuses) in cases {
+        assert_eq!(action.refuses_credentials(), refuses, "{action:?}");
+    }
+}
+
+#[test]
 fn the_editor_starts_with_the_given_contacts_or_loading() {
     assert_eq!(FormState::new(None, None), FormState::default());
     assert_eq!(
         FormState::new(Some(customer()), None).load,
-        LoadState::Loading(customer())
+        LoadState::of(customer())
     );
     let mut draft = loaded().draft();
     draft.edited[1].set(Field::Name, "Ann Lee");
     let given = vec![contact(ContactType::Billing, "John Smith", "9147212006")];
     let state = FormState::new(Some(customer()), Some((given, Some(draft))));
-    assert_eq!(
-        state.load,
-        LoadState::Loaded {
-            customer: customer(),
-            status: None
-        }
-    );
-    assert!(state.draft_restored);
+    let shown = contacts_shown(&state);
+    assert_eq!((&shown.customer, &shown.outcome), (&customer(), &Ok(None)));
+    assert!(shown.draft_restored);
     assert_eq!(state.service.current.name.as_str(), "Ann Lee");
     assert_eq!(state.billing.loaded.name.as_str(), "John Smith");
 }
@@ -351,24 +362,12 @@ fn the_save_lifecycle() {
 }
 
 #[test]
-fn an_answer_for_a_customer_no_longer_shown_leaves_the_panels_alone() {
-    let sending = loaded()
-        .reduce(edit(ContactType::Billing, Field::Name, "Jane"))
-        .reduce(save("t-1"));
-    let mut moved = Rc::unwrap_or_clone(sending);
-    moved.load = LoadState::Loading(other_customer());
-    let answered = Rc::new(moved).reduce(answer(Envelope::success("t-1"), false));
-    assert_eq!(answered.billing.loaded.name.as_str(), "John Smith");
-    assert!(matches!(answered.save, SaveState::Answered { .. }));
-}
-
-#[test]
 fn load_formats_phones_and_is_unchanged() {
     let state = loaded();
     assert_eq!(state.billing.current.work_phone.as_str(), "(914) 721-2006");
-    assert!(state.prefilled);
+    assert!(contacts_shown(&state).prefilled);
     assert!(!state.is_changed());
-    assert!(!state.draft_restored);
+    assert!(!contacts_shown(&state).draft_restored);
     assert!(!state.service.is_sent());
 }
 
@@ -465,212 +464,9 @@ fn a_draft_goes_on_top_of_the_loaded_contacts() {
             )]),
             draft: Some(Box::new(draft)),
         });
-    assert!(state.draft_restored);
+    assert!(contacts_shown(&state).draft_restored);
     assert_eq!(state.service.current.name.as_str(), "Ann Lee");
     assert_eq!(state.billing.loaded.name.as_str(), "John Smith");
-}
-
-fn at_version(
-    version: &str,
-    contacts: Vec<ContactDraft>,
-) -> Result<CustomerContacts, Envelope> {
-    Ok(CustomerContacts {
-        status: None,
-        version: Some(format!("\"{version}\"")),
-        contacts,
-    })
-}
-
-fn precondition_failed() -> Envelope {
-    failure("412", None)
-}
-
-/// Agent A's form: John Smith loaded at version 1, then A changed the
-/// billing name to Jane Smith and the email to a@example.net.
-fn edited_by_a() -> Rc<FormState> {
-    loaded()
-        .reduce(edit(ContactType::Billing, Field::Name, "Jane Smith"))
-        .reduce(edit(ContactType::Billing, Field::Email, "a@example.net"))
-}
-
-/// Agent A's save of [`edited_by_a`] at version 1, refused with 412.
-fn refused_by_412() -> Rc<FormState> {
-    edited_by_a()
-        .reduce(save("t-1"))
-        .reduce(answer(precondition_failed(), false))
-}
-
-/// The contacts as agent B saved them meanwhile (version 2): another
-/// name, a new work phone, the email untouched.
-fn saved_by_b() -> Result<CustomerContacts, Envelope> {
-    at_version(
-        "2",
-        vec![contact(ContactType::Billing, "Johnny Smith", "2125550100")],
-    )
-}
-
-#[test]
-fn a_save_carries_the_version_its_contacts_were_loaded_at() {
-    let sent = edited_by_a().reduce(save("t-1"));
-    assert_eq!(
-        sent.save.sending().unwrap().version.as_deref(),
-        Some("\"1\"")
-    );
-    let saved = sent.reduce(Action::ReceiveAnswer {
-        answer: Envelope::success("t-1"),
-        retryable: false,
-        version: Some("\"2\"".into()),
-    });
-    assert_eq!(saved.version.as_deref(), Some("\"2\""));
-    let without = edited_by_a()
-        .reduce(save("t-1"))
-        .reduce(answer(Envelope::success("t-1"), false));
-    assert_eq!(
-        without.version.as_deref(),
-        Some("\"1\""),
-        "without an ETag the old version stays, so the next save cannot pass unseen"
-    );
-    let given = FormState::new(Some(customer()), Some((Vec::new(), None)));
-    assert_eq!(
-        given.version, None,
-        "contacts given by the page have no version"
-    );
-}
-
-#[test]
-fn a_save_refused_with_412_loads_again_and_shows_the_other_change() {
-    let refused = refused_by_412();
-    assert_eq!(refused.load, LoadState::Loading(customer()), "loads again");
-    assert!(refused.pending.is_some(), "A's edits are kept aside");
-    assert_eq!(refused.save.unsettled(), None, "a 412 is settled");
-    assert_eq!(refused.billing.current.name.as_str(), "Jane Smith");
-
-    let shown = refused.reduce(Action::ReceiveContacts {
-        customer: customer(),
-        contacts: saved_by_b(),
-        // A draft in the tab is older than the edits kept aside.
-        draft: None,
-    });
-    assert!(shown.pending.is_none());
-    assert!(!shown.draft_restored, "not a draft from the tab");
-    assert_eq!(shown.version.as_deref(), Some("\"2\""));
-    let difference = |field, theirs: &str, mine: &str| Difference {
-        contact_type: ContactType::Billing,
-        field,
-        theirs: Some(theirs.into()),
-        mine: Some(mine.into()),
-    };
-    assert_eq!(
-        shown.conflicts,
-        vec![
-            difference(Field::Name, "Johnny Smith", "Jane Smith"),
-            difference(Field::WorkPhone, "(212) 555-0100", "(914) 721-2006"),
-        ],
-        "B's fields beside A's; A's email, which B left, is no conflict"
-    );
-    let billing = &shown.billing;
-    assert_eq!(
-        billing.loaded.name.as_str(),
-        "Johnny Smith",
-        "B's values are the loaded ones"
-    );
-    assert_eq!(
-        billing.current.name.as_str(),
-        "Jane Smith",
-        "A's edit stands"
-    );
-    assert_eq!(billing.current.email.as_str(), "a@example.net");
-    assert_eq!(
-        billing.current.work_phone.as_str(),
-        "(212) 555-0100",
-        "B's change A did not touch is taken"
-    );
-    assert!(
-        matches!(&shown.save, SaveState::Answered { answer, .. } if answer.error().unwrap().code == "412")
-    );
-
-    // The agent takes B's name, and saves again under a new tracking id at version 2.
-    let again = shown
-        .reduce(edit(ContactType::Billing, Field::Name, "Johnny Smith"))
-        .reduce(save("t-2"));
-    let submission = again.save.sending().unwrap();
-    assert_eq!(submission.tracking_id, "t-2");
-    assert_eq!(submission.version.as_deref(), Some("\"2\""));
-    assert_eq!(submission.request.contacts[0].name, "Johnny Smith");
-    assert_eq!(
-        submission.request.contacts[0]
-            .work_phone
-            .as_ref()
-            .map(Phone::digits),
-        Some("2125550100")
-    );
-    let saved = again.reduce(answer(Envelope::success("t-2"), false));
-    assert!(saved.conflicts.is_empty(), "a save settles the conflict");
-}
-
-#[test]
-fn opening_another_customer_drops_the_edits_kept_aside() {
-    let refused = refused_by_412().reduce(Action::Open(other_customer()));
-    assert!(refused.pending.is_none());
-}
-
-#[test]
-fn a_draft_made_at_an_older_version_shows_the_differences() {
-    let draft = edited_by_a().draft();
-    assert_eq!(draft.version.as_deref(), Some("\"1\""));
-    let restore = |contacts| {
-        Rc::new(FormState::new(Some(customer()), None)).reduce(Action::ReceiveContacts {
-            customer: customer(),
-            contacts,
-            draft: Some(Box::new(draft.clone())),
-        })
-    };
-
-    let stale = restore(saved_by_b());
-    assert!(stale.draft_restored);
-    assert_eq!(stale.conflicts.len(), 2);
-    assert_eq!(stale.billing.current.name.as_str(), "Jane Smith");
-    assert_eq!(stale.billing.current.work_phone.as_str(), "(212) 555-0100");
-
-    let unchanged = restore(at_version(
-        "1",
-        vec![contact(ContactType::Billing, "John Smith", "9147212006")],
-    ));
-    assert!(unchanged.draft_restored);
-    assert!(
-        unchanged.conflicts.is_empty(),
-        "same version: the draft goes on top"
-    );
-    assert_eq!(unchanged.billing.current, edited_by_a().billing.current);
-
-    let failed = restore(Err(failure("503", None)));
-    assert!(failed.conflicts.is_empty(), "nothing to compare with");
-    assert_eq!(failed.billing.current.name.as_str(), "Jane Smith");
-    assert_eq!(
-        failed.version.as_deref(),
-        Some("\"1\""),
-        "a save of the edits still cannot pass over a change unseen"
-    );
-}
-
-#[test]
-fn a_412_over_the_agents_own_values_lists_no_conflict_and_takes_the_new_version() {
-    // The contacts changed (version 2) to exactly what agent A typed,
-    // such as A's own save answered without an ETag.
-    let refused = refused_by_412();
-    let mut same_values = contact(ContactType::Billing, "Jane Smith", "9147212006");
-    same_values.set(Field::Email, "a@example.net");
-    let shown = refused.reduce(receive(customer(), at_version("2", vec![same_values])));
-    assert!(shown.conflicts.is_empty(), "{:?}", shown.conflicts);
-    assert!(!shown.is_changed());
-    assert_eq!(shown.version.as_deref(), Some("\"2\""));
-    let again = shown
-        .reduce(edit(ContactType::Billing, Field::Name, "Jane Smyth"))
-        .reduce(save("t-2"));
-    assert_eq!(
-        again.save.sending().unwrap().version.as_deref(),
-        Some("\"2\"")
-    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod cmd;
 mod contract;
 mod dist;
 mod fuzz;
+mod low_memory;
 mod paths;
 mod precompress;
 mod run;

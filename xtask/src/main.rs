@@ -10,6 +10,7 @@ mod dist;
 mod fuzz;
 mod low_memory;
 mod paths;
+mod peer;
 mod precompress;
 mod run;
 mod screenshot;

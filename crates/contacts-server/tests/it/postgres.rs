@@ -8,23 +8,19 @@
 //! 20,000 by default, the figure (about 35 s more than 5,000 on the
 //! shared two-core machine).
 
-// The helpers below are test code too: a failed setup step is a failed test,
-// and `clippy.toml`'s allowance covers only `#[test]` functions themselves.
-#![allow(clippy::unwrap_used)]
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use contacts_testkit::db::{Db, on_postgres};
+use contacts_testkit::harness::*;
 use contacts_testkit::postgres::Cluster;
+use contacts_testkit::receiver::{Receiver, Reply as TargetReply};
 use serde_json::json;
 
-mod support;
-
-use support::receiver::{Receiver, Reply as TargetReply};
-use support::*;
+use crate::SERVER;
 
 /// The customers the saves are spread over.
 const CUSTOMERS: usize = 50;
@@ -89,7 +85,7 @@ fn two_instances(scratch: &Scratch, extra: &[&str], relay: bool) -> (Server, Ser
     if !relay {
         args.push("--no-relay");
     }
-    let start = || warmed_up(Server::start_on(db.clone(), &scratch.0, &args, &[]));
+    let start = || warmed_up(SERVER.start_on(db.clone(), &scratch.0, &args, &[]));
     thread::scope(|scope| {
         let a = scope.spawn(start);
         let b = scope.spawn(start);
@@ -216,7 +212,8 @@ fn two_instances_write_each_tracking_id_once() {
             .command(&["deliveries", "list", "--state", "pending", "--limit", "2"])
             .unwrap();
         assert_eq!(listed.matches("\tpending\t").count(), 2, "{listed}");
-        let migrated = std::process::Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+        let migrated = SERVER
+            .command()
             .arg("migrate")
             .env("CONTACTS_DB", a.db.arg())
             .output()
@@ -427,7 +424,7 @@ fn the_database_stopped_under_load_gives_envelopes_and_the_server_recovers() {
     let cluster = Cluster::start(false).unwrap();
     let db = Db::Postgres(cluster.create_database("contacts").unwrap());
     let config = config_file(&scratch.0, &customers(), "");
-    let server = warmed_up(Server::start_on(
+    let server = warmed_up(SERVER.start_on(
         db,
         &scratch.0,
         &["--no-relay", "--config", config.to_str().unwrap()],
@@ -541,7 +538,7 @@ fn retention_prunes_expired_records() {
         let config = config_file(&scratch.0, &customers(), retention);
         let db = Db::for_dir(&scratch.0);
         let args = ["--config", config.to_str().unwrap(), "--no-relay"];
-        let server = warmed_up(Server::start_on(db, &scratch.0, &args, &[]));
+        let server = warmed_up(SERVER.start_on(db, &scratch.0, &args, &[]));
         for i in 0..5 {
             let id = format!("expiring-{i}");
             assert!(is_success(&save(&server, i, &id), &id));

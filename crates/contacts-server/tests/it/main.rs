@@ -1,0 +1,35 @@
+//! The server's integration tests, one test binary: each test starts the
+//! built `contacts-server` on 127.0.0.1 ([`SERVER`], through
+//! `contacts-testkit`'s harness) with a database of its own and talks to it
+//! over real sockets.
+//!
+//! - [`api`]: the contract, and the server as a service;
+//! - [`abuse`]: abuse and faults, a theme a file;
+//! - [`delivery`]: the relay's deliveries to stand-in targets;
+//! - [`postgres`]: several instances on one PostgreSQL database, its outage,
+//!   and retention there.
+//!
+//! A module's `on_postgres` runs its tests again on PostgreSQL.
+
+// The helpers below are test code too: a failed setup step is a failed test,
+// and `clippy.toml`'s allowance covers only `#[test]` functions themselves.
+#![allow(clippy::unwrap_used)]
+
+mod abuse;
+mod api;
+mod delivery;
+mod postgres;
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use contacts_testkit::harness::ServerBinary;
+
+/// The server program under test.
+const SERVER: ServerBinary = ServerBinary::new(env!("CARGO_BIN_EXE_contacts-server"));
+
+/// Held by the tests that load the server or measure time or memory, so
+/// that they do not run beside one another on the two cores of CI.
+fn heavy() -> MutexGuard<'static, ()> {
+    static HEAVY: Mutex<()> = Mutex::new(());
+    HEAVY.lock().unwrap_or_else(PoisonError::into_inner)
+}

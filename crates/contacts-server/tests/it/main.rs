@@ -20,6 +20,7 @@ mod api;
 mod delivery;
 mod postgres;
 
+use std::fmt::Debug;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use contacts_testkit::harness::ServerBinary;
@@ -32,4 +33,16 @@ const SERVER: ServerBinary = ServerBinary::new(env!("CARGO_BIN_EXE_contacts-serv
 fn heavy() -> MutexGuard<'static, ()> {
     static HEAVY: Mutex<()> = Mutex::new(());
     HEAVY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Asserts that the clients of a load recorded no failure, showing the
+/// first few.
+fn assert_none_failed(failures: Mutex<Vec<impl Debug>>) {
+    let failures = failures.into_inner().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
 }

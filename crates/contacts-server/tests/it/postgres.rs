@@ -20,7 +20,7 @@ use contacts_testkit::postgres::Cluster;
 use contacts_testkit::receiver::{Receiver, Reply as TargetReply};
 use serde_json::json;
 
-use crate::{SERVER, heavy};
+use crate::{SERVER, assert_none_failed, heavy};
 
 /// The customers the saves are spread over.
 const CUSTOMERS: usize = 50;
@@ -198,13 +198,7 @@ fn two_instances_write_each_tracking_id_once() {
             acknowledged.lock().unwrap().push(id);
         });
         let elapsed = started.elapsed();
-        let failures = failures.into_inner().unwrap();
-        assert!(
-            failures.is_empty(),
-            "{} failed: {:?}",
-            failures.len(),
-            &failures[..failures.len().min(5)]
-        );
+        assert_none_failed(failures);
         let acknowledged = acknowledged.into_inner().unwrap();
         assert_eq!(acknowledged.len(), saves);
         assert_each_written_once(&a.db, &acknowledged);

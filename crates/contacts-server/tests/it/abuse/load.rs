@@ -16,7 +16,7 @@ use contacts_testkit::harness::*;
 use serde_json::json;
 
 use super::{CONTACTS_PATH, assert_message, host, parse_reply};
-use crate::{SERVER, heavy};
+use crate::{SERVER, assert_none_failed, heavy};
 
 /// A connection that has sent a POST's head and the first of its body's
 /// 100 bytes, and then nothing more.
@@ -180,13 +180,7 @@ fn a_hundred_agents_lose_and_duplicate_nothing() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let failures = failures.into_inner().unwrap();
-    assert!(
-        failures.is_empty(),
-        "{} failed: {:?}",
-        failures.len(),
-        &failures[..failures.len().min(5)]
-    );
+    assert_none_failed(failures);
 
     let acknowledged: Vec<&String> = results.iter().flat_map(|(ids, _, _)| ids).collect();
     let [requests, audit, outbox] =

@@ -21,18 +21,26 @@ mod delivery;
 mod postgres;
 
 use std::fmt::Debug;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use contacts_testkit::harness::ServerBinary;
 
 /// The server program under test.
 const SERVER: ServerBinary = ServerBinary::new(env!("CARGO_BIN_EXE_contacts-server"));
 
-/// Held by the tests that load the server or measure time or memory, so
-/// that they do not run beside one another on the two cores of CI.
-fn heavy() -> MutexGuard<'static, ()> {
-    static HEAVY: Mutex<()> = Mutex::new(());
-    HEAVY.lock().unwrap_or_else(PoisonError::into_inner)
+/// Kept by the tests that load the server or measure time or memory.
+static HEAVY: RwLock<()> = RwLock::new(());
+
+/// Held alone by the tests that load the server or measure time or memory,
+/// so that they run beside none of the others on the two cores of CI.
+fn heavy() -> RwLockWriteGuard<'static, ()> {
+    HEAVY.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Held by the load tests that may run beside one another (several
+/// instances on one PostgreSQL database), never beside a [`heavy`] one.
+fn shared_load() -> RwLockReadGuard<'static, ()> {
+    HEAVY.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Asserts that the clients of a load recorded no failure, showing the

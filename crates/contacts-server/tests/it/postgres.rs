@@ -20,7 +20,7 @@ use contacts_testkit::postgres::Cluster;
 use contacts_testkit::receiver::{Receiver, Reply as TargetReply};
 use serde_json::json;
 
-use crate::{SERVER, assert_none_failed, heavy};
+use crate::{SERVER, assert_none_failed, shared_load};
 
 /// The customers the saves are spread over.
 const CUSTOMERS: usize = 50;
@@ -136,7 +136,7 @@ fn assert_each_written_once(db: &Db, acknowledged: &[String]) {
 
 #[test]
 fn two_instances_write_each_tracking_id_once() {
-    let _heavy = heavy();
+    let _load = shared_load();
     on_postgres(|| {
         let saves: usize = std::env::var("CONTACTS_PG_SAVES")
             .ok()
@@ -273,7 +273,7 @@ fn assert_in_order(db: &Db, receiver: &Receiver, target: &str) {
 
 #[test]
 fn a_killed_instance_loses_nothing_and_its_claims_are_taken_over() {
-    let _heavy = heavy();
+    let _load = shared_load();
     on_postgres(|| {
         const CLIENTS: usize = 8;
         const SAVES: usize = 2_000;
@@ -414,7 +414,7 @@ fn a_killed_instance_loses_nothing_and_its_claims_are_taken_over() {
 
 #[test]
 fn the_database_stopped_under_load_gives_envelopes_and_the_server_recovers() {
-    let _heavy = heavy();
+    let _load = shared_load();
     const CLIENTS: usize = 4;
     const OUTAGE: Duration = Duration::from_secs(5);
     let scratch = Scratch::new();

@@ -6,7 +6,9 @@
 //! database unchanged. Each file's `on_postgres` runs its storage cases
 //! again on PostgreSQL; PostgreSQL's outage is in `postgres.rs`.
 //!
-//! Below: raw HTTP on a socket, for requests a client library would not send.
+//! Below, what several themes use: raw HTTP on a socket (for requests a
+//! client library would not send), Basic credentials, and users of two
+//! sources.
 
 mod access;
 mod input;

@@ -21,7 +21,9 @@ use serde_json::{Value, json};
 
 use crate::db::Db;
 
+/// The contract sample's `Authorization`: the development user `ocsuser`.
 pub const SAMPLE_AUTH: &str = "Basic b2NzdXNlcjpvY3N1c2Vy";
+/// The development customers, one in each state.
 pub const ACTIVE: &str = "000010000005008";
 pub const INACTIVE: &str = "000010000005009";
 pub const CANCELLED: &str = "000010000005010";

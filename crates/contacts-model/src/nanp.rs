@@ -19,9 +19,9 @@ pub(crate) enum Usage {
     /// The exchange is in use in the area code.
     InUse,
     /// No number of the area code is in use.
-    AreaCodeNotInUse,
+    NoSuchAreaCode,
     /// The area code takes only some exchanges, and not this one.
-    ExchangeNotInUse,
+    NoSuchExchange,
 }
 
 /// Whether area code `area` is in use; codes outside 200-999 never are.
@@ -37,12 +37,12 @@ pub(crate) fn area_code_in_use(area: u16) -> bool {
 /// What the plan says of `exchange` in area code `area`.
 pub(crate) fn usage(area: u16, exchange: u16) -> Usage {
     if !area_code_in_use(area) {
-        return Usage::AreaCodeNotInUse;
+        return Usage::NoSuchAreaCode;
     }
     match PARTIAL_AREA_CODES.binary_search_by_key(&area, |&(code, _)| code) {
         Err(_) => Usage::InUse,
         Ok(i) if in_ranges(PARTIAL_AREA_CODES[i].1, exchange) => Usage::InUse,
-        Ok(_) => Usage::ExchangeNotInUse,
+        Ok(_) => Usage::NoSuchExchange,
     }
 }
 
@@ -61,7 +61,7 @@ mod tests {
         assert_eq!(usage(212, 555), Usage::InUse);
         assert_eq!(usage(914, 721), Usage::InUse);
         for area in [265, 335, 370] {
-            assert_eq!(usage(area, 555), Usage::AreaCodeNotInUse, "{area}");
+            assert_eq!(usage(area, 555), Usage::NoSuchAreaCode, "{area}");
         }
         assert!(!area_code_in_use(199) && !area_code_in_use(1000));
     }
@@ -70,7 +70,7 @@ mod tests {
     fn partial_area_codes_take_only_their_exchanges() {
         // 268 is Antigua and Barbuda: 460 is in use, 200 is not.
         assert_eq!(usage(268, 460), Usage::InUse);
-        assert_eq!(usage(268, 200), Usage::ExchangeNotInUse);
+        assert_eq!(usage(268, 200), Usage::NoSuchExchange);
     }
 
     #[test]

@@ -118,7 +118,7 @@ pub fn normalize_phone(input: &str) -> Result<Phone, ValidationError> {
     }
     let (area, exchange) = (&national[..3], &national[3..6]);
     let usage = nanp::usage(number(area), number(exchange));
-    if usage == Usage::AreaCodeNotInUse {
+    if usage == Usage::NoSuchAreaCode {
         return Err(error(
             ErrorCode::PhoneAreaCodeNotInUse,
             format!("The area code {area} is not in use: check the number."),
@@ -132,7 +132,7 @@ pub fn normalize_phone(input: &str) -> Result<Phone, ValidationError> {
             ),
         ));
     }
-    if usage == Usage::ExchangeNotInUse {
+    if usage == Usage::NoSuchExchange {
         return Err(error(
             ErrorCode::PhoneExchangeNotInUse,
             format!(

@@ -68,7 +68,10 @@ test("emails agree with isemail and the HTML standard", (t) => {
   const listed = new Map(table("email-differences.json").map((d) => [d.id, d]));
   const problems = [];
   let agreeing = 0;
-  for (const test of tests) {
+  // In a contact a blank email is an absent one, so the suite's empty
+  // address is not judged here (the model's Rust test judges it).
+  const blank = tests.filter((test) => test.address.trim() === "");
+  for (const test of tests.filter((test) => !blank.includes(test))) {
     const result = contacts.validateContact({ type: "billing", name: "N", email: test.address });
     if (!result.ok) {
       assert.deepEqual(
@@ -83,7 +86,10 @@ test("emails agree with isemail and the HTML standard", (t) => {
     else if (differs && difference?.address === test.address && difference.accepted === result.ok) continue;
     else problems.push(`#${test.id} ${JSON.stringify(test.address)} (${test.category}): ${result.ok ? "accepted" : "refused"}${difference ? ", listed" : ", not listed"}`);
   }
-  t.diagnostic(`isemail: ${agreeing} of ${tests.length} as the reference, ${listed.size} listed as deliberate differences`);
+  t.diagnostic(
+    `isemail: ${agreeing} of ${tests.length} as the reference, ${listed.size} listed as ` +
+      `deliberate differences, ${blank.length} blank (an absent email)`,
+  );
   assert.deepEqual(problems, []);
-  assert.equal(agreeing + listed.size, tests.length);
+  assert.equal(agreeing + listed.size + blank.length, tests.length);
 });

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::store::{CustomerStatus, PoolSettings};
 
-pub use delivery::{Delivery, HealthThresholds, RelaySettings, Retention, Target};
+pub use delivery::{DeliverySettings, HealthThresholds, RelaySettings, Retention, Target};
 
 /// The development configuration used when no `--config` is given: user
 /// `ocsuser` (its argon2 hash only), ProfileId `CAAG_302` and three customers.
@@ -215,7 +215,7 @@ pub struct Config {
     /// Timeouts and sizes.
     pub limits: Limits,
     /// The targets, the relay and the health thresholds.
-    pub delivery: Delivery,
+    pub delivery: DeliverySettings,
     /// How long rows are kept.
     pub retention: Retention,
     /// The PostgreSQL connection pool (unused on SQLite).

@@ -3,22 +3,15 @@
 use std::io::Read;
 use std::process::ExitCode;
 
-use contacts_server::cli::{self, Command, USAGE};
+use contacts_server::cli::{self, Command};
 
 fn main() -> ExitCode {
     // A command line that cannot be run as written exits with status 2, as
-    // usage errors conventionally do; a failure while running, with 1.
-    // CONTACTS_DB is read as a first `--db`, which a `--db` given later overrides.
-    let from_env = std::env::var("CONTACTS_DB")
-        .ok()
-        .filter(|db| !db.is_empty())
-        .map(|db| format!("--db={db}"));
-    let command = match cli::parse(from_env.into_iter().chain(std::env::args().skip(1))) {
+    // usage errors conventionally do (clap's `exit` does; `--help` exits 0);
+    // a failure while running, with 1.
+    let command = match cli::parse(std::env::args_os()) {
         Ok(command) => command,
-        Err(message) => {
-            eprintln!("contacts-server: {message}");
-            return ExitCode::from(2);
-        }
+        Err(error) => error.exit(),
     };
     match run(command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -31,10 +24,6 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Help => {
-            println!("{USAGE}");
-            Ok(())
-        }
         Command::HashPassword => {
             let mut password = String::new();
             std::io::stdin()
@@ -52,8 +41,8 @@ fn run(command: Command) -> Result<(), String> {
             println!("{db}: schema version {version}");
             Ok(())
         }
-        Command::Deliveries(command) => {
-            let out = runtime()?.block_on(contacts_server::deliveries(&command))?;
+        Command::Deliveries(db, command) => {
+            let out = runtime()?.block_on(contacts_server::deliveries(&db, &command))?;
             print!("{out}");
             Ok(())
         }

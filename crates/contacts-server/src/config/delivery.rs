@@ -130,7 +130,7 @@ pub struct HealthThresholds {
 
 /// Everything about delivery to the targets.
 #[derive(Debug, Clone)]
-pub struct Delivery {
+pub struct DeliverySettings {
     /// Every target, configured or held, in the order of [`TARGETS`].
     pub targets: Vec<Target>,
     /// How the relay sends and retries.
@@ -160,7 +160,7 @@ pub(super) fn delivery(
     relay: &RelayFile,
     health: &HealthFile,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Delivery, String> {
+) -> Result<DeliverySettings, String> {
     if let Some(unknown) = targets
         .keys()
         .find(|name| !TARGETS.contains(&name.as_str()))
@@ -191,7 +191,7 @@ pub(super) fn delivery(
                 .into(),
         );
     }
-    Ok(Delivery {
+    Ok(DeliverySettings {
         targets,
         relay: RelaySettings {
             max_attempts: relay.max_attempts,
@@ -280,7 +280,7 @@ pub(super) fn retention(file: &RetentionFile) -> Result<Retention, String> {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Delivery, String> {
+    fn parse(text: &str) -> Result<DeliverySettings, String> {
         let targets: BTreeMap<String, TargetFile> =
             toml::from_str(text).map_err(|e| e.to_string())?;
         let env = |name: &str| (name == "MAS_AUTHORIZATION").then(|| "Bearer s3cret".to_owned());

@@ -8,12 +8,11 @@ use axum::routing::get;
 use contacts_model::schema::{contacts_request_schema, not_whitespace_class, whitespace_class};
 use serde_json::{Map, Value, json};
 
-use crate::error::json_response;
-use crate::state::AppState;
-use crate::tracking::RequestContext;
+use crate::http::error::json_response;
+use crate::http::tracking::RequestContext;
 
 /// The OpenAPI route.
-pub fn router() -> Router<AppState> {
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().route("/openapi.json", get(openapi))
 }
 

@@ -1,4 +1,5 @@
-//! HTTP Basic credentials checked against argon2 hashes, and the caller's source.
+//! Who the caller is: HTTP Basic credentials checked against argon2 hashes,
+//! within the login throttle.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -6,19 +7,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
-use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64ct::{Base64, Encoding};
-use contacts_model::ErrorItem;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::access::throttle::{LoginThrottle, PasswordChecks, RefusalLog, client_address};
 use crate::config::{LoginLimits, User};
-use crate::error::{AppError, Failure};
-use crate::state::AppState;
-use crate::throttle::{LoginThrottle, PasswordChecks, RefusalLog, client_address};
-use crate::tracking::RequestContext;
+use crate::http::error::Failure;
 
 /// Hashes a password with argon2id and a random salt, as a PHC string for the config.
 pub fn hash_password(password: &str) -> Result<String, String> {
@@ -100,9 +97,42 @@ impl Users {
             .is_some_and(|known| bool::from(known.ct_eq(digest)))
     }
 
+    /// The user of the request's Basic credentials, once their password is
+    /// verified; a refusal is logged (sparingly) and counted.
+    pub async fn authenticate(self: &Arc<Self>, parts: &Parts) -> Result<String, Failure> {
+        let credentials = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(basic_credentials);
+        let Some((user, password)) = credentials else {
+            return Err(Failure::Unauthorized);
+        };
+        let client = client_address(parts, self.trust_forwarded_for);
+        let Err(refusal) = self.verify(&user, &password, client).await else {
+            return Ok(user);
+        };
+        if let Some(left_out) = self.refusal_log.admit() {
+            // The name tried is untrusted text: logged quoted and escaped.
+            let client = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+            tracing::warn!(user = ?user, client, ?refusal, left_out, "login refused");
+        }
+        let reason = match refusal {
+            Refusal::Wrong => "wrong",
+            Refusal::Throttled(_) => "throttled",
+            Refusal::Busy => "busy",
+        };
+        metrics::counter!("contacts_logins_refused_total", "reason" => reason).increment(1);
+        Err(match refusal {
+            Refusal::Wrong => Failure::Unauthorized,
+            Refusal::Throttled(wait) => Failure::TooManyLogins(wait),
+            Refusal::Busy => Failure::Busy,
+        })
+    }
+
     /// Checks a user's password: from the cache, else, within the user's
     /// and the address's allowance, with argon2 in its bounded queue.
-    pub async fn verify(
+    async fn verify(
         self: &Arc<Self>,
         user: &str,
         password: &str,
@@ -143,7 +173,7 @@ impl Users {
     }
 
     /// Whether `user` may send `profile_id`.
-    fn may_use(&self, user: &str, profile_id: &str) -> bool {
+    pub fn may_use(&self, user: &str, profile_id: &str) -> bool {
         self.users.get(user).is_some_and(|u| u.may_use(profile_id))
     }
 }
@@ -158,81 +188,6 @@ fn basic_credentials(value: &str) -> Option<(String, String)> {
     let text = String::from_utf8(decoded).ok()?;
     let (user, password) = text.split_once(':')?;
     Some((user.to_owned(), password.to_owned()))
-}
-
-/// Who is calling: an authenticated user, through a configured profile.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The user name of the Basic credentials.
-    pub user: String,
-    /// The ProfileId header, trimmed.
-    pub profile_id: String,
-    /// The source the profile belongs to, e.g. `CAAG`.
-    pub source: String,
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let context = RequestContext::from_request_parts(parts, state).await?;
-        let credentials = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(basic_credentials);
-        let Some((user, password)) = credentials else {
-            return Err(context.fail(Failure::Unauthorized));
-        };
-        let client = client_address(parts, state.users.trust_forwarded_for);
-        if let Err(refusal) = state.users.verify(&user, &password, client).await {
-            if let Some(left_out) = state.users.refusal_log.admit() {
-                // The name tried is untrusted text: logged quoted and escaped.
-                let client = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-                tracing::warn!(user = ?user, client, ?refusal, left_out, "login refused");
-            }
-            let reason = match refusal {
-                Refusal::Wrong => "wrong",
-                Refusal::Throttled(_) => "throttled",
-                Refusal::Busy => "busy",
-            };
-            metrics::counter!("contacts_logins_refused_total", "reason" => reason).increment(1);
-            return Err(context.fail(match refusal {
-                Refusal::Wrong => Failure::Unauthorized,
-                Refusal::Throttled(wait) => Failure::TooManyLogins(wait),
-                Refusal::Busy => Failure::Busy,
-            }));
-        }
-        // The sample header reads `CAAG_302 (QA Environment)`: the id is the first word.
-        let Some(profile_id) = parts
-            .headers
-            .get("profileid")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_whitespace().next())
-            .map(str::to_owned)
-        else {
-            // A request without a ProfileId is the client's mistake, not an
-            // unconfigured source: it names no source at all.
-            return Err(context.fail(Failure::BadRequest(vec![ErrorItem {
-                message: "Send the ProfileId header, e.g. 'ProfileId: CAAG_302'.".into(),
-                field: Some("ProfileId".into()),
-                code: None,
-            }])));
-        };
-        let Some(source) = state.profiles.get(&profile_id) else {
-            tracing::info!(user, profile_id, "unknown profile");
-            return Err(context.fail(Failure::SourceNotConfigured));
-        };
-        if !state.users.may_use(&user, &profile_id) {
-            tracing::warn!(user, profile_id, "profile not granted to this user");
-            return Err(context.fail(Failure::ProfileNotGranted(profile_id)));
-        }
-        Ok(Caller {
-            user,
-            source: source.clone(),
-            profile_id,
-        })
-    }
 }
 
 #[cfg(test)]

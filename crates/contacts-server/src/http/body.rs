@@ -10,9 +10,9 @@ use contacts_model::{ErrorCode, ErrorItem, ValidationError};
 use serde::de::DeserializeOwned;
 use tower_http::timeout::TimeoutError;
 
-use crate::error::{AppError, Failure};
-use crate::tracking::RequestContext;
-use crate::unique_keys::UniqueKeys;
+use crate::http::error::{AppError, Failure};
+use crate::http::tracking::RequestContext;
+use crate::http::unique_keys::UniqueKeys;
 
 /// The largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;

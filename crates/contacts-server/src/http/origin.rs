@@ -15,8 +15,8 @@ use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::Failure;
-use crate::tracking::RequestContext;
+use crate::http::error::Failure;
+use crate::http::tracking::RequestContext;
 
 /// The origins, besides the server's own, whose pages may send writes.
 #[derive(Debug, Default)]

@@ -29,10 +29,10 @@ use axum::response::{IntoResponse, Response};
 use tower::{Layer, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::error::{AppError, Failure, TRACKING_ID_HEADER};
-use crate::origin::ConsoleOrigins;
-use crate::tracking;
-use crate::web::is_api;
+use crate::http::error::{AppError, Failure, TRACKING_ID_HEADER};
+use crate::http::origin::ConsoleOrigins;
+use crate::http::tracking;
+use crate::http::web::is_api;
 
 /// How long a browser may reuse a preflight's answer.
 const MAX_AGE: Duration = Duration::from_secs(600);
@@ -91,7 +91,7 @@ pub async fn grant(State(cors): State<Arc<Cors>>, request: Request, next: Next) 
                 failure: Failure::CrossOrigin,
                 // A preflight carries no tracking id: browsers send the names
                 // of the request's headers, never their values.
-                tracking_id: tracking::generate(),
+                tracking_id: Some(tracking::generate()),
             }
             .into_response();
         }

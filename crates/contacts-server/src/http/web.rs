@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::error::Failure;
-use crate::tracking::RequestContext;
+use crate::http::error::Failure;
+use crate::http::tracking::RequestContext;
 
 /// What the static side serves, and the headers it sends.
 #[derive(Debug)]

@@ -1,5 +1,8 @@
-//! The tracking id of every request, and the log span that carries it.
+//! The tracking id of every request, and the log span that carries it. The
+//! id travels with the request (an extension), and the middleware renders
+//! with it the failures that handlers return with `?`.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{FromRequestParts, Request};
@@ -9,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use contacts_model::{ErrorItem, TrackingId};
 use tracing::Instrument;
 
-use crate::error::{AppError, Failure, TRACKING_ID_HEADER};
+use crate::http::error::{AppError, Failure, TRACKING_ID_HEADER, render_untracked};
 
 /// The tracking id of the request being served.
 #[derive(Debug, Clone)]
@@ -18,6 +21,9 @@ pub struct RequestContext {
     pub tracking_id: TrackingId,
     /// Whether the client sent it in the header, or the server made it up.
     pub from_header: bool,
+    /// The id of the body where it [settled](Self::settle) there, shared
+    /// with the middleware that renders the failures.
+    from_body: Arc<OnceLock<TrackingId>>,
 }
 
 impl RequestContext {
@@ -25,7 +31,15 @@ impl RequestContext {
     pub fn fail(&self, failure: impl Into<Failure>) -> AppError {
         AppError {
             failure: failure.into(),
-            tracking_id: self.tracking_id.clone(),
+            tracking_id: Some(self.tracking_id.clone()),
+        }
+    }
+
+    fn new(tracking_id: TrackingId, from_header: bool) -> Self {
+        Self {
+            tracking_id,
+            from_header,
+            from_body: Arc::default(),
         }
     }
 
@@ -43,6 +57,7 @@ impl RequestContext {
             }
             Some(body_id) if !self.from_header => {
                 self.tracking_id = body_id.clone();
+                let _ = self.from_body.set(body_id.clone());
                 tracing::Span::current().record("tracking_id", body_id.as_str());
                 Ok(())
             }
@@ -63,14 +78,15 @@ impl<S: Sync> FromRequestParts<S> for RequestContext {
                 tracing::error!("the tracking middleware is missing from this route");
                 AppError {
                     failure: Failure::Internal,
-                    tracking_id: generate(),
+                    tracking_id: Some(generate()),
                 }
             })
     }
 }
 
 /// Middleware: reads or makes the tracking id, opens the log span that puts
-/// it on every line, and logs the outcome of the request.
+/// it on every line, renders with it the failures that named none, and logs
+/// the outcome of the request.
 pub async fn track(mut request: Request, next: Next) -> Response {
     let header = request.headers().get(TRACKING_ID_HEADER).map(|v| {
         v.to_str()
@@ -83,27 +99,9 @@ pub async fn track(mut request: Request, next: Next) -> Response {
             })
     });
     let (context, header_error) = match header {
-        Some(Ok(tracking_id)) => (
-            RequestContext {
-                tracking_id,
-                from_header: true,
-            },
-            None,
-        ),
-        Some(Err(item)) => (
-            RequestContext {
-                tracking_id: generate(),
-                from_header: false,
-            },
-            Some(item),
-        ),
-        None => (
-            RequestContext {
-                tracking_id: generate(),
-                from_header: false,
-            },
-            None,
-        ),
+        Some(Ok(tracking_id)) => (RequestContext::new(tracking_id, true), None),
+        Some(Err(item)) => (RequestContext::new(generate(), false), Some(item)),
+        None => (RequestContext::new(generate(), false), None),
     };
     let span = tracing::info_span!(
         "request",
@@ -121,8 +119,11 @@ pub async fn track(mut request: Request, next: Next) -> Response {
                 .into_response();
         }
         let started = Instant::now();
+        let from_body = Arc::clone(&context.from_body);
+        let header_id = context.tracking_id.clone();
         request.extensions_mut().insert(context);
         let response = next.run(request).await;
+        let response = render_untracked(response, from_body.get().unwrap_or(&header_id));
         tracing::info!(
             status = response.status().as_u16(),
             micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
@@ -150,5 +151,72 @@ pub fn generate() -> TrackingId {
     match TrackingId::parse(&format!("srv-{hex}")) {
         Ok(id) => id,
         Err(_) => unreachable!("srv- and hexadecimal digits form a valid tracking id"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    use axum::middleware::from_fn;
+    use axum::routing::post;
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// What a store call returning an error comes to.
+    fn unavailable() -> Result<(), Failure> {
+        Err(Failure::DatabaseUnavailable)
+    }
+
+    /// Settles the body's id, then fails with `?`, naming no tracking id.
+    async fn settles_then_fails(mut context: RequestContext) -> Result<Response, AppError> {
+        let id = TrackingId::parse("from-body-1").map_err(|e| context.fail(e))?;
+        context.settle(Some(&id))?;
+        unavailable()?;
+        Ok(StatusCode::OK.into_response())
+    }
+
+    async fn answer(request: Request) -> (StatusCode, Option<String>, Value) {
+        let app = Router::new()
+            .route("/", post(settles_then_fails))
+            .layer(from_fn(track));
+        let Ok(response) = app.oneshot(request).await;
+        let status = response.status();
+        let header = response
+            .headers()
+            .get(TRACKING_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("a body");
+        let body = serde_json::from_slice(&body).expect("an envelope");
+        (status, header, body)
+    }
+
+    #[tokio::test]
+    async fn a_failure_returned_with_question_mark_echoes_the_settled_id() {
+        let request = Request::post("/").body(Body::empty()).expect("a request");
+        let (status, header, body) = answer(request).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(header.as_deref(), Some("from-body-1"));
+        assert_eq!(body["request_tracking_id"], "from-body-1");
+        assert_eq!(body["error"]["code"], "503");
+    }
+
+    #[tokio::test]
+    async fn a_body_id_other_than_the_header_one_is_refused_with_the_header_one() {
+        let request = Request::post("/")
+            .header(TRACKING_ID_HEADER, "from-header-1")
+            .body(Body::empty())
+            .expect("a request");
+        let (status, header, body) = answer(request).await;
+        // The body's id differs from the header's: a bad request, echoing the header's.
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(header.as_deref(), Some("from-header-1"));
+        assert_eq!(body["request_tracking_id"], "from-header-1");
     }
 }

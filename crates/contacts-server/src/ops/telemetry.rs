@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::Limits;
-use crate::listen;
+use crate::http::listen;
 use crate::store::{Store, every_target};
 
 /// The layer that counts HTTP requests by route and status, and times them.

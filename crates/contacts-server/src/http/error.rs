@@ -13,7 +13,7 @@ use crate::store::StoreError;
 pub const TRACKING_ID_HEADER: HeaderName = HeaderName::from_static("request-tracking-id");
 
 /// What went wrong, independent of who asked.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Failure {
     /// The request is malformed or invalid; the items say where and why.
     BadRequest(Vec<ErrorItem>),
@@ -171,8 +171,10 @@ impl Failure {
     }
 }
 
-impl From<&StoreError> for Failure {
-    fn from(error: &StoreError) -> Self {
+impl From<StoreError> for Failure {
+    /// Logs the error, whose details stay on the server.
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "storage failed");
         match error {
             StoreError::Unavailable(_) => Failure::DatabaseUnavailable,
             StoreError::Failed(_) => Failure::Internal,
@@ -199,36 +201,74 @@ impl From<ValidationError> for Failure {
 
 /// A failure answering one request: rendered as a Failure envelope that
 /// echoes the request's tracking id, with the matching HTTP status.
+///
+/// A handler uses `?` on what converts to a [`Failure`] (a [`StoreError`]
+/// among them): the error then names no tracking id, and the tracking
+/// middleware, which holds the request's, renders it ([`render_untracked`]).
 #[derive(Debug)]
 pub struct AppError {
     /// What went wrong.
     pub failure: Failure,
-    /// The tracking id to echo.
-    pub tracking_id: TrackingId,
+    /// The tracking id to echo; `None` for the request's own.
+    pub tracking_id: Option<TrackingId>,
 }
+
+impl<F: Into<Failure>> From<F> for AppError {
+    fn from(failure: F) -> Self {
+        AppError {
+            failure: failure.into(),
+            tracking_id: None,
+        }
+    }
+}
+
+/// A failure answered without its tracking id, which the tracking
+/// middleware renders again with it.
+#[derive(Debug, Clone)]
+struct Untracked(Failure);
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = self.failure.status();
-        let retry_after = self.failure.retry_after();
-        let version = match self.failure {
-            Failure::PreconditionFailed(version) => Some(version),
-            _ => None,
+        let Some(tracking_id) = &self.tracking_id else {
+            // The envelope without an id, should no middleware know it.
+            let mut response = render(self.failure.clone(), None);
+            response.extensions_mut().insert(Untracked(self.failure));
+            return response;
         };
-        let envelope = Envelope::failure(
-            Some(self.tracking_id.to_string()),
-            status.as_u16().to_string(),
-            self.failure.summary(),
-            self.failure.items(),
-        );
-        let mut response = with_etag(json_response(status, &envelope, &self.tracking_id), version);
-        if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
+        render(self.failure, Some(tracking_id))
     }
+}
+
+/// The response of a handler, with a failure that named no tracking id
+/// rendered again with the request's.
+pub fn render_untracked(mut response: Response, tracking_id: &TrackingId) -> Response {
+    match response.extensions_mut().remove::<Untracked>() {
+        Some(Untracked(failure)) => render(failure, Some(tracking_id)),
+        None => response,
+    }
+}
+
+/// The Failure envelope of `failure`, echoing `tracking_id`.
+fn render(failure: Failure, tracking_id: Option<&TrackingId>) -> Response {
+    let status = failure.status();
+    let retry_after = failure.retry_after();
+    let version = match failure {
+        Failure::PreconditionFailed(version) => Some(version),
+        _ => None,
+    };
+    let envelope = Envelope::failure(
+        tracking_id.map(TrackingId::to_string),
+        status.as_u16().to_string(),
+        failure.summary(),
+        failure.items(),
+    );
+    let mut response = with_etag(json_response(status, &envelope, tracking_id), version);
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 /// A response with the contacts' version as its `ETag`, where there is one:
@@ -243,10 +283,10 @@ pub fn with_etag(mut response: Response, version: Option<u64>) -> Response {
 }
 
 /// A JSON response that echoes the tracking id in a header and is never cached.
-pub fn json_response(
+pub fn json_response<'a>(
     status: StatusCode,
     body: &impl Serialize,
-    tracking_id: &TrackingId,
+    tracking_id: impl Into<Option<&'a TrackingId>>,
 ) -> Response {
     // Serialising these plain data types cannot fail; the fallback keeps the
     // envelope promise even so.
@@ -261,7 +301,10 @@ pub fn json_response(
         HeaderValue::from_static("application/json"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(value) = HeaderValue::from_str(tracking_id.as_str()) {
+    if let Some(value) = tracking_id
+        .into()
+        .and_then(|id| HeaderValue::from_str(id.as_str()).ok())
+    {
         headers.insert(TRACKING_ID_HEADER, value);
     }
     response

@@ -15,8 +15,8 @@ use axum::http::header;
 use axum::http::request::Parts;
 use contacts_model::ErrorItem;
 
-use crate::error::{AppError, Failure};
-use crate::tracking::RequestContext;
+use crate::http::error::{AppError, Failure};
+use crate::http::tracking::RequestContext;
 
 /// The version an update requires the contacts to be at; `None` where any
 /// will do (no `If-Match`, or `*`).

@@ -1,10 +1,12 @@
 //! The contacts resource: `GET` and `POST /api/v1/customers/{eZpayID}/contacts`.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+pub mod in_flight;
+mod revalidate;
+
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRef, FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -14,21 +16,38 @@ use contacts_model::{
     validate_request,
 };
 use serde::Serialize;
+use tokio::sync::watch;
 
-use crate::auth::Caller;
-use crate::body::JsonBody;
-use crate::error::{AppError, Failure, json_response, with_etag};
-use crate::precondition::IfMatch;
-use crate::state::AppState;
-use crate::store::{CustomerStatus, Outcome, Read, StoreError, Update};
-use crate::stored::{self, StoredContact};
-use crate::tracking::RequestContext;
+use crate::access::caller::Caller;
+use crate::http::body::JsonBody;
+use crate::http::error::{AppError, Failure, json_response, with_etag};
+use crate::http::precondition::IfMatch;
+use crate::http::tracking::RequestContext;
+use crate::store::{CustomerStatus, Outcome, Read, Store, Update};
+use in_flight::InFlight;
+use revalidate::StoredContact;
 
 /// The route of the resource.
 pub const PATH: &str = "/api/v1/customers/{ezpay_id}/contacts";
 
+/// What the contacts' handlers share, taken from the application's state
+/// (axum's `FromRef`).
+#[derive(Debug, Clone)]
+pub struct ContactsState {
+    pub store: Arc<dyn Store>,
+    pub in_flight: Arc<InFlight>,
+    /// Told after every applied update, so that the relay sends it at once
+    /// rather than at its next poll.
+    pub queued: Arc<watch::Sender<()>>,
+}
+
 /// The routes of the contacts resource.
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    ContactsState: FromRef<S>,
+    Caller: FromRequestParts<S, Rejection = AppError>,
+{
     Router::new().route(PATH, get(list).post(update))
 }
 
@@ -73,7 +92,7 @@ struct CustomerView<'a> {
 }
 
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<ContactsState>,
     context: RequestContext,
     caller: Caller,
     CustomerPath(ezpay_id): CustomerPath,
@@ -83,17 +102,10 @@ async fn list(
     // between, the ETag is older than the contacts, and a POST with it gets
     // 412 and loads them again; it is never newer, which would let that POST
     // overwrite a change its client has not seen.
-    let Some(customer) = store
-        .customer(&ezpay_id)
-        .await
-        .map_err(|e| storage_failed(&context, &e))?
-    else {
+    let Some(customer) = store.customer(ezpay_id.clone()).await? else {
         return Err(context.fail(Failure::CustomerNotFound(ezpay_id)));
     };
-    let stored = store
-        .contacts(&ezpay_id)
-        .await
-        .map_err(|e| storage_failed(&context, &e))?;
+    let stored = store.contacts(ezpay_id.clone()).await?;
     // No contacts leave unaudited: a read that cannot be recorded fails.
     let read = Read {
         tracking_id: context.tracking_id.clone(),
@@ -102,11 +114,8 @@ async fn list(
         profile_id: caller.profile_id,
         source: caller.source,
     };
-    store
-        .record_read(&read)
-        .await
-        .map_err(|e| storage_failed(&context, &e))?;
-    let (contacts, errors) = stored::check(stored);
+    store.record_read(read).await?;
+    let (contacts, errors) = revalidate::check(stored);
     let body = ContactsResponse {
         status: Status::Success,
         request_tracking_id: &context.tracking_id,
@@ -123,7 +132,7 @@ async fn list(
 }
 
 async fn update(
-    State(state): State<AppState>,
+    State(state): State<ContactsState>,
     context: RequestContext,
     caller: Caller,
     CustomerPath(ezpay_id): CustomerPath,
@@ -141,7 +150,7 @@ async fn update(
 }
 
 async fn save(
-    state: &AppState,
+    state: &ContactsState,
     mut context: RequestContext,
     caller: Caller,
     ezpay_id: EzpayId,
@@ -155,7 +164,7 @@ async fn save(
     {
         context.settle(Some(&id))?;
     }
-    let request = validate_request(draft).map_err(|e| context.fail(e))?;
+    let request = validate_request(draft)?;
     let Some(claim) = state.in_flight.claim(&caller.source, &context.tracking_id) else {
         return Err(context.fail(Failure::InFlight));
     };
@@ -173,18 +182,15 @@ async fn save(
     // client that goes away cannot stop the write halfway, and the claim is
     // released only when the write is over.
     let outcome = tokio::spawn(async move {
-        let outcome = store.apply(&update).await;
+        let outcome = store.apply(update).await;
         drop(claim);
         outcome
     })
     .await
     .map_err(|e| {
-        storage_failed(
-            &context,
-            &StoreError::failed(format!("the write task failed: {e}")),
-        )
-    })?
-    .map_err(|e| storage_failed(&context, &e))?;
+        tracing::error!(error = %e, "the write task failed");
+        Failure::Internal
+    })??;
     tracing::info!(?outcome, ezpay_id = ezpay_id.as_str(), "update");
     match outcome {
         Outcome::Applied(_) | Outcome::Replayed(_) => {
@@ -207,57 +213,5 @@ async fn save(
         Outcome::TrackingIdReused => Err(context.fail(Failure::TrackingIdReused)),
         Outcome::UnknownCustomer => Err(context.fail(Failure::CustomerNotFound(ezpay_id))),
         Outcome::Stale(version) => Err(context.fail(Failure::PreconditionFailed(version))),
-    }
-}
-
-fn storage_failed(context: &RequestContext, error: &StoreError) -> AppError {
-    tracing::error!(%error, "storage failed");
-    context.fail(Failure::from(error))
-}
-
-/// The (source, tracking id) keys of the updates being processed right now.
-#[derive(Debug, Default)]
-pub struct InFlight(Mutex<HashSet<(String, String)>>);
-
-/// A key claimed for processing; dropping it releases the key.
-#[derive(Debug)]
-pub struct Claim {
-    set: Arc<InFlight>,
-    key: (String, String),
-}
-
-impl InFlight {
-    /// Claims a source's tracking id, or `None` where another request holds it.
-    pub fn claim(self: &Arc<Self>, source: &str, id: &TrackingId) -> Option<Claim> {
-        let key = (source.to_owned(), id.to_string());
-        let mut keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        keys.insert(key.clone()).then(|| Claim {
-            set: Arc::clone(self),
-            key,
-        })
-    }
-}
-
-impl Drop for Claim {
-    fn drop(&mut self) {
-        let mut keys = self.set.0.lock().unwrap_or_else(PoisonError::into_inner);
-        keys.remove(&self.key);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_tracking_id_is_claimed_once_at_a_time() {
-        let in_flight = Arc::new(InFlight::default());
-        let id = TrackingId::parse("67865456").expect("valid");
-        let first = in_flight.claim("CAAG", &id).expect("free");
-        assert!(in_flight.claim("CAAG", &id).is_none());
-        // Another source's id of the same spelling is another request.
-        assert!(in_flight.claim("OCS", &id).is_some());
-        drop(first);
-        assert!(in_flight.claim("CAAG", &id).is_some());
     }
 }

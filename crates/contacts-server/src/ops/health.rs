@@ -3,24 +3,29 @@
 //! count, whether it is held (no URL), and `degraded` past the thresholds.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use contacts_model::Status;
 use serde::Serialize;
 
-use crate::config::HealthThresholds;
-use crate::error::{AppError, Failure, json_response};
-use crate::state::AppState;
-use crate::store::{TargetQueue, every_target};
-use crate::tracking::RequestContext;
+use crate::config::{DeliverySettings, HealthThresholds};
+use crate::http::error::{AppError, json_response};
+use crate::http::tracking::RequestContext;
+use crate::store::{Store, TargetQueue, every_target};
 
 /// The health route.
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<dyn Store>: FromRef<S>,
+    Arc<DeliverySettings>: FromRef<S>,
+{
     Router::new().route("/healthz", get(health))
 }
 
@@ -61,20 +66,12 @@ impl TargetHealth {
 }
 
 async fn health(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
+    State(delivery): State<Arc<DeliverySettings>>,
     context: RequestContext,
 ) -> Result<Response, AppError> {
-    let store = &state.store;
-    let queues = async {
-        store.ping().await?;
-        store.target_queues(SystemTime::now()).await
-    }
-    .await
-    .map_err(|error| {
-        tracing::error!(%error, "health check failed");
-        context.fail(Failure::from(&error))
-    })?;
-    let delivery = &state.delivery;
+    store.ping().await?;
+    let queues = store.target_queues(SystemTime::now()).await?;
     let targets: BTreeMap<String, TargetHealth> = every_target(queues)
         .iter()
         .map(|queue| {

@@ -3,15 +3,24 @@
 
 use std::fmt::Write as _;
 
-use crate::cli::DeliveriesCommand;
-use crate::store::{DeliveryRecord, Selection};
+use crate::ops::cli::DeliveriesCommand;
+use crate::store::{Database, DeliveryFilter, DeliveryRecord, Selection};
 
-/// Runs an operator's command and returns what to print.
-pub async fn run(command: &DeliveriesCommand) -> Result<String, String> {
-    let store = command.db().open_existing().await?;
+/// Runs an operator's command on `db` and returns what to print.
+pub async fn run(db: &Database, command: &DeliveriesCommand) -> Result<String, String> {
+    let store = db.open_existing().await?;
     let operator = operator();
     match command {
-        DeliveriesCommand::List { filter, .. } => {
+        DeliveriesCommand::List {
+            state,
+            customer,
+            limit,
+        } => {
+            let filter = DeliveryFilter {
+                state: *state,
+                customer: customer.clone(),
+                limit: *limit,
+            };
             let records = store.deliveries(filter).await.map_err(|e| e.to_string())?;
             let mut out = String::from(
                 "ID\tTRACKING_ID\tTARGET\tCUSTOMER\tSTATE\tATTEMPTS\tACCEPTED_AT\tLAST_ERROR\n",
@@ -19,14 +28,15 @@ pub async fn run(command: &DeliveriesCommand) -> Result<String, String> {
             for record in &records {
                 line(&mut out, record);
             }
-            if records.len() == filter.limit {
-                let _ = writeln!(out, "(the first {}; --limit shows more)", filter.limit);
+            if records.len() == *limit {
+                let _ = writeln!(out, "(the first {limit}; --limit shows more)");
             }
             Ok(out)
         }
-        DeliveriesCommand::Retry { selection, .. } => {
+        DeliveriesCommand::Retry { id, .. } => {
+            let selection = id.map_or(Selection::AllDead, Selection::One);
             let retried = store
-                .retry(*selection, &operator)
+                .retry(selection, operator)
                 .await
                 .map_err(|e| e.to_string())?;
             match selection {
@@ -37,9 +47,9 @@ pub async fn run(command: &DeliveriesCommand) -> Result<String, String> {
                 Selection::AllDead => Ok(format!("{retried} dead deliveries will be sent again\n")),
             }
         }
-        DeliveriesCommand::Discard { id, .. } => {
+        DeliveriesCommand::Discard { id } => {
             if store
-                .discard(*id, &operator)
+                .discard(*id, operator)
                 .await
                 .map_err(|e| e.to_string())?
             {

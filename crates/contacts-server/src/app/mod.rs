@@ -1,6 +1,8 @@
 //! Start-up: configuration, storage, routes, the listening sockets, and the
 //! background tasks (the relay, the retention).
 
+mod state;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,25 +10,28 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::response::{IntoResponse, Response};
 use contacts_model::{Contact, ContactDraft, ContactType, Field, validate_contact};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::auth::Users;
-use crate::body::BODY_LIMIT;
-use crate::cli::Options;
+use state::AppState;
+
+use crate::access::auth::Users;
+use crate::access::caller::Profiles;
 use crate::config::{Config, Limits, Retention};
-use crate::contacts::InFlight;
-use crate::cors::{self, Cors};
-use crate::error::{AppError, Failure};
-use crate::origin::{self, ConsoleOrigins};
-use crate::state::AppState;
+use crate::contacts::in_flight::InFlight;
+use crate::http::body::BODY_LIMIT;
+use crate::http::cors::{self, Cors};
+use crate::http::error::{AppError, Failure};
+use crate::http::origin::{self, ConsoleOrigins};
+use crate::http::tracking;
+use crate::http::web::{self, Headers, Web};
+use crate::http::{listen, openapi};
+use crate::ops::cli::Options;
+use crate::ops::telemetry::{self, Endpoint};
+use crate::ops::{health, retention};
 use crate::store::{OpenOptions, Store};
-use crate::telemetry::{self, Endpoint};
-use crate::tracking::{self, RequestContext};
-use crate::web::{self, Headers, Web};
-use crate::{contacts, health, listen, openapi, relay, retention};
+use crate::{contacts, relay};
 
 /// The routes and their layers.
 fn router(state: AppState, consoles: ConsoleOrigins) -> Router {
@@ -59,12 +64,8 @@ fn router(state: AppState, consoles: ConsoleOrigins) -> Router {
         .with_state(state)
 }
 
-async fn method_not_allowed(context: RequestContext) -> Response {
-    AppError {
-        failure: Failure::MethodNotAllowed,
-        tracking_id: context.tracking_id,
-    }
-    .into_response()
+async fn method_not_allowed() -> AppError {
+    Failure::MethodNotAllowed.into()
 }
 
 /// A server bound to its address, ready to serve.
@@ -114,7 +115,7 @@ async fn build(options: &Options) -> Result<Built, String> {
             &config.limits.login,
             options.trust_forwarded_for,
         )?),
-        profiles: Arc::new(config.profiles),
+        profiles: Arc::new(Profiles(config.profiles)),
         in_flight: Arc::new(InFlight::default()),
         web: Arc::new(Web::new(
             options.static_dir.clone(),
@@ -235,14 +236,14 @@ async fn open_store(options: &Options, config: &Config) -> Result<Arc<dyn Store>
     let store = options.db.open(&open).await.map_err(|e| e.to_string())?;
     let customers = &config.customers;
     store
-        .put_customers(customers)
+        .put_customers(customers.clone())
         .await
         .map_err(|e| e.to_string())?;
     if config.demo_data
         && let Some((first, _)) = customers.first()
     {
         store
-            .seed_contacts(first, &demo_contacts())
+            .seed_contacts(first.clone(), demo_contacts())
             .await
             .map_err(|e| e.to_string())?;
     }

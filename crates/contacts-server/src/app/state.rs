@@ -1,0 +1,72 @@
+//! The application's state, and the substates that the handlers and the
+//! extractors take from it (axum's `FromRef`): each layer names only the
+//! parts it needs, so that this module imports them and none of them imports
+//! it back.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use tokio::sync::watch;
+
+use crate::access::auth::Users;
+use crate::access::caller::Profiles;
+use crate::config::DeliverySettings;
+use crate::contacts::ContactsState;
+use crate::contacts::in_flight::InFlight;
+use crate::http::web::Web;
+use crate::store::Store;
+
+/// Everything the routes share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub users: Arc<Users>,
+    pub profiles: Arc<Profiles>,
+    pub in_flight: Arc<InFlight>,
+    pub web: Arc<Web>,
+    /// The targets, the relay's settings and the health thresholds.
+    pub delivery: Arc<DeliverySettings>,
+    /// Told after every applied update, so that the relay sends it at once
+    /// rather than at its next poll.
+    pub queued: Arc<watch::Sender<()>>,
+}
+
+impl FromRef<AppState> for Arc<Web> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.web)
+    }
+}
+
+impl FromRef<AppState> for Arc<Users> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.users)
+    }
+}
+
+impl FromRef<AppState> for Arc<Profiles> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.profiles)
+    }
+}
+
+impl FromRef<AppState> for Arc<dyn Store> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.store)
+    }
+}
+
+impl FromRef<AppState> for Arc<DeliverySettings> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.delivery)
+    }
+}
+
+impl FromRef<AppState> for ContactsState {
+    fn from_ref(state: &AppState) -> Self {
+        ContactsState {
+            store: Arc::clone(&state.store),
+            in_flight: Arc::clone(&state.in_flight),
+            queued: Arc::clone(&state.queued),
+        }
+    }
+}

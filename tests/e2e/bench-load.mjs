@@ -25,8 +25,8 @@ import { ContactsServer } from './support/server.mjs';
 
 const RUNS = 7;
 const RUN_TIMEOUT_MS = 20_000;
-// The budget of design.md: at most 100 KiB as sent.
-const GZIP_BUDGET_BYTES = 100 * 1024;
+// The budget of design.md: at most 108 KiB as sent.
+const GZIP_BUDGET_BYTES = 108 * 1024;
 
 /** Records, inside the page, when the billing Name input is first enabled and filled. */
 function watchForInteractiveEditor() {

@@ -9,7 +9,9 @@ mod contract;
 mod dist;
 mod fuzz;
 mod generate;
+mod low_memory;
 mod paths;
+mod peer;
 mod precompress;
 mod run;
 mod screenshot;
@@ -32,8 +34,10 @@ tasks:
   dist     release artefacts: dist/ (the editor) and pkg/ (the JS package)
   bench [--engine postgres]
            print benchmark figures (API throughput and latency, editor
-           size and load time, JS validation speed and size); with
-           --engine postgres also SQLite and PostgreSQL side by side
+           size and time to interactive beside the React peer's of
+           ../shared/peer/, JS validation speed and size); with
+           --engine postgres also SQLite and PostgreSQL side by side;
+           BENCH_BASELINE_DIST=DIR also times another build of the editor
   contract check the running API against /openapi.json with schemathesis
   fuzz [SECONDS]
            run every cargo-fuzz target for SECONDS each (default 60)

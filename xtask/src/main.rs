@@ -8,6 +8,7 @@ mod cmd;
 mod contract;
 mod dist;
 mod fuzz;
+mod generate;
 mod low_memory;
 mod paths;
 mod peer;
@@ -40,6 +41,9 @@ tasks:
   contract check the running API against /openapi.json with schemathesis
   fuzz [SECONDS]
            run every cargo-fuzz target for SECONDS each (default 60)
+  generate [--check]
+           the NANP table and the conformance tables of the validation, from
+           the pinned npm packages (--check: compare with the committed ones)
   install  only install the missing tools
   screenshot
            docs/editor.png, README.md's picture of the editor";
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Some("test") => test::test(),
         Some("dist") => dist::dist(),
         Some("bench") => bench::bench(&args[1..]),
+        Some("generate") => generate::generate(&args[1..]),
         Some("install") => tools::ensure_all(),
         Some("screenshot") => screenshot::screenshot(),
         Some("contract") => contract::contract_test(),

@@ -416,7 +416,9 @@ fn hostile_strings_are_stored_and_returned_verbatim() {
         "type": "billing",
         "name": "Robert'); DROP TABLE contacts;--",
         "organization_name": "' OR '1'='1' UNION SELECT * FROM audit --",
-        "email": "o'hara\"--@example.com",
+        // Quotes are no longer valid before the @ (issue 23); what the HTML
+        // standard allows there still reads as SQL and shell.
+        "email": "o'hara--`whoami`|{x}@example.com",
     }, {
         "type": "service",
         "name": "<script>alert(document.cookie)</script>",

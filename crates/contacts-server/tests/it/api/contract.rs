@@ -559,6 +559,48 @@ fn contacts_refused_today_stay_readable_and_replaceable() {
     assert_eq!(reply.body["contacts"][1], contacts[0]);
 }
 
+/// What the reference rules of issue 23 refuse (an area code not in use, an
+/// exchange not in use where the area code takes only some, a doubled dot)
+/// is flagged with its own code when stored, and a POST fixes it.
+#[test]
+fn stored_contacts_the_reference_rules_refuse_are_flagged_and_fixable() {
+    let scratch = Scratch::new();
+    let server = SERVER.start(&scratch.0, &[]);
+    server.db.execute(
+        "UPDATE contacts SET email = 'bob..lee@example.com', mobile_phone = '3705550123',
+         fax = '2682001234' WHERE ezpay_id = ?1 AND type = 'service'",
+        ACTIVE,
+    );
+    let reply = server.get_contacts(ACTIVE);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let service = &reply.body["contacts"][1];
+    assert_eq!(service["mobile_phone"], "3705550123", "returned as stored");
+    let flagged: Vec<(&str, &str)> = reply.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["path"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        flagged,
+        [
+            ("contacts[service].email", "email.misplaced_dot"),
+            (
+                "contacts[service].mobile_phone",
+                "phone.area_code_not_in_use"
+            ),
+            ("contacts[service].fax", "phone.exchange_not_in_use"),
+        ]
+    );
+
+    let fixed = json!([{ "type": "service", "name": "Bob", "email": "bob.lee@example.com",
+        "mobile_phone": "9147212006", "fax": "2684601234" }]);
+    let saved = server.post_contacts(ACTIVE, "fix-reference", &fixed);
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    let reply = server.get_contacts(ACTIVE);
+    assert_eq!(reply.body.get("errors"), None, "{}", reply.text);
+}
+
 /// The same on PostgreSQL.
 mod on_postgres {
     contacts_testkit::postgres_too!(
@@ -571,5 +613,6 @@ mod on_postgres {
         a_missing_tracking_id_is_made_or_taken_from_the_body,
         reads_are_audited,
         contacts_refused_today_stay_readable_and_replaceable,
+        stored_contacts_the_reference_rules_refuse_are_flagged_and_fixable,
     );
 }

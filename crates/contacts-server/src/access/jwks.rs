@@ -153,8 +153,8 @@ impl KeySet {
                     jwks_uri: String,
                 }
                 let document: Discovery = self.get_json(url).await?;
-                let jwks = Url::parse(&document.jwks_uri)
-                    .map_err(|e| format!("{url}: jwks_uri: {e}"))?;
+                let jwks =
+                    Url::parse(&document.jwks_uri).map_err(|e| format!("{url}: jwks_uri: {e}"))?;
                 // In clear only where the issuer itself is (on this machine).
                 if jwks.scheme() != "https" && jwks.host_str() != url.host_str() {
                     return Err(format!("{url}: jwks_uri {jwks} is not https"));

@@ -211,15 +211,30 @@ fn assert_refused(reply: &Reply, reason: &str, case: &str) {
     );
 }
 
+/// A server taking the tokens of `issuer` (its `jwks_url` given), and
+/// `per_address` bad credentials a minute from one client address.
+fn start_with_address_allowance(dir: &Path, issuer: &KeyServer, per_address: u32) -> Server {
+    let extra = format!(
+        "{}[limits]\nlogin_attempts_per_address = {per_address}\n",
+        issuer.oidc_table(true, "")
+    );
+    Server::start_configured(dir, &extra, &[])
+}
+
+/// An issuer serving one key, `key-1`, and a scratch directory.
+fn one_key_issuer() -> (IssuerKey, KeyServer, Scratch) {
+    let key = IssuerKey::generate("key-1");
+    let issuer = KeyServer::start(vec![key.jwk.clone()]);
+    (key, issuer, Scratch::new())
+}
+
 fn log_of(dir: &Path) -> String {
     fs::read_to_string(dir.join("server.log")).unwrap_or_default()
 }
 
 #[test]
 fn a_valid_token_saves_and_reads_and_the_audit_names_its_user_and_issuer() {
-    let key = IssuerKey::generate("key-1");
-    let issuer = KeyServer::start(vec![key.jwk.clone()]);
-    let dir = Scratch::new();
+    let (key, issuer, dir) = one_key_issuer();
     // The key set found by discovery: no jwks_url.
     let server = Server::start_configured(&dir.0, &issuer.oidc_table(false, ""), &[]);
     let token = key.sign(&claims(&issuer.base));
@@ -249,10 +264,8 @@ fn a_valid_token_saves_and_reads_and_the_audit_names_its_user_and_issuer() {
 
 #[test]
 fn each_kind_of_bad_token_is_refused_with_its_envelope_and_changes_nothing() {
-    let key = IssuerKey::generate("key-1");
+    let (key, issuer, dir) = one_key_issuer();
     let stranger = IssuerKey::generate("key-1");
-    let issuer = KeyServer::start(vec![key.jwk.clone()]);
-    let dir = Scratch::new();
     let server = Server::start_configured(&dir.0, &issuer.oidc_table(true, ""), &[]);
     let valid = claims(&issuer.base);
     let now = get_current_timestamp();
@@ -349,14 +362,8 @@ fn each_kind_of_bad_token_is_refused_with_its_envelope_and_changes_nothing() {
 
 #[test]
 fn bad_tokens_are_throttled_per_address_and_good_ones_are_not() {
-    let key = IssuerKey::generate("key-1");
-    let issuer = KeyServer::start(vec![key.jwk.clone()]);
-    let dir = Scratch::new();
-    let extra = format!(
-        "{}[limits]\nlogin_attempts_per_address = 5\n",
-        issuer.oidc_table(true, "")
-    );
-    let server = Server::start_configured(&dir.0, &extra, &[]);
+    let (key, issuer, dir) = one_key_issuer();
+    let server = start_with_address_allowance(&dir.0, &issuer, 5);
     let valid = claims(&issuer.base);
     let expired = key.sign(&with(valid.clone(), "exp", json!(0)));
     let statuses: Vec<u16> = (0..8)
@@ -379,11 +386,7 @@ fn a_new_key_is_fetched_once_and_forged_kids_cannot_flood_the_issuer() {
     let new = IssuerKey::generate("new");
     let issuer = KeyServer::start(vec![old.jwk.clone()]);
     let dir = Scratch::new();
-    let extra = format!(
-        "{}[limits]\nlogin_attempts_per_address = 100000\n",
-        issuer.oidc_table(true, "")
-    );
-    let server = Server::start_configured(&dir.0, &extra, &[]);
+    let server = start_with_address_allowance(&dir.0, &issuer, 100_000);
     // The server fetched the key set before it listened.
     let fetched_at_start = Instant::now();
     assert_eq!(issuer.fetches(), 1, "fetched at start");
@@ -448,9 +451,7 @@ fn flood_of_forged_kids(server: &Server, genuine: &str) -> usize {
 
 #[test]
 fn the_keys_held_keep_working_while_the_key_server_is_down() {
-    let key = IssuerKey::generate("key-1");
-    let issuer = KeyServer::start(vec![key.jwk.clone()]);
-    let dir = Scratch::new();
+    let (key, issuer, dir) = one_key_issuer();
     let server = Server::start_configured(&dir.0, &issuer.oidc_table(true, ""), &[]);
     // The server fetched the key set before it listened.
     let started = Instant::now();
@@ -475,9 +476,7 @@ fn the_keys_held_keep_working_while_the_key_server_is_down() {
 
 #[test]
 fn a_token_only_deployment_refuses_basic_credentials() {
-    let key = IssuerKey::generate("key-1");
-    let issuer = KeyServer::start(vec![key.jwk.clone()]);
-    let dir = Scratch::new();
+    let (key, issuer, dir) = one_key_issuer();
     let config = dir.0.join("tokens-only.toml");
     fs::write(
         &config,

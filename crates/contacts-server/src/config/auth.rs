@@ -166,16 +166,7 @@ fn oidc_settings(
     let algorithms = file
         .algorithms
         .iter()
-        .map(|name| {
-            let algorithm = Algorithm::from_str(name)
-                .map_err(|_| format!("auth.oidc: '{name}' is not a JWS algorithm"))?;
-            if algorithm.family() == AlgorithmFamily::Hmac {
-                return Err(format!(
-                    "auth.oidc: '{name}' is a shared-secret algorithm; take asymmetric ones only (RS256, ES256, EdDSA …)"
-                ));
-            }
-            Ok(algorithm)
-        })
+        .map(|name| asymmetric_algorithm(name))
         .collect::<Result<Vec<_>, String>>()?;
     let profiles = match (file.profiles_claim, file.profiles) {
         (Some(_), Some(_)) => {
@@ -212,6 +203,19 @@ fn oidc_settings(
         jwks_max_age: Duration::from_secs(file.jwks_max_age_seconds),
         fetch_timeout: Duration::from_millis(file.jwks_timeout_ms),
     })
+}
+
+/// A JWS algorithm by its name, where it is not a shared-secret one (HMAC):
+/// a public key must never serve as a shared secret.
+fn asymmetric_algorithm(name: &str) -> Result<Algorithm, String> {
+    let algorithm = Algorithm::from_str(name)
+        .map_err(|_| format!("auth.oidc: '{name}' is not a JWS algorithm"))?;
+    if algorithm.family() == AlgorithmFamily::Hmac {
+        return Err(format!(
+            "auth.oidc: '{name}' is a shared-secret algorithm; take asymmetric ones only (RS256, ES256, EdDSA …)"
+        ));
+    }
+    Ok(algorithm)
 }
 
 /// An `https` address, or an `http` one on this machine (for development

@@ -350,8 +350,19 @@ fn each_kind_of_bad_token_is_refused_with_its_envelope_and_changes_nothing() {
 
     // The log says why, never the token.
     let log = log_of(&dir.0);
-    for (case, token, reason) in &cases {
-        assert!(log.contains(reason), "{case}: {log}");
+    for code in [
+        "expired",
+        "not_yet_valid",
+        "wrong_issuer",
+        "wrong_audience",
+        "malformed",
+        "wrong_algorithm",
+        "bad_signature",
+        "unknown_key",
+    ] {
+        assert!(log.contains(&format!("reason=\"{code}\"")), "{code}: {log}");
+    }
+    for (case, token, _) in &cases {
         let signature = token.rsplit('.').next().unwrap();
         assert!(
             signature.len() < 8 || !log.contains(signature),

@@ -46,7 +46,22 @@ enum Refusal {
 }
 
 impl Refusal {
-    /// The reason as the log, the metrics and the envelope name it.
+    /// The reason as the log and the metrics name it.
+    fn code(self) -> &'static str {
+        match self {
+            Refusal::Malformed => "malformed",
+            Refusal::Expired => "expired",
+            Refusal::NotYetValid => "not_yet_valid",
+            Refusal::BadSignature => "bad_signature",
+            Refusal::WrongIssuer => "wrong_issuer",
+            Refusal::WrongAudience => "wrong_audience",
+            Refusal::UnknownKey => "unknown_key",
+            Refusal::WrongAlgorithm => "wrong_algorithm",
+            Refusal::MissingClaim => "missing_claim",
+        }
+    }
+
+    /// The reason as the envelope says it.
     fn reason(self) -> &'static str {
         match self {
             Refusal::Malformed => "the token is not a well-formed JWT",
@@ -119,15 +134,14 @@ impl Issuer {
         if let Some(left_out) = self.refusal_log.admit() {
             let client = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
             tracing::warn!(
-                reason = refusal.reason(),
+                reason = refusal.code(),
                 client,
                 throttled = throttled.is_some(),
                 left_out,
                 "bearer token refused"
             );
         }
-        metrics::counter!("contacts_tokens_refused_total", "reason" => refusal.reason())
-            .increment(1);
+        metrics::counter!("contacts_tokens_refused_total", "reason" => refusal.code()).increment(1);
         Err(match throttled {
             Some(wait) => Failure::TooManyLogins(wait),
             None => Failure::TokenRefused(refusal.reason()),

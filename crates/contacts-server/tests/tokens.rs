@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::{IntoResponse, Json, Redirect, Response};
 use axum::routing::get;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
@@ -98,6 +98,12 @@ impl KeyServer {
         let router = Router::new()
             .route("/jwks", get(serve_keys))
             .route("/.well-known/openid-configuration", get(serve_discovery))
+            .route(
+                "/moved-here",
+                get(|| async { Redirect::temporary("/jwks") }),
+            )
+            .route("/moved-away", get(redirect_to_another_host))
+            .route("/huge", get(serve_huge_keys))
             .with_state(Arc::clone(&state));
         thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -124,13 +130,12 @@ impl KeyServer {
         self.state.fetches.load(Ordering::SeqCst)
     }
 
-    /// The `[auth.oidc]` table naming this issuer, with `extra` lines.
-    fn oidc_table(&self, with_jwks_url: bool, extra: &str) -> String {
-        let jwks = if with_jwks_url {
-            format!("jwks_url = \"{}/jwks\"\n", self.base)
-        } else {
-            String::new()
-        };
+    /// The `[auth.oidc]` table naming this issuer, its key set at
+    /// `jwks_path` (else found by discovery), with `extra` lines.
+    fn oidc_table(&self, jwks_path: Option<&str>, extra: &str) -> String {
+        let jwks = jwks_path.map_or_else(String::new, |path| {
+            format!("jwks_url = \"{}/{path}\"\n", self.base)
+        });
         format!(
             "[auth.oidc]\nissuer = \"{}\"\naudience = \"{AUDIENCE}\"\n{jwks}{extra}\n",
             self.base
@@ -145,6 +150,18 @@ async fn serve_keys(State(state): State<Arc<KeyServerState>>) -> Response {
     }
     let keys = state.keys.lock().unwrap().clone();
     Json(JwkSet { keys }).into_response()
+}
+
+/// The same port under another host name.
+async fn redirect_to_another_host(State(state): State<Arc<KeyServerState>>) -> Redirect {
+    let base = state.base.lock().unwrap().clone();
+    Redirect::temporary(&format!("{}/jwks", base.replace("127.0.0.1", "localhost")))
+}
+
+/// The key set padded past the server's 64 KiB limit.
+async fn serve_huge_keys(State(state): State<Arc<KeyServerState>>) -> Response {
+    let keys = state.keys.lock().unwrap().clone();
+    Json(json!({ "keys": keys, "padding": "x".repeat(100 * 1024) })).into_response()
 }
 
 async fn serve_discovery(State(state): State<Arc<KeyServerState>>) -> Response {
@@ -216,7 +233,7 @@ fn assert_refused(reply: &Reply, reason: &str, case: &str) {
 fn start_with_address_allowance(dir: &Path, issuer: &KeyServer, per_address: u32) -> Server {
     let extra = format!(
         "{}[limits]\nlogin_attempts_per_address = {per_address}\n",
-        issuer.oidc_table(true, "")
+        issuer.oidc_table(Some("jwks"), "")
     );
     Server::start_configured(dir, &extra, &[])
 }
@@ -236,7 +253,7 @@ fn log_of(dir: &Path) -> String {
 fn a_valid_token_saves_and_reads_and_the_audit_names_its_user_and_issuer() {
     let (key, issuer, dir) = one_key_issuer();
     // The key set found by discovery: no jwks_url.
-    let server = Server::start_configured(&dir.0, &issuer.oidc_table(false, ""), &[]);
+    let server = Server::start_configured(&dir.0, &issuer.oidc_table(None, ""), &[]);
     let token = key.sign(&claims(&issuer.base));
 
     let saved = post_with_token(&server, &token, "TOKEN-SAVE-1");
@@ -266,7 +283,7 @@ fn a_valid_token_saves_and_reads_and_the_audit_names_its_user_and_issuer() {
 fn each_kind_of_bad_token_is_refused_with_its_envelope_and_changes_nothing() {
     let (key, issuer, dir) = one_key_issuer();
     let stranger = IssuerKey::generate("key-1");
-    let server = Server::start_configured(&dir.0, &issuer.oidc_table(true, ""), &[]);
+    let server = Server::start_configured(&dir.0, &issuer.oidc_table(Some("jwks"), ""), &[]);
     let valid = claims(&issuer.base);
     let now = get_current_timestamp();
 
@@ -463,7 +480,7 @@ fn flood_of_forged_kids(server: &Server, genuine: &str) -> usize {
 #[test]
 fn the_keys_held_keep_working_while_the_key_server_is_down() {
     let (key, issuer, dir) = one_key_issuer();
-    let server = Server::start_configured(&dir.0, &issuer.oidc_table(true, ""), &[]);
+    let server = Server::start_configured(&dir.0, &issuer.oidc_table(Some("jwks"), ""), &[]);
     // The server fetched the key set before it listened.
     let started = Instant::now();
     issuer.set_down(true);
@@ -486,6 +503,31 @@ fn the_keys_held_keep_working_while_the_key_server_is_down() {
 }
 
 #[test]
+fn the_key_set_is_fetched_within_its_host_and_its_size() {
+    let (key, issuer, _) = one_key_issuer();
+    let token = key.sign(&claims(&issuer.base));
+    let cases = [
+        ("moved-here", 1, 200),
+        ("moved-away", 0, 401),
+        ("huge", 0, 401),
+    ];
+    for (path, fetches, status) in cases {
+        let dir = Scratch::new();
+        let before = issuer.fetches();
+        let server = Server::start_configured(&dir.0, &issuer.oidc_table(Some(path), ""), &[]);
+        assert_eq!(issuer.fetches() - before, fetches, "{path}");
+        let reply = get_with_token(&server, &token);
+        assert_eq!(reply.status, status, "{path}: {}", reply.text);
+        if status == 401 {
+            assert!(
+                log_of(&dir.0).contains("cannot fetch the key set"),
+                "{path}"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_token_only_deployment_refuses_basic_credentials() {
     let (key, issuer, dir) = one_key_issuer();
     let config = dir.0.join("tokens-only.toml");
@@ -493,7 +535,7 @@ fn a_token_only_deployment_refuses_basic_credentials() {
         &config,
         format!(
             "[auth]\nbasic = false\n{}[profiles]\nCAAG_302 = \"CAAG\"\n[customers]\n\"{ACTIVE}\" = \"active\"\n",
-            issuer.oidc_table(true, "profiles = [\"CAAG_302\"]")
+            issuer.oidc_table(Some("jwks"), "profiles = [\"CAAG_302\"]")
         ),
     )
     .unwrap();

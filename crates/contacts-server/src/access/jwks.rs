@@ -40,6 +40,7 @@ struct Fetched {
 
 /// The cached key set of an issuer.
 pub struct KeySet {
+    issuer: String,
     source: KeySource,
     client: Client,
     algorithms: Vec<Algorithm>,
@@ -70,6 +71,7 @@ impl KeySet {
             .build()
             .map_err(|e| format!("cannot build the HTTP client of the key set: {e}"))?;
         Ok(Self {
+            issuer: oidc.issuer.clone(),
             source: oidc.keys.clone(),
             client,
             algorithms: oidc.algorithms.clone(),
@@ -150,9 +152,18 @@ impl KeySet {
             KeySource::Discovery(url) => {
                 #[derive(Deserialize)]
                 struct Discovery {
+                    issuer: String,
                     jwks_uri: String,
                 }
                 let document: Discovery = self.get_json(url).await?;
+                // OpenID Connect Discovery 1.0, 4.3: the document is the
+                // issuer's own only where it names the issuer exactly.
+                if document.issuer != self.issuer {
+                    return Err(format!(
+                        "{url}: the document names the issuer {:?}, not {:?}",
+                        document.issuer, self.issuer
+                    ));
+                }
                 let jwks =
                     Url::parse(&document.jwks_uri).map_err(|e| format!("{url}: jwks_uri: {e}"))?;
                 // In clear only where the issuer itself is (on this machine).

@@ -46,6 +46,7 @@ struct IssuerKey {
     jwk: Jwk,
     /// The public key as SEC1 bytes, for the HS256-with-the-public-key attack.
     public: Vec<u8>,
+    algorithm: Algorithm,
 }
 
 impl IssuerKey {
@@ -61,11 +62,30 @@ impl IssuerKey {
             encoding,
             jwk,
             public,
+            algorithm: Algorithm::ES256,
+        }
+    }
+
+    /// The fixed RSA test key of `tests/keys/` (PKCS#1; generating one in a
+    /// debug build would take seconds), with RS256.
+    fn fixed_rsa(kid: &str) -> Self {
+        let pem = include_str!("keys/rsa-test-key.pem");
+        let base64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = base64ct::Base64::decode_vec(&base64).unwrap();
+        let encoding = EncodingKey::from_rsa_der(&der);
+        let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::RS256).unwrap();
+        jwk.common.key_id = Some(kid.to_owned());
+        Self {
+            kid: kid.to_owned(),
+            encoding,
+            jwk,
+            public: Vec::new(),
+            algorithm: Algorithm::RS256,
         }
     }
 
     fn sign(&self, claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::ES256);
+        let mut header = Header::new(self.algorithm);
         header.kid = Some(self.kid.clone());
         encode(&header, claims, &self.encoding).unwrap()
     }
@@ -254,6 +274,7 @@ fn a_valid_token_saves_and_reads_and_the_audit_names_its_user_and_issuer() {
     let (key, issuer, dir) = one_key_issuer();
     // The key set found by discovery: no jwks_url.
     let server = Server::start_configured(&dir.0, &issuer.oidc_table(None, ""), &[]);
+    let started = Instant::now();
     let token = key.sign(&claims(&issuer.base));
 
     let saved = post_with_token(&server, &token, "TOKEN-SAVE-1");
@@ -273,10 +294,16 @@ fn a_valid_token_saves_and_reads_and_the_audit_names_its_user_and_issuer() {
         "TOKEN-SAVE-1",
     );
     assert_eq!(users, [format!("agent-7 ({})", issuer.base)]);
+    // An RS256 key of the same issuer, once it lists it.
+    let rsa = IssuerKey::fixed_rsa("rsa-1");
+    issuer.serve(vec![key.jwk.clone(), rsa.jwk.clone()]);
+    thread::sleep(Duration::from_millis(10_500).saturating_sub(started.elapsed()));
+    let by_rsa = post_with_token(&server, &rsa.sign(&claims(&issuer.base)), "TOKEN-SAVE-2");
+    assert_eq!(by_rsa.status, 200, "{}", by_rsa.text);
     // Basic still works beside tokens.
     let basic = server.post_contacts(ACTIVE, "BASIC-SAVE-1", &sample_contacts());
     assert_eq!(basic.status, 200, "{}", basic.text);
-    assert_eq!(issuer.fetches(), 1, "fetched once, at start");
+    assert_eq!(issuer.fetches(), 2, "fetched at start, then for rsa-1");
 }
 
 #[test]
@@ -525,6 +552,22 @@ fn the_key_set_is_fetched_within_its_host_and_its_size() {
             );
         }
     }
+}
+
+#[test]
+fn keys_past_their_maximum_age_are_not_trusted() {
+    let (key, issuer, dir) = one_key_issuer();
+    let table = issuer.oidc_table(Some("jwks"), "jwks_max_age_seconds = 1");
+    let server = Server::start_configured(&dir.0, &table, &[]);
+    let token = key.sign(&claims(&issuer.base));
+    assert_eq!(get_with_token(&server, &token).status, 200);
+    // The key server goes down; a second later the keys held are too old,
+    // and within 10 s of the last fetch none is tried.
+    issuer.set_down(true);
+    thread::sleep(Duration::from_millis(1_500));
+    let reply = get_with_token(&server, &token);
+    assert_refused(&reply, "a key the issuer does not list", "too old");
+    assert_eq!(issuer.fetches(), 1);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Who is calling, through which profile: the extractor every API handler
-//! takes. It reads the users and the profiles from substates of the
+//! takes. It reads the users, the credentials taken (`Schemes`: Basic, a
+//! bearer tokens' issuer) and the profiles from substates of the
 //! application's state (axum's `FromRef`), so that it needs no state of its own.
 
 use std::collections::HashMap;

@@ -441,6 +441,63 @@ fn a_refused_delivery_is_dead_holds_back_its_customer_only_and_is_sent_by_retry(
 }
 
 #[test]
+fn a_redirect_is_dead_at_once_with_its_location_and_nothing_reaches_the_location() {
+    let scratch = Scratch::new();
+    let elsewhere = Receiver::start("ELSEWHERE");
+    let (mas, mdm) = (Receiver::start("MAS"), Receiver::start("MDM"));
+    let statuses = [301, 302, 303, 307, 308];
+    let ids = customers(statuses.len());
+    let relay = "backoff_base_ms = 50\nbackoff_cap_ms = 100";
+    let server = relaying(
+        &scratch,
+        &ids,
+        &targets(Some(&mas), Some(&mdm), 2_000, relay),
+    );
+    // One customer per status, each saved once the one before was answered,
+    // so that the scripted answers meet the customers in order.
+    for (n, (status, customer)) in statuses.iter().zip(&ids).enumerate() {
+        mas.script([Reply::Redirect(*status, elsewhere.url())]);
+        save(&server, customer, &format!("redirected-{status}"), n);
+        wait_for("the redirect", Duration::from_secs(10), || {
+            mas.received().len() == n + 1
+        });
+    }
+    wait_for("MDM", Duration::from_secs(10), || mdm.applied() == 5);
+    let list = |state: &str| {
+        server
+            .command(&["deliveries", "list", "--state", state])
+            .unwrap()
+    };
+    wait_for("five dead deliveries", Duration::from_secs(10), || {
+        list("dead").lines().count() == 6
+    });
+    let dead = list("dead");
+    for (status, customer) in statuses.iter().zip(&ids) {
+        let line = dead
+            .lines()
+            .find(|line| line.contains(&format!("redirected-{status}\t")))
+            .unwrap_or_else(|| panic!("{status} is not dead:\n{dead}"));
+        let cells: Vec<&str> = line.split('\t').collect();
+        assert_eq!(&cells[2..6], ["MAS", customer, "dead", "1"], "{line}");
+        assert_eq!(
+            cells[7],
+            format!("HTTP {status}: redirected to {} ", elsewhere.url()),
+            "the status and the Location are kept"
+        );
+    }
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(mas.received().len(), 5, "a redirect is not retried");
+    assert_eq!(
+        elsewhere.received().len(),
+        0,
+        "nothing reached the Location"
+    );
+    let delivered = list("delivered");
+    assert!(!delivered.contains("\tMAS\t"), "{delivered}");
+    assert_eq!(delivered.lines().count(), 6, "MDM's five: {delivered}");
+}
+
+#[test]
 fn a_target_that_never_answers_times_out_and_holds_up_nothing_else() {
     let scratch = Scratch::new();
     let relay = "backoff_base_ms = 50\nbackoff_cap_ms = 100";

@@ -33,13 +33,15 @@ const LEASE_SLACK: Duration = Duration::from_secs(5);
 /// claimable never makes it spin.
 const MIN_SLEEP: Duration = Duration::from_millis(5);
 
-/// Builds the HTTP client the relay tasks share.
+/// Builds the HTTP client the relay tasks share. It follows no redirect:
+/// only the target's own 2xx counts, and a 3xx is judged as an answer.
 pub fn client() -> Result<Client, String> {
     // The crypto of rustls: ring, installed once for the process (a second
     // installation fails harmlessly).
     let _ = rustls::crypto::ring::default_provider().install_default();
     Client::builder()
         .user_agent(concat!("contacts-server/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }

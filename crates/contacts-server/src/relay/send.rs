@@ -3,7 +3,7 @@
 use std::error::Error as _;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER};
 use reqwest::{Client, StatusCode, Url};
 
 use super::backoff;
@@ -28,7 +28,7 @@ pub enum Answer {
         retry_after: Option<Duration>,
         error: String,
     },
-    /// Any other answer: it cannot succeed as it is.
+    /// Any other answer, a redirect included: it cannot succeed as it is.
     Refused { status: u16, error: String },
 }
 
@@ -80,16 +80,32 @@ pub async fn post(client: &Client, target: &Target, url: &Url, delivery: &Delive
             Err(_) => break,
         }
     }
-    classify(status, retry_after, &body)
+    classify(status, response.headers(), retry_after, &body)
 }
 
-fn classify(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Answer {
+/// What an answer means. A redirect is never followed (the client follows
+/// none): it is a refusal that names its `Location`, so that an operator
+/// sees that the target's address is wrong.
+fn classify(
+    status: StatusCode,
+    headers: &HeaderMap,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> Answer {
     if status.is_success() {
         return Answer::Accepted(status.as_u16());
     }
     let kept = &body[..body.len().min(KEPT_ANSWER_BYTES)];
+    let location = headers
+        .get(LOCATION)
+        .filter(|_| status.is_redirection())
+        .map(|value| {
+            let value = &value.as_bytes()[..value.len().min(KEPT_ANSWER_BYTES)];
+            format!("redirected to {} ", String::from_utf8_lossy(value))
+        })
+        .unwrap_or_default();
     let error = format!(
-        "HTTP {}: {}",
+        "HTTP {}: {location}{}",
         status.as_u16(),
         String::from_utf8_lossy(kept)
     );
@@ -210,7 +226,7 @@ mod tests {
             (301, Some(false)),
         ] {
             let status = StatusCode::from_u16(status).expect("a status");
-            let answer = classify(status, None, long.as_bytes());
+            let answer = classify(status, &HeaderMap::new(), None, long.as_bytes());
             match (transient, answer) {
                 (None, Answer::Accepted(s)) => assert_eq!(s, status.as_u16()),
                 (
@@ -231,6 +247,25 @@ mod tests {
                 }
                 (expected, answer) => panic!("{status}: expected {expected:?}, got {answer:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn a_redirect_is_refused_with_its_location() {
+        for status in [301, 302, 303, 307, 308] {
+            let mut headers = HeaderMap::new();
+            headers.insert(LOCATION, HeaderValue::from_static("http://elsewhere/x"));
+            let status = StatusCode::from_u16(status).expect("a status");
+            assert_eq!(
+                classify(status, &headers, None, b"moved"),
+                Answer::Refused {
+                    status: status.as_u16(),
+                    error: format!(
+                        "HTTP {}: redirected to http://elsewhere/x moved",
+                        status.as_u16()
+                    )
+                }
+            );
         }
     }
 

@@ -152,7 +152,7 @@ fn each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_rep
         let got = &received[0];
         assert_eq!(got.header("content-type"), Some("application/json"));
         assert_eq!(got.header("request-tracking-id"), Some("67865456"));
-        assert_eq!(got.key(), format!("CAAG:67865456:{name}"));
+        assert_eq!(got.key(), format!("CAAG:67865456:{ACTIVE}.2:{name}"));
         let accepted_at = got.body["accepted_at"].as_str().unwrap();
         assert!(
             accepted_at.len() == 24
@@ -171,6 +171,7 @@ fn each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_rep
                 "profile_id": "CAAG_302",
                 "user": "ocsuser",
                 "contacts": stored,
+                "version": 2,
             })
         );
     }
@@ -766,6 +767,51 @@ fn retention_prunes_what_expired_keeps_pending_and_dead_and_the_file_stops_growi
 }
 
 #[test]
+fn a_tracking_id_used_again_after_the_window_is_a_new_update_with_a_new_key() {
+    let scratch = Scratch::new();
+    let (mas, mdm) = (Receiver::start("MAS"), Receiver::start("MDM"));
+    let retention = "[retention]\nidempotency_window = \"1s\"\ninterval = \"200ms\"\n";
+    let toml = format!("{}{retention}", targets(Some(&mas), Some(&mdm), 2_000, ""));
+    let server = relaying(&scratch, &development_customers(), &toml);
+    save(&server, ACTIVE, "used-twice", 1);
+    wait_for("the first update", Duration::from_secs(10), || {
+        mas.applied() == 1 && mdm.applied() == 1
+    });
+    let db = server.db.clone();
+    wait_for("the window to pass", Duration::from_secs(10), || {
+        count(
+            &db,
+            "SELECT count(*) FROM requests WHERE tracking_id = ?1",
+            "used-twice",
+        ) == 0
+    });
+    save(&server, ACTIVE, "used-twice", 2);
+    // The receivers deduplicate on the key, as a well-behaved target does:
+    // both updates are applied only if their keys differ.
+    wait_for("the second update", Duration::from_secs(10), || {
+        mas.applied() == 2 && mdm.applied() == 2
+    });
+    for (receiver, name) in [(&mas, "MAS"), (&mdm, "MDM")] {
+        let received = receiver.received();
+        let [first, second] = &received[..] else {
+            panic!("{name}: two deliveries, got {}", received.len());
+        };
+        assert_eq!(first.key(), format!("CAAG:used-twice:{ACTIVE}.2:{name}"));
+        assert_eq!(second.key(), format!("CAAG:used-twice:{ACTIVE}.3:{name}"));
+        assert_eq!(
+            (&first.body["version"], &second.body["version"]),
+            (&json!(2), &json!(3)),
+            "the newer has the higher version"
+        );
+        assert_eq!(second.body["contacts"][0]["name"], "Customer 2");
+        assert!(
+            first.body["accepted_at"].as_str() < second.body["accepted_at"].as_str(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn a_target_without_a_url_is_held() {
     let scratch = Scratch::new();
     let mdm = Receiver::start("MDM");
@@ -788,4 +834,16 @@ fn a_target_without_a_url_is_held() {
         .command(&["deliveries", "list", "--state", "pending"])
         .unwrap();
     assert!(pending.contains("held-1\tMAS"), "{pending}");
+}
+
+/// What the engine decides (the key, the version in the body, redirects
+/// recorded as dead), again on PostgreSQL.
+mod on_postgres {
+    use super::support::postgres_too;
+
+    postgres_too!(
+        each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_replay_sends_nothing,
+        a_tracking_id_used_again_after_the_window_is_a_new_update_with_a_new_key,
+        a_redirect_is_dead_at_once_with_its_location_and_nothing_reaches_the_location,
+    );
 }

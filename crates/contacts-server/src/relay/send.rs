@@ -32,30 +32,15 @@ pub enum Answer {
     Refused { status: u16, error: String },
 }
 
-/// `{source}:{tracking id}:{TARGET}`: tracking ids are unique per source
-/// only, so two sources' updates with one id must not look like one update
-/// to a target that deduplicates. The source is read from the stored body.
-fn idempotency_key(delivery: &Delivery) -> String {
-    #[derive(serde::Deserialize)]
-    struct Routed {
-        source: String,
-    }
-    let source = serde_json::from_str::<Routed>(&delivery.payload)
-        .map(|routed| routed.source)
-        .unwrap_or_default();
-    format!("{source}:{}:{}", delivery.tracking_id, delivery.target)
-}
-
 /// POSTs `delivery` to `url` with the contract's headers and the target's own.
 pub async fn post(client: &Client, target: &Target, url: &Url, delivery: &Delivery) -> Answer {
-    let idempotency_key = idempotency_key(delivery);
     let request = client
         .post(url.clone())
         .timeout(target.timeout)
         .headers(target.headers.clone())
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .header("Request-Tracking-Id", &delivery.tracking_id)
-        .header("Idempotency-Key", idempotency_key)
+        .header("Idempotency-Key", &delivery.idempotency_key)
         .body(delivery.payload.clone());
     let mut response = match request.send().await {
         Ok(response) => response,
@@ -191,23 +176,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_idempotency_key_names_the_source() {
-        let delivery = |source: &str| Delivery {
-            id: 1,
-            tracking_id: "67865456".into(),
-            ezpay_id: "000010000005008".into(),
-            target: "MAS".into(),
-            payload: format!(r#"{{"source":"{source}","contacts":[]}}"#),
-            attempts: 0,
-        };
-        assert_eq!(idempotency_key(&delivery("CAAG")), "CAAG:67865456:MAS");
-        assert_ne!(
-            idempotency_key(&delivery("CAAG")),
-            idempotency_key(&delivery("OCS"))
-        );
-    }
-
-    #[test]
     fn classifies_answers_as_the_contract_of_delivery_says() {
         let long = "x".repeat(3000);
         for (status, transient) in [
@@ -290,6 +258,7 @@ mod tests {
             target: "MAS".into(),
             payload: "{}".into(),
             attempts: 0,
+            idempotency_key: "CAAG:t:e.2:MAS".into(),
         };
         let Attempted::Retry { at, .. } = judge(&settings, &delivery, unavailable(None), now)
         else {

@@ -90,9 +90,12 @@ impl Update {
         format!("{}\n{contacts}", self.ezpay_id)
     }
 
-    /// The body each target receives, exactly as it will be sent.
-    fn payload(&self, accepted_at: &str) -> Result<String, StoreError> {
-        to_json(&serde_json::json!({
+    /// The body each target receives, exactly as it will be sent; with the
+    /// version of the customer's contacts it brought, where the engine knows
+    /// it before the save (the PostgreSQL engine's trigger adds it as the
+    /// last member, where the keys in their order put it too).
+    fn payload(&self, accepted_at: &str, version: Option<u64>) -> Result<String, StoreError> {
+        let mut payload = serde_json::json!({
             "request_tracking_id": self.tracking_id,
             "ezpay_id": self.ezpay_id,
             "source": self.source,
@@ -100,7 +103,23 @@ impl Update {
             "user": self.user,
             "accepted_at": accepted_at,
             "contacts": self.request.contacts,
-        }))
+        });
+        if let Some(version) = version {
+            payload["version"] = version.into();
+        }
+        to_json(&payload)
+    }
+
+    /// The `Idempotency-Key` of the update's delivery to `target`:
+    /// `{source}:{tracking id}:{eZpayID}.{version}:{TARGET}`. The customer and
+    /// the version its contacts reached name the update, so a tracking id
+    /// used again after the idempotency window never repeats a key. The
+    /// PostgreSQL engine's migration 3 writes the same.
+    fn idempotency_key(&self, version: u64, target: &str) -> String {
+        format!(
+            "{}:{}:{}.{version}:{target}",
+            self.source, self.tracking_id, self.ezpay_id
+        )
     }
 }
 

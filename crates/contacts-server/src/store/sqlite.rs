@@ -174,6 +174,15 @@ ALTER TABLE customers ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 -- the ETag of the first answer. Empty for requests applied before.
 ALTER TABLE requests ADD COLUMN version INTEGER;
 ",
+    r"
+-- A key per update: each delivery keeps the Idempotency-Key it is sent with,
+-- which names the accepted update (see `Update::idempotency_key`); the
+-- deliveries queued before keep the key they had, `{source}:{tracking id}:{TARGET}`.
+ALTER TABLE outbox ADD COLUMN idempotency_key TEXT NOT NULL DEFAULT '';
+UPDATE outbox
+SET idempotency_key = coalesce(json_extract(payload, '$.source'), '') || ':' || tracking_id || ':' || target
+WHERE state IN ('pending', 'dead');
+",
 ];
 
 const CONTACT_COLUMNS: &str =
@@ -515,16 +524,18 @@ impl Sqlite {
                 accepted_at,
             ],
         )?;
-        let payload = update.payload(&accepted_at)?;
+        let payload = update.payload(&accepted_at, Some(version))?;
         for target in TARGETS {
             tx.execute(
-                "INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at, idempotency_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 [
                     update.tracking_id.as_str(),
                     update.ezpay_id.as_str(),
                     target,
                     &payload,
                     &accepted_at,
+                    &update.idempotency_key(version, target),
                 ],
             )?;
         }
@@ -731,6 +742,12 @@ mod tests {
         assert_eq!(payload["profile_id"], "CAAG_302");
         assert_eq!(payload["user"], "ocsuser");
         assert_eq!(payload["accepted_at"], "2026-11-30T10:00:00.000Z");
+        // Migration 8: a delivery queued before keeps the key it had.
+        let key: String = store
+            .reader()
+            .query_row("SELECT idempotency_key FROM outbox", [], |r| r.get(0))
+            .expect("a key");
+        assert_eq!(key, "CAAG:t1:MAS");
         // Migration 5: the idempotency record takes its update's source and user.
         let request: (String, String, String) = store
             .reader()

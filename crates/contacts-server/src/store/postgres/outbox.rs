@@ -55,7 +55,7 @@ pub(super) async fn claim_due(
              UPDATE outbox SET claimed_by = $1, claimed_until = $2
              FROM due WHERE outbox.id = due.id
              RETURNING outbox.id, outbox.tracking_id, outbox.ezpay_id, outbox.target,
-                       outbox.payload, outbox.attempts"
+                       outbox.payload, outbox.attempts, outbox.idempotency_key"
         ))
         .await?;
     let rows = tx
@@ -80,6 +80,7 @@ pub(super) async fn claim_due(
             target: row.get(3),
             payload: row.get(4),
             attempts: count(row.get(5)),
+            idempotency_key: row.get(6),
         })
         .collect();
     claimed.sort_by_key(|delivery| delivery.id);

@@ -103,7 +103,7 @@ fn claim_rows(
          WHERE id IN (
              SELECT o.id FROM outbox o
              WHERE o.id IN (SELECT value FROM json_each(?3)) AND {CLAIMABLE} AND {IS_HEAD})
-         RETURNING id, tracking_id, ezpay_id, target, payload, attempts"
+         RETURNING id, tracking_id, ezpay_id, target, payload, attempts, idempotency_key"
     ))?;
     let mut claimed = statement
         .query_map(
@@ -121,6 +121,7 @@ fn claim_rows(
                     target: row.get(3)?,
                     payload: row.get(4)?,
                     attempts: count(row.get(5)?),
+                    idempotency_key: row.get(6)?,
                 })
             },
         )?

@@ -221,6 +221,16 @@ fn each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_rep
             vec!["target=\"MAS\""],
             1.0,
         ),
+        (
+            "contacts_delivery_latency_seconds_count",
+            vec!["target=\"MDM\""],
+            1.0,
+        ),
+        (
+            "contacts_delivery_latency_seconds_bucket",
+            vec!["target=\"MAS\"", "le=\"+Inf\""],
+            1.0,
+        ),
         ("contacts_deliveries_pending", vec!["target=\"MAS\""], 0.0),
         (
             "axum_http_requests_total",

@@ -189,6 +189,10 @@ impl TargetRelay {
         let result = match &attempted {
             Attempted::Delivered { status } => {
                 tracing::info!(target = name, tracking_id, attempt, status, "delivered");
+                if let Some(latency) = since_acceptance(&delivery.payload) {
+                    metrics::histogram!("contacts_delivery_latency_seconds", "target" => name)
+                        .record(latency.as_secs_f64());
+                }
                 "delivered"
             }
             Attempted::Retry { at, error, .. } => {
@@ -207,7 +211,36 @@ impl TargetRelay {
     }
 }
 
+/// The time from the acceptance of a delivery's update (`accepted_at` in its
+/// body) to now: the delivery latency, once the target answered 2xx.
+fn since_acceptance(payload: &str) -> Option<Duration> {
+    #[derive(serde::Deserialize)]
+    struct Accepted {
+        accepted_at: String,
+    }
+    let accepted = serde_json::from_str::<Accepted>(payload).ok()?;
+    let at = humantime::parse_rfc3339(&accepted.accepted_at).ok()?;
+    Some(SystemTime::now().duration_since(at).unwrap_or_default())
+}
+
 /// The monotonic instant of a wall-clock time (now, if it is past).
 fn instant_of(time: SystemTime) -> Instant {
     Instant::now() + time.duration_since(SystemTime::now()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latency_runs_from_the_acceptance_in_the_body() {
+        let accepted = SystemTime::now() - Duration::from_secs(90);
+        let payload = format!(
+            r#"{{"accepted_at":"{}","contacts":[]}}"#,
+            humantime::format_rfc3339_millis(accepted)
+        );
+        let latency = since_acceptance(&payload).expect("a latency");
+        assert!(latency >= Duration::from_secs(90) && latency < Duration::from_secs(95));
+        assert_eq!(since_acceptance("{}"), None);
+    }
 }

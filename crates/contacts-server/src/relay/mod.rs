@@ -102,29 +102,42 @@ impl TargetRelay {
     ) {
         let mut in_flight = JoinSet::new();
         let mut finished = Vec::new();
+        // The next due time, kept between rounds: a save adds only deliveries
+        // due at once (which the claim finds) or waiting behind their head,
+        // so it is read again only after what can move it (a record, a
+        // claim, the poll), not at every save.
+        let mut next_due: Option<Instant> = None;
+        let mut next_due_known = false;
         while !*stop.borrow() {
             queued.mark_unchanged();
             // The attempts that ended are recorded together: one commit.
             while let Some(attempt) = in_flight.try_join_next() {
                 finished.extend(attempt.ok());
             }
+            if !finished.is_empty() {
+                next_due_known = false;
+            }
             self.record(std::mem::take(&mut finished)).await;
             let free = self.settings.concurrency.saturating_sub(in_flight.len());
-            let mut wake = Instant::now() + POLL;
             if free > 0 {
                 match self.claim(free).await {
                     Ok(claimed) => {
                         let full = claimed.len() == free;
+                        if !claimed.is_empty() {
+                            next_due_known = false;
+                        }
                         for delivery in claimed {
                             in_flight.spawn(Arc::clone(&self).attempt(delivery));
                         }
                         // Where every free slot was filled, more may be due:
                         // look again when an attempt ends. Otherwise sleep
                         // until the next one is due.
-                        if !full {
+                        if !full && !next_due_known {
                             match self.next_due().await {
-                                Ok(Some(due)) => wake = wake.min(instant_of(due)),
-                                Ok(None) => {}
+                                Ok(due) => {
+                                    next_due = due.map(instant_of);
+                                    next_due_known = true;
+                                }
                                 Err(error) => {
                                     tracing::error!(%error, target = self.target.name, "cannot read the outbox")
                                 }
@@ -136,11 +149,17 @@ impl TargetRelay {
                     }
                 }
             }
+            let poll = Instant::now() + POLL;
+            let wake = next_due.map_or(poll, |due| due.min(poll));
             let wake = wake.max(Instant::now() + MIN_SLEEP);
             tokio::select! {
                 Some(attempt) = in_flight.join_next(), if !in_flight.is_empty() => finished.extend(attempt.ok()),
+                // Saves that come while a round runs wake it once.
                 Ok(()) = queued.changed() => {}
-                () = tokio::time::sleep_until(wake.into()) => {}
+                () = tokio::time::sleep_until(wake.into()) => {
+                    next_due = None;
+                    next_due_known = false;
+                }
                 _ = stop.changed() => {}
             }
         }

@@ -14,6 +14,29 @@ pub(crate) const IS_HEAD: &str = "NOT EXISTS (
     WHERE e.ezpay_id = o.ezpay_id AND e.target = o.target
       AND e.state IN ('pending', 'dead') AND e.id < o.id)";
 
+/// `next_attempt_at` of a pending delivery that waits behind the head of its
+/// (customer, target) queue: it is not due, whatever the time. A delivery is
+/// written so when an earlier one of its queue is pending or dead, and made
+/// due ([`release_next`]) when the head before it is delivered or discarded.
+/// So every pending delivery with a due time of zero or more heads its
+/// queue, and the claims and the next due time are found through the index
+/// on (target, next_attempt_at) among the heads only, however long the
+/// queues behind them (a target down for hours).
+pub(crate) const BEHIND_ITS_HEAD: i64 = -1;
+
+/// Makes due the delivery that now heads the queue of delivery `{id}` (a
+/// placeholder: `?1` or `$1`), if it waited behind the one before. The same
+/// SQL on both engines.
+pub(crate) fn release_next(id: &str) -> String {
+    format!(
+        "UPDATE outbox SET next_attempt_at = 0
+         WHERE next_attempt_at = {BEHIND_ITS_HEAD} AND id = (
+             SELECT min(e.id) FROM outbox e JOIN outbox d
+               ON e.ezpay_id = d.ezpay_id AND e.target = d.target
+             WHERE d.id = {id} AND e.state IN ('pending', 'dead'))"
+    )
+}
+
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryState {

@@ -183,6 +183,19 @@ UPDATE outbox
 SET idempotency_key = coalesce(json_extract(payload, '$.source'), '') || ':' || tracking_id || ':' || target
 WHERE state IN ('pending', 'dead');
 ",
+    r"
+-- Heads of queue found through an index: a pending delivery behind the head
+-- of its (customer, target) queue waits with next_attempt_at = -1 (see
+-- `BEHIND_ITS_HEAD`) until the one before it is delivered or discarded, so
+-- that the claims and the next due time read only the heads, in the order
+-- of their due times, however long the queues behind them.
+CREATE INDEX outbox_due_heads ON outbox (target, next_attempt_at) WHERE state = 'pending';
+UPDATE outbox SET next_attempt_at = -1
+WHERE state = 'pending' AND EXISTS (
+    SELECT 1 FROM outbox e
+    WHERE e.ezpay_id = outbox.ezpay_id AND e.target = outbox.target
+      AND e.state IN ('pending', 'dead') AND e.id < outbox.id);
+",
 ];
 
 const CONTACT_COLUMNS: &str =
@@ -527,8 +540,11 @@ impl Sqlite {
         let payload = update.payload(&accepted_at, Some(version))?;
         for target in TARGETS {
             tx.execute(
-                "INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at, idempotency_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &format!(
+                    "INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at, idempotency_key, next_attempt_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, {})",
+                    outbox::due_unless_behind()
+                ),
                 [
                     update.tracking_id.as_str(),
                     update.ezpay_id.as_str(),

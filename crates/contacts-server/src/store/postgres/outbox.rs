@@ -15,7 +15,7 @@ use deadpool_postgres::{GenericClient, Object};
 use tokio_postgres::Row;
 
 use super::rfc3339;
-use crate::store::outbox::IS_HEAD;
+use crate::store::outbox::{IS_HEAD, release_next};
 use crate::store::{
     Attempted, ClaimRequest, Delivery, DeliveryFilter, DeliveryRecord, DeliveryState, Prune,
     Pruned, Selection, StoreError, TargetQueue, unix_millis,
@@ -48,7 +48,7 @@ pub(super) async fn claim_due(
             "WITH due AS (
                  SELECT o.id FROM outbox o
                  WHERE o.state = 'pending' AND o.target = ANY($3)
-                   AND o.next_attempt_at <= $4 AND o.claimed_until <= $4
+                   AND o.next_attempt_at BETWEEN 0 AND $4 AND o.claimed_until <= $4
                    AND {IS_HEAD}
                  ORDER BY o.id LIMIT $5
                  FOR UPDATE SKIP LOCKED)
@@ -93,8 +93,11 @@ pub(super) async fn next_due(
 ) -> Result<Option<SystemTime>, StoreError> {
     let statement = client
         .prepare_cached(&format!(
-            "SELECT min(greatest(o.next_attempt_at, o.claimed_until)) FROM outbox o
-             WHERE o.state = 'pending' AND o.target = ANY($1) AND {IS_HEAD}"
+            "SELECT min(greatest(next_attempt_at, claimed_until)) FROM (
+                 SELECT o.next_attempt_at, o.claimed_until FROM outbox o
+                 WHERE o.state = 'pending' AND o.target = ANY($1) AND o.next_attempt_at >= 0
+                   AND {IS_HEAD}
+                 ORDER BY o.next_attempt_at LIMIT 64) heads"
         ))
         .await?;
     let due: Option<i64> = client.query_one(&statement, &[&targets]).await?.get(0);
@@ -121,7 +124,9 @@ pub(super) async fn record(
                     ))
                     .await?;
                 tx.execute(&statement, &[id, &owner, &i32::from(*status)])
-                    .await?
+                    .await?;
+                let release = tx.prepare_cached(&release_next("$1")).await?;
+                tx.execute(&release, &[id]).await?
             }
             Attempted::Retry { at, status, error } => {
                 let statement = tx
@@ -258,7 +263,7 @@ pub(super) async fn retry(
     let tx = client.transaction().await?;
     let retried = tx
         .query(
-            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = 0
+            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = least(next_attempt_at, 0)
              WHERE (state = 'dead' OR ($1::bigint IS NOT NULL AND state = 'pending'))
                AND ($1::bigint IS NULL OR id = $1)
              RETURNING id, tracking_id, ezpay_id, target, last_error",
@@ -314,6 +319,7 @@ pub(super) async fn discard(
         &[&id],
     )
     .await?;
+    tx.execute(&release_next("$1"), &[&id]).await?;
     let detail = format!("{target} delivery {id} discarded (it was {state})");
     audit_action(
         &tx,

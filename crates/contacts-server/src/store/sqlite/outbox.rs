@@ -12,34 +12,41 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::NOW;
-use crate::store::outbox::IS_HEAD;
+use crate::store::outbox::{BEHIND_ITS_HEAD, IS_HEAD, release_next};
 use crate::store::{
     Attempted, ClaimRequest, Delivery, DeliveryFilter, DeliveryRecord, DeliveryState, Prune,
     Pruned, Selection, StoreError, TargetQueue, from_unix_millis, unix_millis,
 };
 
-/// The targets as a JSON array, for `json_each`.
-fn json_targets(targets: &[&str]) -> Result<String, StoreError> {
-    serde_json::to_string(targets).map_err(|e| StoreError::failed(format!("cannot serialise: {e}")))
-}
-
 fn count(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// The conditions of a claimable delivery `o`: pending, due, unclaimed, and
-/// the head of its queue.
-const CLAIMABLE: &str = "o.state = 'pending' AND o.next_attempt_at <= ?2 AND o.claimed_until <= ?2";
+/// The conditions of a claimable delivery `o`: pending, due (not waiting
+/// behind its head), unclaimed, and the head of its queue.
+const CLAIMABLE: &str =
+    "o.state = 'pending' AND o.next_attempt_at BETWEEN 0 AND ?2 AND o.claimed_until <= ?2";
+
+/// The `next_attempt_at` of a new delivery of customer `?2` to target `?3`:
+/// due at once, unless an earlier one of its queue is pending or dead.
+pub(super) fn due_unless_behind() -> String {
+    format!(
+        "CASE WHEN EXISTS (
+             SELECT 1 FROM outbox e
+             WHERE e.ezpay_id = ?2 AND e.target = ?3 AND e.state IN ('pending', 'dead'))
+         THEN {BEHIND_ITS_HEAD} ELSE 0 END"
+    )
+}
 
 /// The ids of the deliveries that `claim` may take, oldest first. Each
-/// target's pending rows are read in id order (the `outbox_pending` index),
-/// so the search stops at the first `limit` heads it meets.
+/// target's due heads are read through the `outbox_due_heads` index, so the
+/// deliveries waiting behind them, or for their backoff, cost nothing.
 pub(super) fn claimable(
     connection: &Connection,
     claim: &ClaimRequest<'_>,
 ) -> Result<Vec<i64>, StoreError> {
     let mut statement = connection.prepare_cached(&format!(
-        "SELECT o.id FROM outbox o
+        "SELECT o.id FROM outbox o INDEXED BY outbox_due_heads
          WHERE o.target = ?1 AND {CLAIMABLE} AND {IS_HEAD}
          ORDER BY o.id LIMIT ?3"
     ))?;
@@ -130,16 +137,29 @@ fn claim_rows(
     Ok(claimed)
 }
 
+/// How many heads, earliest due first, the next due time is read from.
+const NEXT_DUE_HEADS: usize = 64;
+
 pub(super) fn next_due(
     connection: &Connection,
     targets: &[&str],
 ) -> Result<Option<SystemTime>, StoreError> {
+    // The heads in the order of their due times, through the index: the
+    // first ones tell, unless as many are claimed (in flight), whose leases
+    // count; then the time may come later than the true one, and the
+    // relay's poll makes up for it.
     let mut statement = connection.prepare_cached(&format!(
-        "SELECT min(max(o.next_attempt_at, o.claimed_until)) FROM outbox o
-         WHERE o.state = 'pending' AND o.target IN (SELECT value FROM json_each(?1))
-           AND {IS_HEAD}"
+        "SELECT min(max(next_attempt_at, claimed_until)) FROM (
+             SELECT o.next_attempt_at, o.claimed_until FROM outbox o INDEXED BY outbox_due_heads
+             WHERE o.state = 'pending' AND o.target = ?1 AND o.next_attempt_at >= 0
+               AND {IS_HEAD}
+             ORDER BY o.next_attempt_at LIMIT {NEXT_DUE_HEADS})"
     ))?;
-    let due: Option<i64> = statement.query_row([json_targets(targets)?], |r| r.get(0))?;
+    let mut due: Option<i64> = None;
+    for target in targets {
+        let next: Option<i64> = statement.query_row([target], |r| r.get(0))?;
+        due = due.into_iter().chain(next).min();
+    }
     Ok(due.map(from_unix_millis))
 }
 
@@ -169,12 +189,14 @@ fn record_rows(
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     for (id, attempted) in attempts {
         match attempted {
-            Attempted::Delivered { status } => tx
-                .prepare_cached(&format!(
+            Attempted::Delivered { status } => {
+                tx.prepare_cached(&format!(
                     "UPDATE outbox SET state = 'delivered', {claimed}, last_status = ?3,
                      last_error = NULL, finished_at = {NOW} {mine}"
                 ))?
-                .execute(params![id, owner, status])?,
+                .execute(params![id, owner, status])?;
+                tx.prepare_cached(&release_next("?1"))?.execute([id])?
+            }
             Attempted::Retry { at, status, error } => tx
                 .prepare_cached(&format!(
                     "UPDATE outbox SET {claimed}, next_attempt_at = ?3, last_status = ?4,
@@ -290,7 +312,7 @@ pub(super) fn retry(
     };
     let retried: Vec<(i64, String, String, String, Option<String>)> = tx
         .prepare(
-            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = 0
+            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = min(next_attempt_at, 0)
              WHERE (state = 'dead' OR (?1 IS NOT NULL AND state = 'pending'))
                AND (?1 IS NULL OR id = ?1)
              RETURNING id, tracking_id, ezpay_id, target, last_error",
@@ -340,6 +362,7 @@ pub(super) fn discard(
         ),
         [id],
     )?;
+    tx.execute(&release_next("?1"), [id])?;
     let detail = format!("{target} delivery {id} discarded (it was {state})");
     audit_action(
         &tx,

@@ -509,6 +509,43 @@ fn a_redirect_is_dead_at_once_with_its_location_and_nothing_reaches_the_location
 }
 
 #[test]
+fn a_delivery_discarded_while_it_is_sent_is_not_overtaken_by_the_next() {
+    let scratch = Scratch::new();
+    let (mas, mdm, server) = relaying_to_both(&scratch, 10_000, "concurrency = 4");
+    mas.script([Reply::Slow(Duration::from_secs(3))]);
+    save(&server, ACTIVE, "being-sent-1", 1);
+    wait_for("the first attempt", Duration::from_secs(10), || {
+        mas.received().len() == 1
+    });
+    save(&server, ACTIVE, "next-2", 2);
+    let pending = server
+        .command(&["deliveries", "list", "--state", "pending"])
+        .unwrap();
+    let id = delivery_id(&pending, "being-sent-1", "MAS");
+    assert!(
+        server
+            .command(&["deliveries", "discard", &id])
+            .unwrap()
+            .contains("discarded")
+    );
+    wait_for("the next delivery", Duration::from_secs(15), || {
+        mas.received().len() == 2
+    });
+    let received = mas.received();
+    assert_eq!(received[1].tracking_id(), "next-2");
+    let gap = received[1].at - received[0].at;
+    assert!(
+        gap >= Duration::from_secs(3),
+        "the next went {gap:?} after the discarded one, before its answer"
+    );
+    assert_eq!(mdm.tracking_ids(), ["being-sent-1", "next-2"]);
+    let discarded = server
+        .command(&["deliveries", "list", "--state", "discarded"])
+        .unwrap();
+    assert!(discarded.contains("being-sent-1\tMAS"), "{discarded}");
+}
+
+#[test]
 fn a_target_that_never_answers_times_out_and_holds_up_nothing_else() {
     let scratch = Scratch::new();
     let relay = "backoff_base_ms = 50\nbackoff_cap_ms = 100";
@@ -847,7 +884,7 @@ fn a_target_without_a_url_is_held() {
 }
 
 /// What the engine decides (the key, the version in the body, redirects
-/// recorded as dead), again on PostgreSQL.
+/// recorded as dead, a discard during a send), again on PostgreSQL.
 mod on_postgres {
     use super::support::postgres_too;
 
@@ -855,5 +892,6 @@ mod on_postgres {
         each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_replay_sends_nothing,
         a_tracking_id_used_again_after_the_window_is_a_new_update_with_a_new_key,
         a_redirect_is_dead_at_once_with_its_location_and_nothing_reaches_the_location,
+        a_delivery_discarded_while_it_is_sent_is_not_overtaken_by_the_next,
     );
 }

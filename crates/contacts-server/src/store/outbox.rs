@@ -37,6 +37,34 @@ pub(crate) fn release_next(id: &str) -> String {
     )
 }
 
+/// Ends `{owner}`'s (`?2` or `$2`) claim on delivery `{id}` (`?1` or `$1`),
+/// which an operator discarded while it was being sent: the discard lets the
+/// next delivery of its queue go only once the attempt in flight is over, so
+/// that the next never overtakes it. [`release_next`] follows where a row
+/// changed. The same SQL on both engines.
+pub(crate) fn end_discarded_claim(id: &str, owner: &str) -> String {
+    format!(
+        "UPDATE outbox SET claimed_by = NULL, claimed_until = 0
+         WHERE id = {id} AND claimed_by = {owner} AND state = 'discarded'"
+    )
+}
+
+/// The discarded deliveries whose claim ran out without a record (the relay
+/// that sent them stopped): the pruning releases the next of each queue,
+/// then ends the claim ([`end_claim`]), so that a stop between the two only
+/// does both again. `{now}` is the time in Unix milliseconds.
+pub(crate) fn interrupted_discards(now: &str) -> String {
+    format!(
+        "SELECT id FROM outbox
+         WHERE state = 'discarded' AND claimed_by IS NOT NULL AND claimed_until <= {now}"
+    )
+}
+
+/// Ends the claim on delivery `{id}` (`?1` or `$1`).
+pub(crate) fn end_claim(id: &str) -> String {
+    format!("UPDATE outbox SET claimed_by = NULL, claimed_until = 0 WHERE id = {id}")
+}
+
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryState {

@@ -265,6 +265,10 @@ BEGIN
 END
 $$;
 CREATE TRIGGER outbox_queued BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION outbox_queued();
+-- A delivery discarded while it is being sent keeps its claim until the
+-- attempt is recorded (or its lease runs out): the next of its queue waits.
+CREATE INDEX outbox_discarded_claims ON outbox (claimed_until)
+    WHERE state = 'discarded' AND claimed_by IS NOT NULL;
 ",
 ];
 

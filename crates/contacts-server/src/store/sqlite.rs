@@ -195,6 +195,10 @@ WHERE state = 'pending' AND EXISTS (
     SELECT 1 FROM outbox e
     WHERE e.ezpay_id = outbox.ezpay_id AND e.target = outbox.target
       AND e.state IN ('pending', 'dead') AND e.id < outbox.id);
+-- A delivery discarded while it is being sent keeps its claim until the
+-- attempt is recorded (or its lease runs out): the next of its queue waits.
+CREATE INDEX outbox_discarded_claims ON outbox (claimed_until)
+    WHERE state = 'discarded' AND claimed_by IS NOT NULL;
 ",
 ];
 

@@ -15,7 +15,9 @@ use deadpool_postgres::{GenericClient, Object};
 use tokio_postgres::Row;
 
 use super::rfc3339;
-use crate::store::outbox::{IS_HEAD, release_next};
+use crate::store::outbox::{
+    IS_HEAD, end_claim, end_discarded_claim, interrupted_discards, release_next,
+};
 use crate::store::{
     Attempted, ClaimRequest, Delivery, DeliveryFilter, DeliveryRecord, DeliveryState, Prune,
     Pruned, Selection, StoreError, TargetQueue, unix_millis,
@@ -151,6 +153,11 @@ pub(super) async fn record(
                     .await?
             }
         };
+        let ended = tx.prepare_cached(&end_discarded_claim("$1", "$2")).await?;
+        if tx.execute(&ended, &[id, &owner]).await? > 0 {
+            let release = tx.prepare_cached(&release_next("$1")).await?;
+            tx.execute(&release, &[id]).await?;
+        }
     }
     tx.commit().await?;
     Ok(())
@@ -303,7 +310,7 @@ pub(super) async fn discard(
     let tx = client.transaction().await?;
     let found = tx
         .query_opt(
-            "SELECT tracking_id, ezpay_id, target, state FROM outbox
+            "SELECT tracking_id, ezpay_id, target, state, claimed_until FROM outbox
              WHERE id = $1 AND state IN ('pending', 'dead') FOR UPDATE",
             &[&id],
         )
@@ -313,13 +320,18 @@ pub(super) async fn discard(
     };
     let (tracking_id, ezpay_id, target, state): (String, String, String, String) =
         (found.get(0), found.get(1), found.get(2), found.get(3));
+    // Being sent: the claim stays until the attempt is recorded, and the
+    // next delivery of the queue waits for it.
+    let sending = found.get::<_, i64>(4) > unix_millis(SystemTime::now());
     tx.execute(
-        "UPDATE outbox SET state = 'discarded', finished_at = now(),
-         claimed_by = NULL, claimed_until = 0 WHERE id = $1",
+        "UPDATE outbox SET state = 'discarded', finished_at = now() WHERE id = $1",
         &[&id],
     )
     .await?;
-    tx.execute(&release_next("$1"), &[&id]).await?;
+    if !sending {
+        tx.execute(&end_claim("$1"), &[&id]).await?;
+        tx.execute(&release_next("$1"), &[&id]).await?;
+    }
     let detail = format!("{target} delivery {id} discarded (it was {state})");
     audit_action(
         &tx,
@@ -352,6 +364,17 @@ pub(super) async fn prune(client: &Object, prune: &Prune) -> Result<Pruned, Stor
             .await?;
         Ok::<_, StoreError>(usize::try_from(deleted).unwrap_or(usize::MAX))
     };
+    let interrupted = client
+        .query(
+            &interrupted_discards("$1"),
+            &[&unix_millis(SystemTime::now())],
+        )
+        .await?;
+    for row in interrupted {
+        let id: i64 = row.get(0);
+        client.execute(&release_next("$1"), &[&id]).await?;
+        client.execute(&end_claim("$1"), &[&id]).await?;
+    }
     Ok(Pruned {
         requests: delete(
             "requests",

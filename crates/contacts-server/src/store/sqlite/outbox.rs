@@ -12,7 +12,9 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::NOW;
-use crate::store::outbox::{BEHIND_ITS_HEAD, IS_HEAD, release_next};
+use crate::store::outbox::{
+    BEHIND_ITS_HEAD, IS_HEAD, end_claim, end_discarded_claim, interrupted_discards, release_next,
+};
 use crate::store::{
     Attempted, ClaimRequest, Delivery, DeliveryFilter, DeliveryRecord, DeliveryState, Prune,
     Pruned, Selection, StoreError, TargetQueue, from_unix_millis, unix_millis,
@@ -210,6 +212,13 @@ fn record_rows(
                 ))?
                 .execute(params![id, owner, status, error])?,
         };
+        if tx
+            .prepare_cached(&end_discarded_claim("?1", "?2"))?
+            .execute(params![id, owner])?
+            > 0
+        {
+            tx.prepare_cached(&release_next("?1"))?.execute([id])?;
+        }
     }
     tx.commit()?;
     Ok(())
@@ -344,25 +353,28 @@ pub(super) fn discard(
     operator: &str,
 ) -> Result<bool, StoreError> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let found: Option<(String, String, String, String)> = tx
+    let found: Option<(String, String, String, String, i64)> = tx
         .query_row(
-            "SELECT tracking_id, ezpay_id, target, state FROM outbox
+            "SELECT tracking_id, ezpay_id, target, state, claimed_until FROM outbox
              WHERE id = ?1 AND state IN ('pending', 'dead')",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?;
-    let Some((tracking_id, ezpay_id, target, state)) = found else {
+    let Some((tracking_id, ezpay_id, target, state, claimed_until)) = found else {
         return Ok(false);
     };
+    // Being sent: the claim stays until the attempt is recorded, and the
+    // next delivery of the queue waits for it.
+    let sending = claimed_until > unix_millis(SystemTime::now());
     tx.execute(
-        &format!(
-            "UPDATE outbox SET state = 'discarded', finished_at = {NOW},
-             claimed_by = NULL, claimed_until = 0 WHERE id = ?1"
-        ),
+        &format!("UPDATE outbox SET state = 'discarded', finished_at = {NOW} WHERE id = ?1"),
         [id],
     )?;
-    tx.execute(&release_next("?1"), [id])?;
+    if !sending {
+        tx.execute(&end_claim("?1"), [id])?;
+        tx.execute(&release_next("?1"), [id])?;
+    }
     let detail = format!("{target} delivery {id} discarded (it was {state})");
     audit_action(
         &tx,
@@ -389,6 +401,14 @@ pub(super) fn prune(connection: &Connection, prune: &Prune) -> Result<Pruned, St
             ))?
             .execute(params![unix_millis(before), batch])
     };
+    let interrupted: Vec<i64> = connection
+        .prepare_cached(&interrupted_discards("?1"))?
+        .query_map([unix_millis(SystemTime::now())], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for id in interrupted {
+        connection.execute(&release_next("?1"), [id])?;
+        connection.execute(&end_claim("?1"), [id])?;
+    }
     Ok(Pruned {
         requests: delete("requests", "created_at", "", prune.requests_before)?,
         deliveries: delete(

@@ -120,6 +120,18 @@ fn delivery_id(list: &str, tracking_id: &str, target: &str) -> String {
         .unwrap_or_else(|| panic!("{tracking_id} {target} is not listed:\n{list}"))
 }
 
+/// Discards, as an operator does, the MAS delivery of `tracking_id` listed
+/// in `state`, and returns its id.
+fn discard_mas(server: &Server, state: &str, tracking_id: &str) -> String {
+    let list = server
+        .command(&["deliveries", "list", "--state", state])
+        .unwrap();
+    let id = delivery_id(&list, tracking_id, "MAS");
+    let discarded = server.command(&["deliveries", "discard", &id]).unwrap();
+    assert!(discarded.contains("discarded"), "{discarded}");
+    id
+}
+
 #[test]
 fn each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_replay_sends_nothing()
 {
@@ -418,16 +430,7 @@ fn a_refused_delivery_is_dead_holds_back_its_customer_only_and_is_sent_by_retry(
         mas.received().len() == 5
     });
     save(&server, ACTIVE, "after-discard-5", 5);
-    let dead = server
-        .command(&["deliveries", "list", "--state", "dead"])
-        .unwrap();
-    let id = delivery_id(&dead, "discarded-4", "MAS");
-    assert!(
-        server
-            .command(&["deliveries", "discard", &id])
-            .unwrap()
-            .contains("discarded")
-    );
+    let id = discard_mas(&server, "dead", "discarded-4");
     assert!(
         server
             .command(&["deliveries", "discard", &id])
@@ -518,16 +521,7 @@ fn a_delivery_discarded_while_it_is_sent_is_not_overtaken_by_the_next() {
         mas.received().len() == 1
     });
     save(&server, ACTIVE, "next-2", 2);
-    let pending = server
-        .command(&["deliveries", "list", "--state", "pending"])
-        .unwrap();
-    let id = delivery_id(&pending, "being-sent-1", "MAS");
-    assert!(
-        server
-            .command(&["deliveries", "discard", &id])
-            .unwrap()
-            .contains("discarded")
-    );
+    discard_mas(&server, "pending", "being-sent-1");
     wait_for("the next delivery", Duration::from_secs(15), || {
         mas.received().len() == 2
     });

@@ -46,12 +46,14 @@ pub fn client() -> Result<Client, String> {
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
-/// Starts one task per configured target on the current runtime; they stop
-/// when `stop` changes, after the attempts in flight.
+/// Starts one task per configured target on the current runtime; they look
+/// for work when either of `wake` changes (this instance's saves, the other
+/// instances' saves) and stop when `stop` changes, after the attempts in
+/// flight.
 pub fn spawn(
     store: &Arc<dyn Store>,
     delivery: &DeliveryConfig,
-    queued: &watch::Sender<()>,
+    wake: [&watch::Sender<()>; 2],
     stop: &watch::Receiver<bool>,
 ) -> Result<JoinSet<()>, String> {
     let client = client()?;
@@ -78,7 +80,7 @@ pub fn spawn(
             url,
             settings: delivery.relay.clone(),
         };
-        tasks.spawn(Arc::new(relay).run(queued.subscribe(), stop.clone()));
+        tasks.spawn(Arc::new(relay).run(wake.map(watch::Sender::subscribe), stop.clone()));
     }
     Ok(tasks)
 }
@@ -97,7 +99,7 @@ struct TargetRelay {
 impl TargetRelay {
     async fn run(
         self: Arc<Self>,
-        mut queued: watch::Receiver<()>,
+        [mut queued, mut heard]: [watch::Receiver<()>; 2],
         mut stop: watch::Receiver<bool>,
     ) {
         let mut in_flight = JoinSet::new();
@@ -110,6 +112,7 @@ impl TargetRelay {
         let mut next_due_known = false;
         while !*stop.borrow() {
             queued.mark_unchanged();
+            heard.mark_unchanged();
             // The attempts that ended are recorded together: one commit.
             while let Some(attempt) = in_flight.try_join_next() {
                 finished.extend(attempt.ok());
@@ -156,6 +159,7 @@ impl TargetRelay {
                 Some(attempt) = in_flight.join_next(), if !in_flight.is_empty() => finished.extend(attempt.ok()),
                 // Saves that come while a round runs wake it once.
                 Ok(()) = queued.changed() => {}
+                Ok(()) = heard.changed() => {}
                 () = tokio::time::sleep_until(wake.into()) => {
                     next_due = None;
                     next_due_known = false;

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use contacts_model::{Contact, ContactDraft, ContactsRequest, EzpayId, Field, TrackingId, Valid};
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 pub use database::{Database, OpenOptions, PoolSettings};
 pub use outbox::{
@@ -309,4 +310,18 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Deletes one batch of each kind of expired row; pending and dead
     /// deliveries are never deleted.
     async fn prune(&self, prune: &Prune) -> Result<Pruned, StoreError>;
+
+    /// Carries wake-ups between the instances that share the database until
+    /// `stop`: each change of `saved` (this instance's saves, sent after
+    /// their commit) is told to the others, coalesced and without a
+    /// payload, and each one told by another changes `heard`. Returns at
+    /// once where the database has one instance (SQLite).
+    async fn exchange_wake_ups(
+        &self,
+        saved: watch::Receiver<()>,
+        heard: watch::Sender<()>,
+        stop: watch::Receiver<bool>,
+    ) {
+        let _ = (saved, heard, stop);
+    }
 }

@@ -26,6 +26,7 @@ use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
     Transaction,
 };
+use tokio::sync::watch;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -38,6 +39,7 @@ use super::{
 };
 
 mod outbox;
+mod wake_ups;
 
 /// The schema, one migration per entry; `schema_migrations` lists those
 /// applied. The same tables and meaning as the SQLite engine's migrations.
@@ -288,6 +290,8 @@ fn rfc3339(column: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// For the connection of the wake-ups, outside the pool.
+    config: tokio_postgres::Config,
 }
 
 impl PostgresStore {
@@ -315,7 +319,7 @@ impl PostgresStore {
         );
         config.options(options);
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -329,7 +333,7 @@ impl PostgresStore {
             .recycle_timeout(Some(settings.wait_timeout))
             .build()
             .map_err(|e| StoreError::failed(format!("cannot build the connection pool: {e}")))?;
-        let store = Self { pool };
+        let store = Self { pool, config };
         store.migrate().await?;
         Ok(store)
     }
@@ -697,5 +701,14 @@ impl Store for PostgresStore {
 
     async fn prune(&self, prune: &Prune) -> Result<Pruned, StoreError> {
         outbox::prune(&self.client().await?, prune).await
+    }
+
+    async fn exchange_wake_ups(
+        &self,
+        saved: watch::Receiver<()>,
+        heard: watch::Sender<()>,
+        stop: watch::Receiver<bool>,
+    ) {
+        wake_ups::exchange(&self.config, saved, &heard, stop).await;
     }
 }

@@ -120,10 +120,16 @@ impl TargetRelay {
             if !finished.is_empty() {
                 next_due_known = false;
             }
-            self.record(std::mem::take(&mut finished)).await;
             let free = self.settings.concurrency.saturating_sub(in_flight.len());
-            if free > 0 {
-                match self.claim(free).await {
+            if free == 0 {
+                self.record(std::mem::take(&mut finished)).await;
+            } else {
+                // A failed record leaves the claims to expire: the deliveries
+                // are sent again, which at-least-once allows.
+                match self
+                    .record_and_claim(&std::mem::take(&mut finished), free)
+                    .await
+                {
                     Ok(claimed) => {
                         let full = claimed.len() == free;
                         if !claimed.is_empty() {
@@ -148,7 +154,7 @@ impl TargetRelay {
                         }
                     }
                     Err(error) => {
-                        tracing::error!(%error, target = self.target.name, "cannot claim deliveries");
+                        tracing::error!(%error, target = self.target.name, "cannot record and claim deliveries");
                     }
                 }
             }
@@ -185,15 +191,22 @@ impl TargetRelay {
         }
     }
 
-    async fn claim(&self, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+    async fn record_and_claim(
+        &self,
+        finished: &[(i64, Attempted)],
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
         self.store
-            .claim_due(&ClaimRequest {
-                owner: &self.owner,
-                targets: &[self.target.name],
-                now: SystemTime::now(),
-                limit,
-                lease: self.target.timeout + LEASE_SLACK,
-            })
+            .record_and_claim(
+                finished,
+                &ClaimRequest {
+                    owner: &self.owner,
+                    targets: &[self.target.name],
+                    now: SystemTime::now(),
+                    limit,
+                    lease: self.target.timeout + LEASE_SLACK,
+                },
+            )
             .await
     }
 

@@ -291,6 +291,20 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// another relay took it).
     async fn record(&self, owner: &str, attempts: &[(i64, Attempted)]) -> Result<(), StoreError>;
 
+    /// [`Store::record`]s `attempts` under `claim.owner`, then
+    /// [`Store::claim_due`]s: an engine with a single writer does both in
+    /// one transaction.
+    async fn record_and_claim(
+        &self,
+        attempts: &[(i64, Attempted)],
+        claim: &ClaimRequest<'_>,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        if !attempts.is_empty() {
+            self.record(claim.owner, attempts).await?;
+        }
+        self.claim_due(claim).await
+    }
+
     /// The deliveries that match, oldest first.
     async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError>;
 

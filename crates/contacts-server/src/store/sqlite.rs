@@ -581,6 +581,15 @@ impl Sqlite {
         outbox::record(&mut self.writer(), owner, attempts)
     }
 
+    fn record_and_claim(
+        &self,
+        owner: &str,
+        attempts: &[(i64, Attempted)],
+        claim: &ClaimRequest<'_>,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        outbox::record_and_claim(&mut self.writer(), owner, attempts, claim)
+    }
+
     fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {
         outbox::deliveries(&self.reader(), filter)
     }
@@ -599,6 +608,39 @@ impl Sqlite {
 
     fn prune(&self, prune: &Prune) -> Result<Pruned, StoreError> {
         outbox::prune(&self.writer(), prune)
+    }
+}
+
+/// A [`ClaimRequest`] that can move to a blocking thread.
+struct OwnedClaim {
+    owner: String,
+    targets: Vec<String>,
+    now: SystemTime,
+    limit: usize,
+    lease: std::time::Duration,
+}
+
+impl OwnedClaim {
+    fn new(claim: &ClaimRequest<'_>) -> Self {
+        Self {
+            owner: claim.owner.to_owned(),
+            targets: claim.targets.iter().map(|&t| t.to_owned()).collect(),
+            now: claim.now,
+            limit: claim.limit,
+            lease: claim.lease,
+        }
+    }
+
+    /// Calls `call` with the request borrowed again.
+    fn with<T>(&self, call: impl FnOnce(&ClaimRequest<'_>) -> T) -> T {
+        let targets: Vec<&str> = self.targets.iter().map(String::as_str).collect();
+        call(&ClaimRequest {
+            owner: &self.owner,
+            targets: &targets,
+            now: self.now,
+            limit: self.limit,
+            lease: self.lease,
+        })
     }
 }
 
@@ -647,20 +689,9 @@ impl Store for SqliteStore {
     }
 
     async fn claim_due(&self, claim: &ClaimRequest<'_>) -> Result<Vec<Delivery>, StoreError> {
-        let owner = claim.owner.to_owned();
-        let targets: Vec<String> = claim.targets.iter().map(|&t| t.to_owned()).collect();
-        let (now, limit, lease) = (claim.now, claim.limit, claim.lease);
-        self.run(move |db| {
-            let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
-            db.claim_due(&ClaimRequest {
-                owner: &owner,
-                targets: &targets,
-                now,
-                limit,
-                lease,
-            })
-        })
-        .await
+        let claim = OwnedClaim::new(claim);
+        self.run(move |db| claim.with(|claim| db.claim_due(claim)))
+            .await
     }
 
     async fn next_due(&self, targets: &[&str]) -> Result<Option<SystemTime>, StoreError> {
@@ -675,6 +706,16 @@ impl Store for SqliteStore {
     async fn record(&self, owner: &str, attempts: &[(i64, Attempted)]) -> Result<(), StoreError> {
         let (owner, attempts) = (owner.to_owned(), attempts.to_vec());
         self.run(move |db| db.record(&owner, &attempts)).await
+    }
+
+    async fn record_and_claim(
+        &self,
+        attempts: &[(i64, Attempted)],
+        claim: &ClaimRequest<'_>,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let (attempts, claim) = (attempts.to_vec(), OwnedClaim::new(claim));
+        self.run(move |db| claim.with(|claim| db.record_and_claim(claim.owner, &attempts, claim)))
+            .await
     }
 
     async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {

@@ -7,7 +7,8 @@
 //! - [`abuse`]: abuse and faults, a theme a file;
 //! - [`delivery`]: the relay's deliveries to stand-in targets;
 //! - [`postgres`]: several instances on one PostgreSQL database, its outage,
-//!   and retention there.
+//!   and retention there;
+//! - [`tokens`]: bearer tokens against an issuer's key set served by the test.
 //!
 //! A module's `on_postgres` runs its tests again on PostgreSQL.
 
@@ -19,6 +20,7 @@ mod abuse;
 mod api;
 mod delivery;
 mod postgres;
+mod tokens;
 
 use std::fmt::Debug;
 use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -257,7 +257,7 @@ fn start_with_address_allowance(dir: &Path, issuer: &KeyServer, per_address: u32
 /// An issuer serving one key, `key-1`, and a scratch directory.
 fn one_key_issuer() -> (IssuerKey, KeyServer, Scratch) {
     let key = IssuerKey::generate("key-1");
-    let issuer = KeySERVER.start(vec![key.jwk.clone()]);
+    let issuer = KeyServer::start(vec![key.jwk.clone()]);
     (key, issuer, Scratch::new())
 }
 
@@ -435,7 +435,7 @@ fn bad_tokens_are_throttled_per_address_and_good_ones_are_not() {
 fn a_new_key_is_fetched_once_and_forged_kids_cannot_flood_the_issuer() {
     let old = IssuerKey::generate("old");
     let new = IssuerKey::generate("new");
-    let issuer = KeySERVER.start(vec![old.jwk.clone()]);
+    let issuer = KeyServer::start(vec![old.jwk.clone()]);
     let dir = Scratch::new();
     let server = start_with_address_allowance(&dir.0, &issuer, 100_000);
     // The server fetched the key set before it listened.

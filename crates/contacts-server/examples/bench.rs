@@ -31,9 +31,18 @@
 //! defaults otherwise: every commit is durable as on SQLite.
 //! `--engines-only` skips the relay's phases and the login flood.
 //!
+//! `--server PATH` adds the delivery figures of `bench/delivery.rs` (saves
+//! with the targets up, down and not configured; the targets down for a
+//! minute; delivery latency at 100 and 500 saves/s on each engine set-up)
+//! for the server binary at PATH, and `--baseline PATH` beside it, the two
+//! taking turns; `--deliveries-only` skips the rest.
+//!
 //! Run it optimised: `cargo run --profile server -p contacts-server
-//! --example bench [-- --engine postgres [--engines-only]]` (or `cargo
-//! xtask bench`).
+//! --example bench [-- --engine postgres [--engines-only]] [--server PATH
+//! [--baseline PATH] [--deliveries-only]]` (or `cargo xtask bench`).
+
+#[path = "bench/delivery.rs"]
+mod delivery;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -59,13 +68,28 @@ const TIME_LIMIT: Duration = Duration::from_secs(60);
 /// parallelism as it would in service.
 const CUSTOMERS: usize = 100;
 
+const USAGE: &str = "usage: bench [--engine sqlite|postgres [--engines-only]] [--server PATH [--baseline PATH] [--deliveries-only]]";
+
 fn main() -> Result<(), String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // The delivery figures' binaries: `--server PATH` ("this build") and
+    // `--baseline PATH`, taken out of the arguments.
+    let mut builds = Vec::new();
+    for (flag, name) in [("--server", "this"), ("--baseline", "baseline")] {
+        if let Some(at) = args.iter().position(|arg| arg == flag) {
+            let binary = args.get(at + 1).ok_or(USAGE)?.into();
+            builds.push(delivery::Build { name, binary });
+            args.drain(at..at + 2);
+        }
+    }
+    let deliveries_only = args.iter().any(|arg| arg == "--deliveries-only");
+    args.retain(|arg| arg != "--deliveries-only");
     let (relay, postgres) = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        _ if deliveries_only => (false, false),
         [] | ["--engine", "sqlite"] => (true, false),
         ["--engine", "postgres"] => (true, true),
         ["--engine", "postgres", "--engines-only"] => (false, true),
-        _ => return Err("usage: bench [--engine sqlite|postgres [--engines-only]]".into()),
+        _ => return Err(USAGE.into()),
     };
     let dir = std::env::temp_dir().join(format!("contacts-server-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -74,7 +98,14 @@ fn main() -> Result<(), String> {
     } else {
         Ok(())
     }
-    .and_then(|()| if postgres { engines(&dir) } else { Ok(()) });
+    .and_then(|()| if postgres { engines(&dir) } else { Ok(()) })
+    .and_then(|()| {
+        if builds.is_empty() {
+            Ok(())
+        } else {
+            delivery::run(&dir, &builds)
+        }
+    });
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -351,7 +382,7 @@ fn load_over(
                     }
                     let sent = Instant::now();
                     match post(agent, base, &format!("{prefix}-{i}"), i) {
-                        Ok(()) => latencies
+                        Ok(_) => latencies
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
                             .push(sent.elapsed()),
@@ -493,20 +524,20 @@ fn customer(i: usize) -> String {
 }
 
 /// Sends one distinct, valid update as the development user and checks that
-/// it is a Success.
-fn post(agent: &ureq::Agent, base: &str, tracking_id: &str, i: usize) -> Result<(), String> {
+/// it is a Success; returns the version it brought the contacts to.
+fn post(agent: &ureq::Agent, base: &str, tracking_id: &str, i: usize) -> Result<u64, String> {
     post_as(agent, base, "Basic b2NzdXNlcjpvY3N1c2Vy", tracking_id, i)
 }
 
 /// Sends one distinct, valid update with `authorization` and checks that it
-/// is a Success.
+/// is a Success; returns the version it brought the contacts to (its `ETag`).
 fn post_as(
     agent: &ureq::Agent,
     base: &str,
     authorization: &str,
     tracking_id: &str,
     i: usize,
-) -> Result<(), String> {
+) -> Result<u64, String> {
     let body = format!(
         r#"{{"contacts":[{{"type":"billing","name":"Bench {i}","email":"bench{i}@example.com","work_phone":"(914) 721-2006 x{ext}"}},{{"type":"service","name":"Bench {i}","mobile_phone":"914.721.2006"}}]}}"#,
         ext = i % 10_000
@@ -523,12 +554,16 @@ fn post_as(
         .send(&body)
         .map_err(|e| format!("{tracking_id}: {e}"))?;
     let status = response.status();
+    let version = response
+        .headers()
+        .get("etag")
+        .and_then(|tag| tag.to_str().ok()?.trim_matches('"').parse().ok());
     let text = response
         .body_mut()
         .read_to_string()
         .map_err(|e| format!("{tracking_id}: {e}"))?;
-    if status == 200 && text.contains("\"Success\"") {
-        Ok(())
+    if let (200, true, Some(version)) = (status.as_u16(), text.contains("\"Success\""), version) {
+        Ok(version)
     } else {
         Err(format!("{tracking_id}: HTTP {status}: {text}"))
     }
@@ -633,7 +668,7 @@ fn login_flood(dir: &Path) -> Result<(), String> {
                             let sent = Instant::now();
                             let tracking_id = format!("agent{n}-{flooded}-{i}");
                             let saved = post_as(agent, base, auth, &tracking_id, n);
-                            saves.push(saved.map(|()| sent.elapsed()));
+                            saves.push(saved.map(|_| sent.elapsed()));
                             i += 1;
                             thread::sleep(Duration::from_millis(50));
                         }

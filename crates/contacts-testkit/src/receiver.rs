@@ -24,6 +24,8 @@ pub enum Reply {
     Status(u16, &'static str),
     /// This status with `Retry-After: seconds`.
     RetryAfter(u16, u64),
+    /// This status (a 3xx) with `Location: url`.
+    Redirect(u16, String),
     /// 200 after this delay.
     Slow(Duration),
     /// No answer, ever.
@@ -185,7 +187,9 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         .unwrap_or(Reply::Status(200, ""));
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let answered = match &reply {
-        Reply::Status(status, _) | Reply::RetryAfter(status, _) => *status,
+        Reply::Status(status, _) | Reply::RetryAfter(status, _) | Reply::Redirect(status, _) => {
+            *status
+        }
         Reply::Slow(_) => 200,
         Reply::Hang => 0,
     };
@@ -220,6 +224,11 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         Reply::Status(status, text) => {
             (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), text).into_response()
         }
+        Reply::Redirect(status, url) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND),
+            [("location", url)],
+        )
+            .into_response(),
         Reply::RetryAfter(status, seconds) => (
             StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
             [("retry-after", seconds.to_string())],

@@ -194,8 +194,20 @@ impl Server {
             retention,
         } = self.built;
         let (stop, stopped) = watch::channel(false);
+        // Saves at the other instances on the database wake this one's relays.
+        let heard = watch::channel(()).0;
+        let exchange = {
+            let (store, saved) = (Arc::clone(&state.store), state.queued.subscribe());
+            let (heard, stopped) = (heard.clone(), stopped.clone());
+            tokio::spawn(async move { store.exchange_wake_ups(saved, heard, stopped).await })
+        };
         let relays = if self.relay {
-            relay::spawn(&state.store, &state.delivery, &state.queued, &stopped)?
+            relay::spawn(
+                &state.store,
+                &state.delivery,
+                [&state.queued, &heard],
+                &stopped,
+            )?
         } else {
             tracing::info!("--no-relay: this process delivers nothing");
             tokio::task::JoinSet::new()
@@ -214,6 +226,7 @@ impl Server {
         let _ = stop.send(true);
         relays.join_all().await;
         let _ = pruning.await;
+        let _ = exchange.await;
         Ok(())
     }
 }

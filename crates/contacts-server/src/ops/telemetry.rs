@@ -26,6 +26,12 @@ use crate::config::Limits;
 use crate::http::listen;
 use crate::store::{Store, every_target};
 
+/// The bounds of `contacts_delivery_latency_seconds`: from a target that
+/// answers at once to one that was down for an hour.
+const DELIVERY_LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
+];
+
 /// The layer that counts HTTP requests by route and status, and times them.
 /// It records nothing until [`Endpoint::bind`] installs the recorder.
 pub fn http_layer() -> PrometheusMetricLayer<'static> {
@@ -59,6 +65,12 @@ impl Endpoint {
                 Matcher::Full(AXUM_HTTP_REQUESTS_DURATION_SECONDS.to_owned()),
                 SECONDS_DURATION_BUCKETS,
             )
+            .and_then(|builder| {
+                builder.set_buckets_for_metric(
+                    Matcher::Full("contacts_delivery_latency_seconds".to_owned()),
+                    DELIVERY_LATENCY_BUCKETS,
+                )
+            })
             .map_err(|e| format!("metrics: {e}"))?
             .build_recorder();
         let handle = recorder.handle();

@@ -33,23 +33,27 @@ const LEASE_SLACK: Duration = Duration::from_secs(5);
 /// claimable never makes it spin.
 const MIN_SLEEP: Duration = Duration::from_millis(5);
 
-/// Builds the HTTP client the relay tasks share.
+/// Builds the HTTP client the relay tasks share. It follows no redirect:
+/// only the target's own 2xx counts, and a 3xx is judged as an answer.
 pub fn client() -> Result<Client, String> {
     // The crypto of rustls: ring, installed once for the process (a second
     // installation fails harmlessly).
     let _ = rustls::crypto::ring::default_provider().install_default();
     Client::builder()
         .user_agent(concat!("contacts-server/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
-/// Starts one task per configured target on the current runtime; they stop
-/// when `stop` changes, after the attempts in flight.
+/// Starts one task per configured target on the current runtime; they look
+/// for work when either of `wake` changes (this instance's saves, the other
+/// instances' saves) and stop when `stop` changes, after the attempts in
+/// flight.
 pub fn spawn(
     store: &Arc<dyn Store>,
     delivery: &DeliverySettings,
-    queued: &watch::Sender<()>,
+    wake: [&watch::Sender<()>; 2],
     stop: &watch::Receiver<bool>,
 ) -> Result<JoinSet<()>, String> {
     let client = client()?;
@@ -77,7 +81,7 @@ pub fn spawn(
             url,
             settings: delivery.relay.clone(),
         };
-        tasks.spawn(Arc::new(relay).run(queued.subscribe(), stop.clone()));
+        tasks.spawn(Arc::new(relay).run(wake.map(watch::Sender::subscribe), stop.clone()));
     }
     Ok(tasks)
 }
@@ -96,34 +100,54 @@ struct TargetRelay {
 impl TargetRelay {
     async fn run(
         self: Arc<Self>,
-        mut queued: watch::Receiver<()>,
+        [mut queued, mut heard]: [watch::Receiver<()>; 2],
         mut stop: watch::Receiver<bool>,
     ) {
         let mut in_flight = JoinSet::new();
         let mut finished = Vec::new();
+        // The next due time, kept between rounds: a save adds only deliveries
+        // due at once (which the claim finds) or waiting behind their head,
+        // so it is read again only after what can move it (a record, a
+        // claim, the poll), not at every save.
+        let mut next_due: Option<Instant> = None;
+        let mut next_due_known = false;
         while !*stop.borrow() {
             queued.mark_unchanged();
+            heard.mark_unchanged();
             // The attempts that ended are recorded together: one commit.
             while let Some(attempt) = in_flight.try_join_next() {
                 finished.extend(attempt.ok());
             }
-            self.record(std::mem::take(&mut finished)).await;
+            if !finished.is_empty() {
+                next_due_known = false;
+            }
             let free = self.settings.concurrency.saturating_sub(in_flight.len());
-            let mut wake = Instant::now() + POLL;
-            if free > 0 {
-                match self.claim(free).await {
+            if free == 0 {
+                self.record(std::mem::take(&mut finished)).await;
+            } else {
+                // A failed record leaves the claims to expire: the deliveries
+                // are sent again, which at-least-once allows.
+                match self
+                    .record_and_claim(std::mem::take(&mut finished), free)
+                    .await
+                {
                     Ok(claimed) => {
                         let full = claimed.len() == free;
+                        if !claimed.is_empty() {
+                            next_due_known = false;
+                        }
                         for delivery in claimed {
                             in_flight.spawn(Arc::clone(&self).attempt(delivery));
                         }
                         // Where every free slot was filled, more may be due:
                         // look again when an attempt ends. Otherwise sleep
                         // until the next one is due.
-                        if !full {
+                        if !full && !next_due_known {
                             match self.next_due().await {
-                                Ok(Some(due)) => wake = wake.min(instant_of(due)),
-                                Ok(None) => {}
+                                Ok(due) => {
+                                    next_due = due.map(instant_of);
+                                    next_due_known = true;
+                                }
                                 Err(error) => {
                                     tracing::error!(%error, target = self.target.name, "cannot read the outbox")
                                 }
@@ -131,15 +155,22 @@ impl TargetRelay {
                         }
                     }
                     Err(error) => {
-                        tracing::error!(%error, target = self.target.name, "cannot claim deliveries");
+                        tracing::error!(%error, target = self.target.name, "cannot record and claim deliveries");
                     }
                 }
             }
+            let poll = Instant::now() + POLL;
+            let wake = next_due.map_or(poll, |due| due.min(poll));
             let wake = wake.max(Instant::now() + MIN_SLEEP);
             tokio::select! {
                 Some(attempt) = in_flight.join_next(), if !in_flight.is_empty() => finished.extend(attempt.ok()),
+                // Saves that come while a round runs wake it once.
                 Ok(()) = queued.changed() => {}
-                () = tokio::time::sleep_until(wake.into()) => {}
+                Ok(()) = heard.changed() => {}
+                () = tokio::time::sleep_until(wake.into()) => {
+                    next_due = None;
+                    next_due_known = false;
+                }
                 _ = stop.changed() => {}
             }
         }
@@ -161,15 +192,22 @@ impl TargetRelay {
         }
     }
 
-    async fn claim(&self, limit: usize) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    async fn record_and_claim(
+        &self,
+        finished: Vec<(i64, Attempted)>,
+        limit: usize,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         self.store
-            .claim_due(ClaimRequest {
-                owner: Arc::clone(&self.owner),
-                targets: vec![self.target.name],
-                now: SystemTime::now(),
-                limit,
-                lease: self.target.timeout + LEASE_SLACK,
-            })
+            .record_and_claim(
+                finished,
+                ClaimRequest {
+                    owner: Arc::clone(&self.owner),
+                    targets: vec![self.target.name],
+                    now: SystemTime::now(),
+                    limit,
+                    lease: self.target.timeout + LEASE_SLACK,
+                },
+            )
             .await
     }
 
@@ -188,6 +226,10 @@ impl TargetRelay {
         let result = match &attempted {
             Attempted::Delivered { status } => {
                 tracing::info!(target = name, tracking_id, attempt, status, "delivered");
+                if let Some(latency) = since_acceptance(&delivery.payload) {
+                    metrics::histogram!("contacts_delivery_latency_seconds", "target" => name)
+                        .record(latency.as_secs_f64());
+                }
                 "delivered"
             }
             Attempted::Retry { at, error, .. } => {
@@ -206,7 +248,36 @@ impl TargetRelay {
     }
 }
 
+/// The time from the acceptance of a delivery's update (`accepted_at` in its
+/// body) to now: the delivery latency, once the target answered 2xx.
+fn since_acceptance(payload: &str) -> Option<Duration> {
+    #[derive(serde::Deserialize)]
+    struct Accepted {
+        accepted_at: String,
+    }
+    let accepted = serde_json::from_str::<Accepted>(payload).ok()?;
+    let at = humantime::parse_rfc3339(&accepted.accepted_at).ok()?;
+    Some(SystemTime::now().duration_since(at).unwrap_or_default())
+}
+
 /// The monotonic instant of a wall-clock time (now, if it is past).
 fn instant_of(time: SystemTime) -> Instant {
     Instant::now() + time.duration_since(SystemTime::now()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latency_runs_from_the_acceptance_in_the_body() {
+        let accepted = SystemTime::now() - Duration::from_secs(90);
+        let payload = format!(
+            r#"{{"accepted_at":"{}","contacts":[]}}"#,
+            humantime::format_rfc3339_millis(accepted)
+        );
+        let latency = since_acceptance(&payload).expect("a latency");
+        assert!(latency >= Duration::from_secs(90) && latency < Duration::from_secs(95));
+        assert_eq!(since_acceptance("{}"), None);
+    }
 }

@@ -3,7 +3,7 @@
 use std::error::Error as _;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER};
 use reqwest::{Client, StatusCode, Url};
 
 use super::backoff;
@@ -28,22 +28,8 @@ pub enum Answer {
         retry_after: Option<Duration>,
         error: String,
     },
-    /// Any other answer: it cannot succeed as it is.
+    /// Any other answer, a redirect included: it cannot succeed as it is.
     Refused { status: u16, error: String },
-}
-
-/// `{source}:{tracking id}:{TARGET}`: tracking ids are unique per source
-/// only, so two sources' updates with one id must not look like one update
-/// to a target that deduplicates. The source is read from the stored body.
-fn idempotency_key(delivery: &ClaimedDelivery) -> String {
-    #[derive(serde::Deserialize)]
-    struct Routed {
-        source: String,
-    }
-    let source = serde_json::from_str::<Routed>(&delivery.payload)
-        .map(|routed| routed.source)
-        .unwrap_or_default();
-    format!("{source}:{}:{}", delivery.tracking_id, delivery.target)
 }
 
 /// POSTs `delivery` to `url` with the contract's headers and the target's own.
@@ -53,14 +39,13 @@ pub async fn post(
     url: &Url,
     delivery: &ClaimedDelivery,
 ) -> Answer {
-    let idempotency_key = idempotency_key(delivery);
     let request = client
         .post(url.clone())
         .timeout(target.timeout)
         .headers(target.headers.clone())
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .header("Request-Tracking-Id", &delivery.tracking_id)
-        .header("Idempotency-Key", idempotency_key)
+        .header("Idempotency-Key", &delivery.idempotency_key)
         .body(delivery.payload.clone());
     let mut response = match request.send().await {
         Ok(response) => response,
@@ -85,16 +70,32 @@ pub async fn post(
             Err(_) => break,
         }
     }
-    classify(status, retry_after, &body)
+    classify(status, response.headers(), retry_after, &body)
 }
 
-fn classify(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Answer {
+/// What an answer means. A redirect is never followed (the client follows
+/// none): it is a refusal that names its `Location`, so that an operator
+/// sees that the target's address is wrong.
+fn classify(
+    status: StatusCode,
+    headers: &HeaderMap,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> Answer {
     if status.is_success() {
         return Answer::Accepted(status.as_u16());
     }
     let kept = &body[..body.len().min(KEPT_ANSWER_BYTES)];
+    let location = headers
+        .get(LOCATION)
+        .filter(|_| status.is_redirection())
+        .map(|value| {
+            let value = &value.as_bytes()[..value.len().min(KEPT_ANSWER_BYTES)];
+            format!("redirected to {} ", String::from_utf8_lossy(value))
+        })
+        .unwrap_or_default();
     let error = format!(
-        "HTTP {}: {}",
+        "HTTP {}: {location}{}",
         status.as_u16(),
         String::from_utf8_lossy(kept)
     );
@@ -180,23 +181,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_idempotency_key_names_the_source() {
-        let delivery = |source: &str| ClaimedDelivery {
-            id: 1,
-            tracking_id: "67865456".into(),
-            ezpay_id: "000010000005008".into(),
-            target: "MAS".into(),
-            payload: format!(r#"{{"source":"{source}","contacts":[]}}"#),
-            attempts: 0,
-        };
-        assert_eq!(idempotency_key(&delivery("CAAG")), "CAAG:67865456:MAS");
-        assert_ne!(
-            idempotency_key(&delivery("CAAG")),
-            idempotency_key(&delivery("OCS"))
-        );
-    }
-
-    #[test]
     fn classifies_answers_as_the_contract_of_delivery_says() {
         let long = "x".repeat(3000);
         for (status, transient) in [
@@ -215,7 +199,7 @@ mod tests {
             (301, Some(false)),
         ] {
             let status = StatusCode::from_u16(status).expect("a status");
-            let answer = classify(status, None, long.as_bytes());
+            let answer = classify(status, &HeaderMap::new(), None, long.as_bytes());
             match (transient, answer) {
                 (None, Answer::Accepted(s)) => assert_eq!(s, status.as_u16()),
                 (
@@ -240,6 +224,25 @@ mod tests {
     }
 
     #[test]
+    fn a_redirect_is_refused_with_its_location() {
+        for status in [301, 302, 303, 307, 308] {
+            let mut headers = HeaderMap::new();
+            headers.insert(LOCATION, HeaderValue::from_static("http://elsewhere/x"));
+            let status = StatusCode::from_u16(status).expect("a status");
+            assert_eq!(
+                classify(status, &headers, None, b"moved"),
+                Answer::Refused {
+                    status: status.as_u16(),
+                    error: format!(
+                        "HTTP {}: redirected to http://elsewhere/x moved",
+                        status.as_u16()
+                    )
+                }
+            );
+        }
+    }
+
+    #[test]
     fn retries_within_the_backoff_then_gives_up() {
         let settings = RelaySettings {
             max_attempts: 3,
@@ -260,6 +263,7 @@ mod tests {
             target: "MAS".into(),
             payload: "{}".into(),
             attempts: 0,
+            idempotency_key: "CAAG:t:e.2:MAS".into(),
         };
         let Attempted::Retry { at, .. } = judge(&settings, &delivery, unavailable(None), now)
         else {

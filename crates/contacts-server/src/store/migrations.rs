@@ -15,12 +15,16 @@ pub(super) const SQLITE: &[&str] = &[
     include_str!("migrations/sqlite/0005_idempotency_per_source.sql"),
     include_str!("migrations/sqlite/0006_contacts_version.sql"),
     include_str!("migrations/sqlite/0007_request_version.sql"),
+    include_str!("migrations/sqlite/0008_idempotency_key_per_update.sql"),
+    include_str!("migrations/sqlite/0009_due_heads_of_queue.sql"),
 ];
 
 /// PostgreSQL's migrations, oldest first.
 pub(super) const POSTGRES: &[&str] = &[
     include_str!("migrations/postgres/0001_schema.sql"),
     include_str!("migrations/postgres/0002_save_function.sql"),
+    include_str!("migrations/postgres/0003_idempotency_key_per_update.sql"),
+    include_str!("migrations/postgres/0004_due_heads_of_queue.sql"),
 ];
 
 /// The migrations a database at schema version `applied` still needs, each
@@ -56,11 +60,15 @@ mod tests {
         "833609f6d89894bad8072a1a17bc13c3b5b243ba8e03903ab7d87d031c97d417",
         "a429fd047cc179607fa225fe2db9228621b741236d334f5a0828493868d0a126",
         "d55036649a7cacf26f45c0e9903af7891136fdfa108dac125065835492aa234e",
+        "40d4704930421b68ff53789e66dabf6c5364f6e968be7314204d4e930fb1c593",
+        "6c294062a979ca9a7a3f7826e6656c24c11632ebca6d550a334adc17f62b8c9e",
     ];
 
     const RELEASED_POSTGRES: &[&str] = &[
         "9b74bcea7643dbad140cf7e7b3da4bc29b2084887d9c0031946560a9ef854987",
         "7995031dd4517b3b5851cd67eb65a694bdbfccac00a4a42d8551053077453198",
+        "78d3820a626853f370d68c4b868480a4ccd8e2fc119ccd7d7f9c62ad35b6c9b0",
+        "016e8f5c6099788ac32f6727c95676c19d8aeb56c6a90240a28c1161a293e122",
     ];
 
     fn sha256(text: &str) -> String {

@@ -24,6 +24,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use contacts_model::{Contact, ContactDraft, ContactsRequest, EzpayId, TrackingId, Valid};
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 pub use database::{Database, OpenOptions, PoolSettings};
 pub use outbox::{
@@ -102,9 +103,12 @@ impl Update {
         format!("{}\n{contacts}", self.ezpay_id)
     }
 
-    /// The body each target receives, exactly as it will be sent.
-    fn payload(&self, accepted_at: &str) -> Result<String, StoreError> {
-        to_json(&serde_json::json!({
+    /// The body each target receives, exactly as it will be sent; with the
+    /// version of the customer's contacts it brought, where the engine knows
+    /// it before the save (the PostgreSQL engine's trigger adds it as the
+    /// last member, where the keys in their order put it too).
+    fn payload(&self, accepted_at: &str, version: Option<u64>) -> Result<String, StoreError> {
+        let mut payload = serde_json::json!({
             "request_tracking_id": self.tracking_id,
             "ezpay_id": self.ezpay_id,
             "source": self.source,
@@ -112,7 +116,23 @@ impl Update {
             "user": self.user,
             "accepted_at": accepted_at,
             "contacts": self.request.contacts,
-        }))
+        });
+        if let Some(version) = version {
+            payload["version"] = version.into();
+        }
+        to_json(&payload)
+    }
+
+    /// The `Idempotency-Key` of the update's delivery to `target`:
+    /// `{source}:{tracking id}:{eZpayID}.{version}:{TARGET}`. The customer and
+    /// the version its contacts reached name the update, so a tracking id
+    /// used again after the idempotency window never repeats a key. The
+    /// PostgreSQL engine's migration 3 writes the same.
+    fn idempotency_key(&self, version: u64, target: &str) -> String {
+        format!(
+            "{}:{}:{}.{version}:{target}",
+            self.source, self.tracking_id, self.ezpay_id
+        )
     }
 }
 
@@ -312,6 +332,20 @@ pub trait Store: Send + Sync + fmt::Debug {
         attempts: Vec<(i64, Attempted)>,
     ) -> Result<(), StoreError>;
 
+    /// [`Store::record`]s `attempts` under `claim.owner`, then
+    /// [`Store::claim_due`]s: an engine with a single writer does both in
+    /// one transaction.
+    async fn record_and_claim(
+        &self,
+        attempts: Vec<(i64, Attempted)>,
+        claim: ClaimRequest,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        if !attempts.is_empty() {
+            self.record(Arc::clone(&claim.owner), attempts).await?;
+        }
+        self.claim_due(claim).await
+    }
+
     /// The deliveries that match, oldest first.
     async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError>;
 
@@ -331,6 +365,20 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Deletes one batch of each kind of expired row; pending and dead
     /// deliveries are never deleted.
     async fn prune(&self, prune: Prune) -> Result<Pruned, StoreError>;
+
+    /// Carries wake-ups between the instances that share the database until
+    /// `stop`: each change of `saved` (this instance's saves, sent after
+    /// their commit) is told to the others, coalesced and without a
+    /// payload, and each one told by another changes `heard`. Returns at
+    /// once where the database has one instance (SQLite).
+    async fn exchange_wake_ups(
+        &self,
+        saved: watch::Receiver<()>,
+        heard: watch::Sender<()>,
+        stop: watch::Receiver<bool>,
+    ) {
+        let _ = (saved, heard, stop);
+    }
 }
 
 #[cfg(test)]

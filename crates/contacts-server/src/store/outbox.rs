@@ -60,6 +60,8 @@ pub struct ClaimedDelivery {
     pub target: String,
     /// The JSON body to send, exactly as stored at acceptance.
     pub payload: String,
+    /// The `Idempotency-Key` to send, as stored at acceptance.
+    pub idempotency_key: String,
     /// Attempts made before this one.
     pub attempts: u32,
 }

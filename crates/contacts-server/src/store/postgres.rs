@@ -27,6 +27,7 @@ use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
     Transaction,
 };
+use tokio::sync::watch;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
@@ -41,6 +42,7 @@ use super::{
 };
 
 mod outbox;
+mod wake_ups;
 
 /// The advisory lock the migrations run under (any fixed number will do;
 /// this is "contacts" in ASCII).
@@ -55,6 +57,8 @@ fn rfc3339(column: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// For the connection of the wake-ups, outside the pool.
+    config: tokio_postgres::Config,
 }
 
 impl PostgresStore {
@@ -82,7 +86,7 @@ impl PostgresStore {
         );
         config.options(options);
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -96,7 +100,7 @@ impl PostgresStore {
             .recycle_timeout(Some(settings.wait_timeout))
             .build()
             .map_err(|e| StoreError::failed(format!("cannot build the connection pool: {e}")))?;
-        let store = Self { pool };
+        let store = Self { pool, config };
         store.migrate().await?;
         Ok(store)
     }
@@ -383,7 +387,11 @@ impl Store for PostgresStore {
         // The time of acceptance is this instance's clock, truncated to what
         // the payload shows, so that the payload and the rows agree.
         let accepted = from_unix_millis(unix_millis(SystemTime::now()));
-        let payload = update.payload(&humantime::format_rfc3339_millis(accepted).to_string())?;
+        // The version is known inside the save: migration 3's trigger adds it.
+        let payload = update.payload(
+            &humantime::format_rfc3339_millis(accepted).to_string(),
+            None,
+        )?;
         let new = to_json(&update.request.contacts)?;
         let fingerprint = update.fingerprint();
         let if_match = update.if_match.map(rows::stored_version);
@@ -462,6 +470,15 @@ impl Store for PostgresStore {
 
     async fn prune(&self, prune: Prune) -> Result<Pruned, StoreError> {
         outbox::prune(&self.client().await?, &prune).await
+    }
+
+    async fn exchange_wake_ups(
+        &self,
+        saved: watch::Receiver<()>,
+        heard: watch::Sender<()>,
+        stop: watch::Receiver<bool>,
+    ) {
+        wake_ups::exchange(&self.config, saved, &heard, stop).await;
     }
 }
 

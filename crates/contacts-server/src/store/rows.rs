@@ -2,13 +2,13 @@
 //! audit trail, written once: pure functions over a row of either driver,
 //! read by position in the order of the column lists of `sql.rs`.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use contacts_model::{ContactDraft, Field};
 
 use super::{
     ClaimedDelivery, Customer, CustomerStatus, DeliveryRecord, DeliveryState, StoreError,
-    TargetQueue,
+    TargetQueue, unix_millis,
 };
 
 /// A row of either driver, column by column (from 0). Each engine reads its
@@ -93,6 +93,7 @@ pub(super) fn claimed_delivery(row: &impl Row) -> Result<ClaimedDelivery, StoreE
         target: row.string(3)?,
         payload: row.string(4)?,
         attempts: attempts(row.int(5)?),
+        idempotency_key: row.string(6)?,
     })
 }
 
@@ -145,11 +146,26 @@ pub(super) fn retried(row: &impl Row) -> Result<OperatorAction, StoreError> {
     on_delivery(row, "delivery.retry", detail)
 }
 
-/// A delivery an operator discards ([`super::sql::DISCARDED_COLUMNS`], as it was).
-pub(super) fn discarded(row: &impl Row) -> Result<OperatorAction, StoreError> {
+/// A delivery an operator discards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Discarded {
+    /// The action, for the audit trail.
+    pub action: OperatorAction,
+    /// Whether a relay is sending it at `now` (its claim's lease runs on):
+    /// then its claim stays until the attempt is recorded, and the next
+    /// delivery of its queue waits for it.
+    pub sending: bool,
+}
+
+/// A delivery an operator discards at `now` ([`super::sql::DISCARDED_COLUMNS`],
+/// as it was).
+pub(super) fn discarded(row: &impl Row, now: SystemTime) -> Result<Discarded, StoreError> {
     let (id, target, state) = (row.int(0)?, row.string(3)?, row.string(4)?);
     let detail = format!("{target} delivery {id} discarded (it was {state})");
-    on_delivery(row, "delivery.discard", detail)
+    Ok(Discarded {
+        action: on_delivery(row, "delivery.discard", detail)?,
+        sending: row.int(5)? > unix_millis(now),
+    })
 }
 
 /// An action on the delivery of `row`, whose columns 1 and 2 are its

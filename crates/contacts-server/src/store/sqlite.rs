@@ -353,16 +353,21 @@ impl Sqlite {
                 accepted_at,
             ],
         )?;
-        let payload = update.payload(&accepted_at)?;
+        let payload = update.payload(&accepted_at, Some(version))?;
         for target in TARGETS {
             tx.execute(
-                "INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                &format!(
+                    "INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at, idempotency_key, next_attempt_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, {})",
+                    outbox::due_unless_behind()
+                ),
                 [
                     update.tracking_id.as_str(),
                     update.ezpay_id.as_str(),
                     target,
                     &payload,
                     &accepted_at,
+                    &update.idempotency_key(version, target),
                 ],
             )?;
         }
@@ -386,6 +391,14 @@ impl Sqlite {
 
     fn record(&self, owner: &str, attempts: &[(i64, Attempted)]) -> Result<(), StoreError> {
         outbox::record(&mut self.writer(), owner, attempts)
+    }
+
+    fn record_and_claim(
+        &self,
+        attempts: &[(i64, Attempted)],
+        claim: &ClaimRequest,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        outbox::record_and_claim(&mut self.writer(), attempts, claim)
     }
 
     fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {
@@ -461,6 +474,15 @@ impl Store for SqliteStore {
         attempts: Vec<(i64, Attempted)>,
     ) -> Result<(), StoreError> {
         self.run(move |db| db.record(&owner, &attempts)).await
+    }
+
+    async fn record_and_claim(
+        &self,
+        attempts: Vec<(i64, Attempted)>,
+        claim: ClaimRequest,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        self.run(move |db| db.record_and_claim(&attempts, &claim))
+            .await
     }
 
     async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {
@@ -584,6 +606,12 @@ mod tests {
         assert_eq!(payload["profile_id"], "CAAG_302");
         assert_eq!(payload["user"], "ocsuser");
         assert_eq!(payload["accepted_at"], "2026-11-30T10:00:00.000Z");
+        // Migration 8: a delivery queued before keeps the key it had.
+        let key: String = store
+            .reader()
+            .query_row("SELECT idempotency_key FROM outbox", [], |r| r.get(0))
+            .expect("a key");
+        assert_eq!(key, "CAAG:t1:MAS");
         // Migration 5: the idempotency record takes its update's source and user.
         let request: (String, String, String) = store
             .reader()

@@ -106,6 +106,18 @@ fn delivery_id(list: &str, tracking_id: &str, target: &str) -> String {
         .unwrap_or_else(|| panic!("{tracking_id} {target} is not listed:\n{list}"))
 }
 
+/// Discards, as an operator does, the MAS delivery of `tracking_id` listed
+/// in `state`, and returns its id.
+fn discard_mas(server: &Server, state: &str, tracking_id: &str) -> String {
+    let list = server
+        .command(&["deliveries", "list", "--state", state])
+        .unwrap();
+    let id = delivery_id(&list, tracking_id, "MAS");
+    let discarded = server.command(&["deliveries", "discard", &id]).unwrap();
+    assert!(discarded.contains("discarded"), "{discarded}");
+    id
+}
+
 #[test]
 fn each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_replay_sends_nothing()
 {
@@ -138,7 +150,7 @@ fn each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_rep
         let got = &received[0];
         assert_eq!(got.header("content-type"), Some("application/json"));
         assert_eq!(got.header("request-tracking-id"), Some("67865456"));
-        assert_eq!(got.key(), format!("CAAG:67865456:{name}"));
+        assert_eq!(got.key(), format!("CAAG:67865456:{ACTIVE}.2:{name}"));
         let accepted_at = got.body["accepted_at"].as_str().unwrap();
         assert!(
             accepted_at.len() == 24
@@ -157,6 +169,7 @@ fn each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_rep
                 "profile_id": "CAAG_302",
                 "user": "ocsuser",
                 "contacts": stored,
+                "version": 2,
             })
         );
     }
@@ -204,6 +217,16 @@ fn each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_rep
         (
             "contacts_delivery_attempts_total",
             vec!["target=\"MAS\""],
+            1.0,
+        ),
+        (
+            "contacts_delivery_latency_seconds_count",
+            vec!["target=\"MDM\""],
+            1.0,
+        ),
+        (
+            "contacts_delivery_latency_seconds_bucket",
+            vec!["target=\"MAS\"", "le=\"+Inf\""],
             1.0,
         ),
         ("contacts_deliveries_pending", vec!["target=\"MAS\""], 0.0),
@@ -393,16 +416,7 @@ fn a_refused_delivery_is_dead_holds_back_its_customer_only_and_is_sent_by_retry(
         mas.received().len() == 5
     });
     save(&server, ACTIVE, "after-discard-5", 5);
-    let dead = server
-        .command(&["deliveries", "list", "--state", "dead"])
-        .unwrap();
-    let id = delivery_id(&dead, "discarded-4", "MAS");
-    assert!(
-        server
-            .command(&["deliveries", "discard", &id])
-            .unwrap()
-            .contains("discarded")
-    );
+    let id = discard_mas(&server, "dead", "discarded-4");
     assert!(
         server
             .command(&["deliveries", "discard", &id])
@@ -424,6 +438,91 @@ fn a_refused_delivery_is_dead_holds_back_its_customer_only_and_is_sent_by_retry(
         ACTIVE,
     );
     assert_eq!(actions, 2, "both operators' actions are in the audit trail");
+}
+
+#[test]
+fn a_redirect_is_dead_at_once_with_its_location_and_nothing_reaches_the_location() {
+    let scratch = Scratch::new();
+    let elsewhere = Receiver::start("ELSEWHERE");
+    let (mas, mdm) = (Receiver::start("MAS"), Receiver::start("MDM"));
+    let statuses = [301, 302, 303, 307, 308];
+    let ids = customers(statuses.len());
+    let relay = "backoff_base_ms = 50\nbackoff_cap_ms = 100";
+    let server = relaying(
+        &scratch,
+        &ids,
+        &targets(Some(&mas), Some(&mdm), 2_000, relay),
+    );
+    // One customer per status, each saved once the one before was answered,
+    // so that the scripted answers meet the customers in order.
+    for (n, (status, customer)) in statuses.iter().zip(&ids).enumerate() {
+        mas.script([Reply::Redirect(*status, elsewhere.url())]);
+        save(&server, customer, &format!("redirected-{status}"), n);
+        wait_for("the redirect", Duration::from_secs(10), || {
+            mas.received().len() == n + 1
+        });
+    }
+    wait_for("MDM", Duration::from_secs(10), || mdm.applied() == 5);
+    let list = |state: &str| {
+        server
+            .command(&["deliveries", "list", "--state", state])
+            .unwrap()
+    };
+    wait_for("five dead deliveries", Duration::from_secs(10), || {
+        list("dead").lines().count() == 6
+    });
+    let dead = list("dead");
+    for (status, customer) in statuses.iter().zip(&ids) {
+        let line = dead
+            .lines()
+            .find(|line| line.contains(&format!("redirected-{status}\t")))
+            .unwrap_or_else(|| panic!("{status} is not dead:\n{dead}"));
+        let cells: Vec<&str> = line.split('\t').collect();
+        assert_eq!(&cells[2..6], ["MAS", customer, "dead", "1"], "{line}");
+        assert_eq!(
+            cells[7],
+            format!("HTTP {status}: redirected to {} ", elsewhere.url()),
+            "the status and the Location are kept"
+        );
+    }
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(mas.received().len(), 5, "a redirect is not retried");
+    assert_eq!(
+        elsewhere.received().len(),
+        0,
+        "nothing reached the Location"
+    );
+    let delivered = list("delivered");
+    assert!(!delivered.contains("\tMAS\t"), "{delivered}");
+    assert_eq!(delivered.lines().count(), 6, "MDM's five: {delivered}");
+}
+
+#[test]
+fn a_delivery_discarded_while_it_is_sent_is_not_overtaken_by_the_next() {
+    let scratch = Scratch::new();
+    let (mas, mdm, server) = relaying_to_both(&scratch, 10_000, "concurrency = 4");
+    mas.script([Reply::Slow(Duration::from_secs(3))]);
+    save(&server, ACTIVE, "being-sent-1", 1);
+    wait_for("the first attempt", Duration::from_secs(10), || {
+        mas.received().len() == 1
+    });
+    save(&server, ACTIVE, "next-2", 2);
+    discard_mas(&server, "pending", "being-sent-1");
+    wait_for("the next delivery", Duration::from_secs(15), || {
+        mas.received().len() == 2
+    });
+    let received = mas.received();
+    assert_eq!(received[1].tracking_id(), "next-2");
+    let gap = received[1].at - received[0].at;
+    assert!(
+        gap >= Duration::from_secs(3),
+        "the next went {gap:?} after the discarded one, before its answer"
+    );
+    assert_eq!(mdm.tracking_ids(), ["being-sent-1", "next-2"]);
+    let discarded = server
+        .command(&["deliveries", "list", "--state", "discarded"])
+        .unwrap();
+    assert!(discarded.contains("being-sent-1\tMAS"), "{discarded}");
 }
 
 #[test]
@@ -695,6 +794,51 @@ fn retention_prunes_what_expired_keeps_pending_and_dead_and_the_file_stops_growi
 }
 
 #[test]
+fn a_tracking_id_used_again_after_the_window_is_a_new_update_with_a_new_key() {
+    let scratch = Scratch::new();
+    let (mas, mdm) = (Receiver::start("MAS"), Receiver::start("MDM"));
+    let retention = "[retention]\nidempotency_window = \"1s\"\ninterval = \"200ms\"\n";
+    let toml = format!("{}{retention}", targets(Some(&mas), Some(&mdm), 2_000, ""));
+    let server = relaying(&scratch, &development_customers(), &toml);
+    save(&server, ACTIVE, "used-twice", 1);
+    wait_for("the first update", Duration::from_secs(10), || {
+        mas.applied() == 1 && mdm.applied() == 1
+    });
+    let db = server.db.clone();
+    wait_for("the window to pass", Duration::from_secs(10), || {
+        count(
+            &db,
+            "SELECT count(*) FROM requests WHERE tracking_id = ?1",
+            "used-twice",
+        ) == 0
+    });
+    save(&server, ACTIVE, "used-twice", 2);
+    // The receivers deduplicate on the key, as a well-behaved target does:
+    // both updates are applied only if their keys differ.
+    wait_for("the second update", Duration::from_secs(10), || {
+        mas.applied() == 2 && mdm.applied() == 2
+    });
+    for (receiver, name) in [(&mas, "MAS"), (&mdm, "MDM")] {
+        let received = receiver.received();
+        let [first, second] = &received[..] else {
+            panic!("{name}: two deliveries, got {}", received.len());
+        };
+        assert_eq!(first.key(), format!("CAAG:used-twice:{ACTIVE}.2:{name}"));
+        assert_eq!(second.key(), format!("CAAG:used-twice:{ACTIVE}.3:{name}"));
+        assert_eq!(
+            (&first.body["version"], &second.body["version"]),
+            (&json!(2), &json!(3)),
+            "the newer has the higher version"
+        );
+        assert_eq!(second.body["contacts"][0]["name"], "Customer 2");
+        assert!(
+            first.body["accepted_at"].as_str() < second.body["accepted_at"].as_str(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn a_target_without_a_url_is_held() {
     let scratch = Scratch::new();
     let mdm = Receiver::start("MDM");
@@ -717,4 +861,15 @@ fn a_target_without_a_url_is_held() {
         .command(&["deliveries", "list", "--state", "pending"])
         .unwrap();
     assert!(pending.contains("held-1\tMAS"), "{pending}");
+}
+
+/// What the engine decides (the key, the version in the body, redirects
+/// recorded as dead, a discard during a send), again on PostgreSQL.
+mod on_postgres {
+    contacts_testkit::postgres_too!(
+        each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_replay_sends_nothing,
+        a_tracking_id_used_again_after_the_window_is_a_new_update_with_a_new_key,
+        a_redirect_is_dead_at_once_with_its_location_and_nothing_reaches_the_location,
+        a_delivery_discarded_while_it_is_sent_is_not_overtaken_by_the_next,
+    );
 }

@@ -524,6 +524,55 @@ fn the_database_stopped_under_load_gives_envelopes_and_the_server_recovers() {
     );
 }
 
+/// Saves at an API-only instance (`--no-relay`) wake the relay of another
+/// instance on the database (`LISTEN`/`NOTIFY`): their deliveries go out
+/// without waiting for its poll.
+#[test]
+fn a_save_at_an_api_only_instance_wakes_the_relay_of_another() {
+    on_postgres(|| {
+        let scratch = Scratch::new();
+        let (mas, mdm) = (Receiver::start("MAS"), Receiver::start("MDM"));
+        let targets = format!(
+            "[targets.MAS]\nurl = \"{}\"\n[targets.MDM]\nurl = \"{}\"\n",
+            mas.url(),
+            mdm.url()
+        );
+        let config = config_file(&scratch.0, &customers(), &targets);
+        let db = Db::for_dir(&scratch.0);
+        let config = config.to_str().unwrap();
+        let api = warmed_up(SERVER.start_on(
+            db.clone(),
+            &scratch.0,
+            &["--config", config, "--no-relay"],
+            &[],
+        ));
+        let _relay = warmed_up(SERVER.start_on(db, &scratch.0, &["--config", config], &[]));
+        // The relay polls every second: told at each save, it sends at once.
+        // Polled only, most of eight saves spaced by 0.3 s would wait for
+        // the poll more than 0.6 s.
+        let mut waits = Vec::new();
+        for i in 0..8 {
+            let id = format!("woken-{i}");
+            let sent = Instant::now();
+            assert!(is_success(&save(&api, i, &id), &id));
+            while mas.applied() <= i || mdm.applied() <= i {
+                assert!(
+                    sent.elapsed() < Duration::from_secs(10),
+                    "{id} not delivered"
+                );
+                thread::sleep(Duration::from_millis(5));
+            }
+            waits.push(sent.elapsed());
+            thread::sleep(Duration::from_millis(300));
+        }
+        let slow = waits
+            .iter()
+            .filter(|wait| **wait > Duration::from_millis(600))
+            .count();
+        assert!(slow <= 1, "saved to delivered: {waits:?}");
+    });
+}
+
 /// Retention on PostgreSQL: expired idempotency records and audit rows go,
 /// pending deliveries stay, and a tracking id is accepted again after its
 /// window.

@@ -59,4 +59,5 @@ conformance!(
     outbox::pruning_keeps_what_waits,
     outbox::attempt_counts_read_alike,
     outbox::queue_counts_name_every_target,
+    outbox::a_queue_waits_behind_its_head_and_each_update_has_its_key,
 );

@@ -333,3 +333,69 @@ pub(super) async fn queue_counts_name_every_target(db: &dyn Engine) {
         );
     }
 }
+
+pub(super) async fn a_queue_waits_behind_its_head_and_each_update_has_its_key(db: &dyn Engine) {
+    customers(db).await;
+    let versions = [
+        applied(db, update("t1", A, "First")).await,
+        applied(db, update("t2", A, "Second")).await,
+        applied(db, update("t3", A, "Third")).await,
+    ];
+    let waiting = db
+        .texts("SELECT tracking_id, next_attempt_at FROM outbox WHERE target = 'MAS' ORDER BY id")
+        .await;
+    assert_eq!(
+        waiting,
+        [["t1", "0"], ["t2", "-1"], ["t3", "-1"]].map(|row| row.map(|text| Some(text.to_owned()))),
+        "only the head is due; the others wait behind it"
+    );
+    let now = SystemTime::now();
+    let head = claims(db, "r1", "MAS", now).await;
+    assert_eq!(tracking_ids(&head), ["t1"]);
+    let payload: Value = serde_json::from_str(&head[0].payload).expect("JSON");
+    assert_eq!(
+        payload["version"],
+        json!(versions[0]),
+        "the body carries the version"
+    );
+    assert_eq!(
+        head[0].idempotency_key,
+        format!("CAAG:t1:{A}.{}:MAS", versions[0]),
+        "the key names the update"
+    );
+
+    // The record of the head and the claim of the next in one call: the
+    // record releases t2, which the claim then takes.
+    let next = db
+        .record_and_claim(
+            vec![(head[0].id, Attempted::Delivered { status: 200 })],
+            claim("r1", "MAS", now),
+        )
+        .await
+        .expect("records and claims");
+    assert_eq!(tracking_ids(&next), ["t2"]);
+    assert_eq!(
+        next[0].idempotency_key,
+        format!("CAAG:t2:{A}.{}:MAS", versions[1])
+    );
+
+    // Discarded while it is being sent, t2 keeps t3 waiting until its
+    // attempt is recorded (the record itself is ignored: t2 stays discarded).
+    assert!(
+        db.discard(next[0].id, "operator".into())
+            .await
+            .expect("discards")
+    );
+    assert!(
+        claims(db, "r2", "MAS", now).await.is_empty(),
+        "t3 waits for t2's attempt"
+    );
+    assert_eq!(db.next_due(vec!["MAS"]).await.expect("reads"), None);
+    record(db, "r1", next[0].id, Attempted::Delivered { status: 200 }).await;
+    assert_eq!(
+        delivery(db, next[0].id).await.state,
+        DeliveryState::Discarded
+    );
+    let last = claims(db, "r2", "MAS", now).await;
+    assert_eq!(tracking_ids(&last), ["t3"], "the attempt over, t3 goes");
+}

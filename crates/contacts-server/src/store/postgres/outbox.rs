@@ -17,7 +17,8 @@ use super::rfc3339;
 use crate::store::rows::{self, OperatorAction};
 use crate::store::sql::{
     ACTION_AUDIT_COLUMNS, CLAIMED_COLUMNS, DISCARDED_COLUMNS, END_CLAIM, FINISHED, IS_HEAD,
-    RECORD_COLUMNS, RETRIED_COLUMNS, RETRY, WAITING,
+    RECORD_COLUMNS, RETRIED_COLUMNS, RETRY, WAITING, end_claim, end_discarded_claim,
+    interrupted_discards, release_next,
 };
 use crate::store::{
     Attempted, ClaimRequest, ClaimedDelivery, DeliveryFilter, DeliveryRecord, DeliveryState, Prune,
@@ -47,7 +48,7 @@ pub(super) async fn claim_due(
             "WITH due AS (
                  SELECT o.id AS due_id FROM outbox o
                  WHERE o.state = 'pending' AND o.target = ANY($3)
-                   AND o.next_attempt_at <= $4 AND o.claimed_until <= $4
+                   AND o.next_attempt_at BETWEEN 0 AND $4 AND o.claimed_until <= $4
                    AND {IS_HEAD}
                  ORDER BY o.id LIMIT $5
                  FOR UPDATE SKIP LOCKED)
@@ -83,8 +84,11 @@ pub(super) async fn next_due(
 ) -> Result<Option<SystemTime>, StoreError> {
     let statement = client
         .prepare_cached(&format!(
-            "SELECT min(greatest(o.next_attempt_at, o.claimed_until)) FROM outbox o
-             WHERE o.state = 'pending' AND o.target = ANY($1) AND {IS_HEAD}"
+            "SELECT min(greatest(next_attempt_at, claimed_until)) FROM (
+                 SELECT o.next_attempt_at, o.claimed_until FROM outbox o
+                 WHERE o.state = 'pending' AND o.target = ANY($1) AND o.next_attempt_at >= 0
+                   AND {IS_HEAD}
+                 ORDER BY o.next_attempt_at LIMIT 64) heads"
         ))
         .await?;
     let due: Option<i64> = client.query_one(&statement, &[&targets]).await?.get(0);
@@ -111,7 +115,9 @@ pub(super) async fn record(
                     ))
                     .await?;
                 tx.execute(&statement, &[id, &owner, &i32::from(*status)])
-                    .await?
+                    .await?;
+                let release = tx.prepare_cached(&release_next("$1")).await?;
+                tx.execute(&release, &[id]).await?
             }
             Attempted::Retry { at, status, error } => {
                 let statement = tx
@@ -136,6 +142,11 @@ pub(super) async fn record(
                     .await?
             }
         };
+        let ended = tx.prepare_cached(&end_discarded_claim("$1", "$2")).await?;
+        if tx.execute(&ended, &[id, &owner]).await? > 0 {
+            let release = tx.prepare_cached(&release_next("$1")).await?;
+            tx.execute(&release, &[id]).await?;
+        }
     }
     tx.commit().await?;
     Ok(())
@@ -255,17 +266,24 @@ pub(super) async fn discard(
             &[&id],
         )
         .await?;
-    let Some(action) = found.as_ref().map(rows::discarded).transpose()? else {
+    let now = SystemTime::now();
+    let Some(discarded) = found
+        .as_ref()
+        .map(|row| rows::discarded(row, now))
+        .transpose()?
+    else {
         return Ok(false);
     };
     tx.execute(
-        &format!(
-            "UPDATE outbox SET state = 'discarded', finished_at = now(), {END_CLAIM} WHERE id = $1"
-        ),
+        "UPDATE outbox SET state = 'discarded', finished_at = now() WHERE id = $1",
         &[&id],
     )
     .await?;
-    audit(&tx, operator, &action).await?;
+    if !discarded.sending {
+        tx.execute(&end_claim("$1"), &[&id]).await?;
+        tx.execute(&release_next("$1"), &[&id]).await?;
+    }
+    audit(&tx, operator, &discarded.action).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -289,6 +307,17 @@ pub(super) async fn prune(client: &Object, prune: &Prune) -> Result<Pruned, Stor
             .await?;
         Ok::<_, StoreError>(usize::try_from(deleted).unwrap_or(usize::MAX))
     };
+    let interrupted = client
+        .query(
+            &interrupted_discards("$1"),
+            &[&unix_millis(SystemTime::now())],
+        )
+        .await?;
+    for row in interrupted {
+        let id: i64 = row.get(0);
+        client.execute(&release_next("$1"), &[&id]).await?;
+        client.execute(&end_claim("$1"), &[&id]).await?;
+    }
     Ok(Pruned {
         requests: delete(
             "requests",

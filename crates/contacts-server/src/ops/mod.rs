@@ -1,4 +1,5 @@
-//! What operators see and run: `GET /healthz` (`health`), the Prometheus
+//! What operators see and run: the probes `/livez`, `/readyz` and `/healthz`
+//! (`health`, reading the database at most once a second through `recent`), the Prometheus
 //! metrics (`telemetry`), the pruning of expired rows (`retention`), the
 //! `deliveries list|retry|discard` commands (`deliveries`), and the command
 //! line (`cli`).
@@ -6,5 +7,6 @@
 pub mod cli;
 pub mod deliveries;
 pub mod health;
+pub mod recent;
 pub mod retention;
 pub mod telemetry;

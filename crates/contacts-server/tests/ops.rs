@@ -1,13 +1,18 @@
 //! What a container platform and an operator rely on, over real HTTP against
 //! the built binary: the probes (`/livez` without the database, `/readyz`
-//! and `/healthz` with it) while the database is there, away and back.
+//! and `/healthz` with it) while the database is there, away and back; the
+//! configuration from `CONTACTS_…` variables and `config check`; the JSON
+//! log lines.
 
 // The helpers below are test code too: a failed setup step is a failed test,
 // and `clippy.toml`'s allowance covers only `#[test]` functions themselves.
 #![allow(clippy::unwrap_used)]
 
+use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 mod support;
 
@@ -69,4 +74,174 @@ fn livez_stays_up_and_readyz_follows_the_database() {
     assert_eq!(server.get("/livez", &[]).status, 200);
     let health = wait_for_status(&server, "/healthz", 200, Duration::from_secs(5));
     assert_eq!(health.status, 200, "{}", health.text);
+}
+
+/// A customer only the configuration file names.
+const FILE_CUSTOMER: &str = "000010000007777";
+
+/// Runs `contacts-server config check` with `env` and `args` after it.
+fn config_check(env: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+        .args(["config", "check"])
+        .args(args)
+        .env_remove("CONTACTS_DB")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_environment_configures_the_server_and_json_logs_carry_the_tracking_id() {
+    let scratch = Scratch::new();
+    let config = config_file(&scratch.0, &[FILE_CUSTOMER.to_owned()], "");
+    let server = Server::start_on(
+        Db::for_dir(&scratch.0),
+        &scratch.0,
+        &[],
+        &[
+            ("CONTACTS_CONFIG", config.to_str().unwrap()),
+            ("CONTACTS_LOG_FORMAT", "json"),
+            ("CONTACTS_NO_RELAY", "true"),
+        ],
+    );
+    // Only the file's customers exist: the file was read.
+    let reply = server.get(
+        &format!("/api/v1/customers/{FILE_CUSTOMER}/contacts"),
+        &[
+            ("Authorization", SAMPLE_AUTH),
+            ("ProfileId", "CAAG_302"),
+            ("Request-Tracking-Id", "env-json-1"),
+        ],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let missing = server.get(
+        "/api/v1/customers/000010000005008/contacts",
+        &[("Authorization", SAMPLE_AUTH), ("ProfileId", "CAAG_302")],
+    );
+    assert_eq!(missing.status, 404, "{}", missing.text);
+    drop(server);
+
+    let log = std::fs::read_to_string(scratch.0.join("server.log")).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(!lines.is_empty(), "no log lines");
+    for line in &lines {
+        assert!(line["timestamp"].is_string(), "{line}");
+        assert!(line["level"].is_string(), "{line}");
+        assert!(line["message"].is_string(), "{line}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["span"]["tracking_id"] == "env-json-1"),
+        "no line of the request: {log}"
+    );
+}
+
+#[test]
+fn config_check_prints_the_effective_configuration_with_secrets_hidden() {
+    let scratch = Scratch::new();
+    let config = config_file(
+        &scratch.0,
+        &[FILE_CUSTOMER.to_owned()],
+        "[targets.MAS]\nurl = \"https://mas.example.com/in?tenant=t-s3cret\"\nheaders = { Authorization = \"Bearer h-s3cret\" }\n",
+    );
+    let output = config_check(
+        &[
+            ("CONTACTS_CONFIG", config.to_str().unwrap()),
+            ("CONTACTS_ADDR", "0.0.0.0:9000"),
+            (
+                "CONTACTS_DB",
+                "postgres://contacts:p-s3cret@127.0.0.1/contacts",
+            ),
+            ("CONTACTS_METRICS_ADDR", "127.0.0.1:9100"),
+            ("CONTACTS_LOG_FORMAT", "json"),
+        ],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    for expected in [
+        "addr = 0.0.0.0:9000",
+        "db = postgres://contacts:***@127.0.0.1/contacts",
+        &format!("config = {}", config.display()),
+        "metrics_addr = 127.0.0.1:9100",
+        "log_format = json",
+        "users (password hashes hidden) = ocsuser (CAAG_302)",
+        "customers = 1",
+        "target MAS = https://mas.example.com/in?tenant=%28hidden%29",
+        "authorization: (hidden)",
+    ] {
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+    }
+    assert!(
+        !stdout.contains("s3cret") && !stdout.contains("argon2"),
+        "{stdout}"
+    );
+
+    // A flag wins over the environment.
+    let output = config_check(
+        &[("CONTACTS_LOG_FORMAT", "json")],
+        &["--log-format", "text"],
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("log_format = text"));
+}
+
+#[test]
+fn config_check_exits_non_zero_with_what_to_fix() {
+    let scratch = Scratch::new();
+    let zero = config_file(
+        &scratch.0,
+        &[FILE_CUSTOMER.to_owned()],
+        "[limits]\nwrite_timeout_ms = 0\n",
+    );
+    let missing = scratch.0.join("missing.toml");
+    for (env, args, status, expected) in [
+        (
+            vec![("CONTACTS_CONFIG", zero.to_str().unwrap())],
+            vec![],
+            1,
+            "write_timeout_ms must be at least 1 ms",
+        ),
+        (
+            vec![("CONTACTS_CONFIG", missing.to_str().unwrap())],
+            vec![],
+            1,
+            "cannot read the configuration",
+        ),
+        (
+            vec![("CONTACTS_LOG_FORMAT", "xml")],
+            vec![],
+            2,
+            "invalid value 'xml'",
+        ),
+        (
+            vec![("CONTACTS_ADDR", "0.0.0.0:8080")],
+            vec![],
+            2,
+            "development login",
+        ),
+        (
+            vec![("CONTACTS_DB", "postgres://u:p-s3cret@h/db?bogus=1")],
+            vec![],
+            2,
+            "not valid",
+        ),
+        (
+            vec![],
+            vec!["--static-dir", "/nonexistent"],
+            1,
+            "is not a file",
+        ),
+    ] {
+        let output = config_check(&env, &args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(status), "{expected}: {stderr}");
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+        assert!(!stderr.contains("s3cret"), "{stderr}");
+        assert!(output.stdout.is_empty(), "{expected}");
+    }
 }

@@ -28,7 +28,8 @@ impl FromStr for Database {
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             // Checked here so that a typing mistake is told at once; the error
             // names the part at fault, never the URL (it may hold a password).
-            text.parse::<tokio_postgres::Config>()
+            let (url, _) = super::postgres::tls::split(text).map_err(|e| format!("--db: {e}"))?;
+            url.parse::<tokio_postgres::Config>()
                 .map_err(|e| format!("--db: the PostgreSQL URL is not valid: {e}"))?;
             return Ok(Database::Postgres(text.to_owned()));
         }

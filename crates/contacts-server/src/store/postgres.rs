@@ -26,7 +26,6 @@ use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
     Transaction,
 };
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
@@ -38,6 +37,7 @@ use super::{
 };
 
 mod outbox;
+pub mod tls;
 
 /// The schema, one migration per entry; `schema_migrations` lists those
 /// applied. The same tables and meaning as the SQLite engine's migrations.
@@ -235,9 +235,11 @@ impl PostgresStore {
 
     /// Connects to the database at `url` and brings its schema up to date.
     pub async fn open(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
+        let (url, tls) = tls::split(url).map_err(StoreError::failed)?;
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::failed(format!("the PostgreSQL URL is not valid: {e}")))?;
+        config.ssl_mode(tls.ssl_mode());
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(settings.connect_timeout);
         }
@@ -255,7 +257,7 @@ impl PostgresStore {
         config.options(options);
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls.connector().map_err(StoreError::failed)?,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -269,7 +271,11 @@ impl PostgresStore {
             .build()
             .map_err(|e| StoreError::failed(format!("cannot build the connection pool: {e}")))?;
         let store = Self { pool };
-        store.migrate().await?;
+        // The first connection: a TLS failure is told with the mode asked for.
+        store.migrate().await.map_err(|e| match e {
+            StoreError::Unavailable(why) => StoreError::Unavailable(format!("{tls}: {why}")),
+            other => other,
+        })?;
         Ok(store)
     }
 
@@ -360,7 +366,18 @@ impl From<tokio_postgres::Error> for StoreError {
 /// No connection from the pool: the database is away, or every connection
 /// is busy for longer than the pool's wait.
 fn unavailable(error: PoolError) -> StoreError {
-    StoreError::Unavailable(format!("no database connection: {error}"))
+    // The reason is often only in the causes (a TLS handshake's: "invalid
+    // peer certificate: UnknownIssuer"), which the errors' own text leaves out.
+    let mut message = format!("no database connection: {error}");
+    let mut cause = std::error::Error::source(&error);
+    while let Some(error) = cause {
+        let text = error.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        cause = error.source();
+    }
+    StoreError::Unavailable(message)
 }
 
 async fn read_customer(

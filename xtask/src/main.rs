@@ -13,9 +13,6 @@ mod precompress;
 mod run;
 mod screenshot;
 mod test;
-/// Throwaway PostgreSQL servers, shared with the server's tests.
-#[path = "../../crates/contacts-server/tests/support/postgres.rs"]
-mod throwaway_postgres;
 mod tools;
 mod wasm_imports;
 

@@ -8,8 +8,9 @@ use std::ffi::OsString;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use contacts_testkit::postgres::Cluster;
+
 use crate::cmd::{cmd, run as run_cmd, server_cargo};
-use crate::throwaway_postgres::Cluster;
 use crate::{Failure, Result, dist, paths, tools};
 
 /// Where the development configuration sends the deliveries.

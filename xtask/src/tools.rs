@@ -21,8 +21,10 @@
 
 use std::path::Path;
 
+use contacts_testkit::postgres;
+
 use crate::cmd::{cmd, probe, run, step};
-use crate::{Failure, Result, paths, throwaway_postgres};
+use crate::{Failure, Result, paths};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const RUST_SRC: &str = "rust-src";
@@ -120,7 +122,7 @@ pub fn ensure_browser() -> Result {
 /// The package starts a cluster of its own as a service; where no service
 /// manager runs (a container), it does not, and the tests need none.
 pub fn ensure_postgres() -> Result {
-    if throwaway_postgres::programs().is_some() {
+    if postgres::programs().is_some() {
         return Ok(());
     }
     step("installing postgresql from Debian");

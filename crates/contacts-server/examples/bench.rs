@@ -39,8 +39,6 @@
 // a failed test.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/support/postgres.rs"]
-mod postgres;
 #[path = "../tests/support/receiver.rs"]
 #[allow(dead_code)]
 mod receiver;
@@ -54,6 +52,7 @@ use std::time::{Duration, Instant};
 
 use contacts_server::cli::Options;
 use contacts_server::{Database, Server};
+use contacts_testkit::postgres::Cluster;
 use receiver::{Receiver, Reply};
 use tokio::sync::oneshot;
 
@@ -433,7 +432,7 @@ impl Variant {
 /// machine falls on all alike; the figures are over every round's requests.
 fn engines(dir: &Path) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("no runtime: {e}"))?;
-    let cluster = postgres::Cluster::start(true)?;
+    let cluster = Cluster::start(true)?;
     let variant = |engine, instances, clients, pool| Variant {
         engine,
         instances,

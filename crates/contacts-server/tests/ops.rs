@@ -16,7 +16,7 @@ use serde_json::Value;
 
 mod support;
 
-use support::postgres::Cluster;
+use contacts_testkit::postgres::Cluster;
 use support::*;
 
 /// Polls `probe` until it answers `status`, for at most `within`.

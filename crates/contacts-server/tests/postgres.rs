@@ -18,11 +18,11 @@ use std::sync::{Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use contacts_testkit::postgres::Cluster;
 use serde_json::json;
 
 mod support;
 
-use support::postgres::Cluster;
 use support::receiver::{Receiver, Reply as TargetReply};
 use support::*;
 

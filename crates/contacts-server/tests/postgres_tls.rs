@@ -11,12 +11,7 @@
 use std::path::Path;
 use std::process::Command;
 
-// Standard library only, as `cargo xtask run --postgres` includes it too;
-// it allows its own unused parts.
-#[path = "support/postgres.rs"]
-mod postgres;
-
-use postgres::Cluster;
+use contacts_testkit::postgres::Cluster;
 
 /// A password the URLs carry (the test servers trust every local
 /// connection and ignore it): no message may show it.

@@ -238,14 +238,14 @@ async fn open_store(options: &Options, config: &Config) -> Result<Arc<dyn Store>
     let store = options.db.open(&open).await.map_err(|e| e.to_string())?;
     let customers = &config.customers;
     store
-        .put_customers(customers)
+        .put_customers(customers.clone())
         .await
         .map_err(|e| e.to_string())?;
     if config.demo_data
         && let Some((first, _)) = customers.first()
     {
         store
-            .seed_contacts(first, &demo_contacts())
+            .seed_contacts(first.clone(), demo_contacts())
             .await
             .map_err(|e| e.to_string())?;
     }

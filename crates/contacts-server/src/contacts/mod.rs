@@ -102,10 +102,10 @@ async fn list(
     // between, the ETag is older than the contacts, and a POST with it gets
     // 412 and loads them again; it is never newer, which would let that POST
     // overwrite a change its client has not seen.
-    let Some(customer) = store.customer(&ezpay_id).await? else {
+    let Some(customer) = store.customer(ezpay_id.clone()).await? else {
         return Err(context.fail(Failure::CustomerNotFound(ezpay_id)));
     };
-    let stored = store.contacts(&ezpay_id).await?;
+    let stored = store.contacts(ezpay_id.clone()).await?;
     // No contacts leave unaudited: a read that cannot be recorded fails.
     let read = Read {
         tracking_id: context.tracking_id.clone(),
@@ -114,7 +114,7 @@ async fn list(
         profile_id: caller.profile_id,
         source: caller.source,
     };
-    store.record_read(&read).await?;
+    store.record_read(read).await?;
     let (contacts, errors) = revalidate::check(stored);
     let body = ContactsResponse {
         status: Status::Success,
@@ -182,7 +182,7 @@ async fn save(
     // client that goes away cannot stop the write halfway, and the claim is
     // released only when the write is over.
     let outcome = tokio::spawn(async move {
-        let outcome = store.apply(&update).await;
+        let outcome = store.apply(update).await;
         drop(claim);
         outcome
     })

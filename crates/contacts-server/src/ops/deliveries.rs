@@ -21,22 +21,22 @@ pub async fn run(db: &Database, command: &DeliveriesCommand) -> Result<String, S
                 customer: customer.clone(),
                 limit: *limit,
             };
-            let records = store.deliveries(&filter).await.map_err(|e| e.to_string())?;
+            let records = store.deliveries(filter).await.map_err(|e| e.to_string())?;
             let mut out = String::from(
                 "ID\tTRACKING_ID\tTARGET\tCUSTOMER\tSTATE\tATTEMPTS\tACCEPTED_AT\tLAST_ERROR\n",
             );
             for record in &records {
                 line(&mut out, record);
             }
-            if records.len() == filter.limit {
-                let _ = writeln!(out, "(the first {}; --limit shows more)", filter.limit);
+            if records.len() == *limit {
+                let _ = writeln!(out, "(the first {limit}; --limit shows more)");
             }
             Ok(out)
         }
         DeliveriesCommand::Retry { id, .. } => {
             let selection = id.map_or(Selection::AllDead, Selection::One);
             let retried = store
-                .retry(selection, &operator)
+                .retry(selection, operator)
                 .await
                 .map_err(|e| e.to_string())?;
             match selection {
@@ -49,7 +49,7 @@ pub async fn run(db: &Database, command: &DeliveriesCommand) -> Result<String, S
         }
         DeliveriesCommand::Discard { id } => {
             if store
-                .discard(*id, &operator)
+                .discard(*id, operator)
                 .await
                 .map_err(|e| e.to_string())?
             {

@@ -52,7 +52,7 @@ async fn prune_expired(
     };
     let mut total = Pruned::default();
     while !*stop.borrow() {
-        let batch = match store.prune(&prune).await {
+        let batch = match store.prune(prune).await {
             Ok(batch) => batch,
             Err(error) => {
                 tracing::error!(%error, "cannot prune expired rows");

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::{DeliverySettings, RelaySettings, Target};
-use crate::store::{Attempted, ClaimRequest, Delivery, Store, StoreError};
+use crate::store::{Attempted, ClaimRequest, ClaimedDelivery, Store, StoreError};
 
 /// How often an idle relay looks for work it was not told about: deliveries
 /// an operator retried, or whose claim expired.
@@ -53,11 +53,12 @@ pub fn spawn(
     stop: &watch::Receiver<bool>,
 ) -> Result<JoinSet<()>, String> {
     let client = client()?;
-    let owner = format!(
+    let owner: Arc<str> = format!(
         "relay-{}-{:08x}",
         std::process::id(),
         backoff::random() as u32
-    );
+    )
+    .into();
     let mut tasks = JoinSet::new();
     for target in &delivery.targets {
         let Some(url) = target.url.clone() else {
@@ -71,7 +72,7 @@ pub fn spawn(
         let relay = TargetRelay {
             store: Arc::clone(store),
             client: client.clone(),
-            owner: owner.clone(),
+            owner: Arc::clone(&owner),
             target: target.clone(),
             url,
             settings: delivery.relay.clone(),
@@ -86,7 +87,7 @@ pub fn spawn(
 struct TargetRelay {
     store: Arc<dyn Store>,
     client: Client,
-    owner: String,
+    owner: Arc<str>,
     target: Target,
     url: Url,
     settings: RelaySettings,
@@ -155,16 +156,16 @@ impl TargetRelay {
         if finished.is_empty() {
             return;
         }
-        if let Err(error) = self.store.record(&self.owner, &finished).await {
+        if let Err(error) = self.store.record(Arc::clone(&self.owner), finished).await {
             tracing::error!(%error, target = self.target.name, "cannot record delivery attempts");
         }
     }
 
-    async fn claim(&self, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+    async fn claim(&self, limit: usize) -> Result<Vec<ClaimedDelivery>, StoreError> {
         self.store
-            .claim_due(&ClaimRequest {
-                owner: &self.owner,
-                targets: &[self.target.name],
+            .claim_due(ClaimRequest {
+                owner: Arc::clone(&self.owner),
+                targets: vec![self.target.name],
                 now: SystemTime::now(),
                 limit,
                 lease: self.target.timeout + LEASE_SLACK,
@@ -173,11 +174,11 @@ impl TargetRelay {
     }
 
     async fn next_due(&self) -> Result<Option<SystemTime>, StoreError> {
-        self.store.next_due(&[self.target.name]).await
+        self.store.next_due(vec![self.target.name]).await
     }
 
     /// One attempt: the send, and what it came to.
-    async fn attempt(self: Arc<Self>, delivery: Delivery) -> (i64, Attempted) {
+    async fn attempt(self: Arc<Self>, delivery: ClaimedDelivery) -> (i64, Attempted) {
         let name = self.target.name;
         let answer = send::post(&self.client, &self.target, &self.url, &delivery).await;
         let attempted = send::judge(&self.settings, &delivery, answer, SystemTime::now());

@@ -8,7 +8,7 @@ use reqwest::{Client, StatusCode, Url};
 
 use super::backoff;
 use crate::config::{RelaySettings, Target};
-use crate::store::{Attempted, Delivery};
+use crate::store::{Attempted, ClaimedDelivery};
 
 /// How much of a failed answer is kept.
 pub const KEPT_ANSWER_BYTES: usize = 1024;
@@ -35,7 +35,7 @@ pub enum Answer {
 /// `{source}:{tracking id}:{TARGET}`: tracking ids are unique per source
 /// only, so two sources' updates with one id must not look like one update
 /// to a target that deduplicates. The source is read from the stored body.
-fn idempotency_key(delivery: &Delivery) -> String {
+fn idempotency_key(delivery: &ClaimedDelivery) -> String {
     #[derive(serde::Deserialize)]
     struct Routed {
         source: String,
@@ -47,7 +47,12 @@ fn idempotency_key(delivery: &Delivery) -> String {
 }
 
 /// POSTs `delivery` to `url` with the contract's headers and the target's own.
-pub async fn post(client: &Client, target: &Target, url: &Url, delivery: &Delivery) -> Answer {
+pub async fn post(
+    client: &Client,
+    target: &Target,
+    url: &Url,
+    delivery: &ClaimedDelivery,
+) -> Answer {
     let idempotency_key = idempotency_key(delivery);
     let request = client
         .post(url.clone())
@@ -134,7 +139,7 @@ fn unreachable_target(error: &reqwest::Error, timeout: Duration) -> Answer {
 /// What to record for an answer to a delivery's attempt number `attempts + 1`.
 pub fn judge(
     settings: &RelaySettings,
-    delivery: &Delivery,
+    delivery: &ClaimedDelivery,
     answer: Answer,
     now: SystemTime,
 ) -> Attempted {
@@ -176,7 +181,7 @@ mod tests {
 
     #[test]
     fn the_idempotency_key_names_the_source() {
-        let delivery = |source: &str| Delivery {
+        let delivery = |source: &str| ClaimedDelivery {
             id: 1,
             tracking_id: "67865456".into(),
             ezpay_id: "000010000005008".into(),
@@ -248,7 +253,7 @@ mod tests {
             retry_after,
             error: "HTTP 503: ".into(),
         };
-        let mut delivery = Delivery {
+        let mut delivery = ClaimedDelivery {
             id: 1,
             tracking_id: "t".into(),
             ezpay_id: "e".into(),

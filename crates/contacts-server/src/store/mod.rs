@@ -1,21 +1,33 @@
 //! Storage behind a small interface with two engines: SQLite (one file, one
 //! process) and PostgreSQL (several server instances on one database).
+//!
+//! Each engine has its own module (`sqlite`, `postgres`, each with its
+//! outbox queries); what they share is written once: the types here and in
+//! `outbox`, the row conversions and audit texts (`rows`), the SQL that reads
+//! alike in both dialects (`sql`), and the list of migrations (`migrations`).
+//! The `conformance` tests run every engine through the same cases.
 
+#[cfg(test)]
+mod conformance;
 mod database;
+mod migrations;
 mod outbox;
 mod postgres;
+mod rows;
+mod sql;
 mod sqlite;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use contacts_model::{Contact, ContactDraft, ContactsRequest, EzpayId, Field, TrackingId, Valid};
+use contacts_model::{Contact, ContactDraft, ContactsRequest, EzpayId, TrackingId, Valid};
 use serde::{Deserialize, Serialize};
 
 pub use database::{Database, OpenOptions, PoolSettings};
 pub use outbox::{
-    Attempted, ClaimRequest, Delivery, DeliveryFilter, DeliveryRecord, DeliveryState, Prune,
+    Attempted, ClaimRequest, ClaimedDelivery, DeliveryFilter, DeliveryRecord, DeliveryState, Prune,
     Pruned, Selection, TargetQueue, from_unix_millis, unix_millis,
 };
 pub use postgres::PostgresStore;
@@ -139,59 +151,82 @@ pub enum Outcome {
 }
 
 /// A storage fault (not a refusal): logged, answered as a service error.
+/// Its text names the cause; the driver's error, where there is one, is its
+/// [`source`](std::error::Error::source).
 #[derive(Debug)]
 pub enum StoreError {
     /// The database cannot be reached now (down, restarting, out of
     /// connections, too slow to answer): worth another try shortly.
-    Unavailable(String),
+    Unavailable(Fault),
     /// Any other fault.
-    Failed(String),
+    Failed(Fault),
+}
+
+/// What went wrong, and the error it came from.
+#[derive(Debug)]
+pub struct Fault {
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Fault {
+    fn new(message: String, source: Option<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self { message, source }
+    }
 }
 
 impl StoreError {
-    /// A fault that is not an outage.
+    /// A fault that is not an outage, with no error of its own.
     pub fn failed(message: impl Into<String>) -> Self {
-        StoreError::Failed(message.into())
+        StoreError::Failed(Fault::new(message.into(), None))
+    }
+
+    /// A fault that is not an outage, caused by `source`.
+    fn failed_by(message: String, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Failed(Fault::new(message, Some(Box::new(source))))
+    }
+
+    /// An outage, caused by `source`.
+    fn unavailable_by(
+        message: String,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StoreError::Unavailable(Fault::new(message, Some(Box::new(source))))
+    }
+
+    fn fault(&self) -> &Fault {
+        match self {
+            StoreError::Unavailable(fault) | StoreError::Failed(fault) => fault,
+        }
     }
 }
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StoreError::Unavailable(message) => write!(f, "database unavailable: {message}"),
-            StoreError::Failed(message) => f.write_str(message),
+            StoreError::Unavailable(fault) => write!(f, "database unavailable: {}", fault.message),
+            StoreError::Failed(fault) => f.write_str(&fault.message),
         }
     }
 }
 
-impl std::error::Error for StoreError {}
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let source = self.fault().source.as_deref()?;
+        Some(source)
+    }
+}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::failed(format!("database: {e}"))
+        StoreError::failed_by(format!("database: {e}"), e)
     }
 }
 
 /// Serialises a value stored as JSON text.
 fn to_json(value: &impl Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::failed(format!("cannot serialise: {e}")))
-}
-
-/// A contact as stored, from its type and its field columns (in the order of
-/// [`Field::ALL`]); not validated again, so that contacts stored by an older
-/// version or an import stay readable.
-fn stored_contact(
-    contact_type: String,
-    values: impl IntoIterator<Item = Option<String>>,
-) -> ContactDraft {
-    let mut draft = ContactDraft {
-        contact_type: contact_type.into(),
-        ..ContactDraft::default()
-    };
-    for (field, value) in Field::ALL.into_iter().zip(values) {
-        draft.set(field, value);
-    }
-    draft
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::failed_by(format!("cannot serialise: {e}"), e))
 }
 
 /// The queue of every target, those with nothing queued included, in the
@@ -215,7 +250,9 @@ pub fn every_target(queues: Vec<TargetQueue>) -> Vec<TargetQueue> {
 }
 
 /// The storage the API needs. An engine whose driver blocks runs it on a
-/// blocking thread inside its own methods, so callers only `.await` them.
+/// blocking thread inside its own methods, so callers only `.await` them;
+/// every method is given what it needs to own, so that such an engine can
+/// move it to that thread.
 #[async_trait]
 pub trait Store: Send + Sync + fmt::Debug {
     /// Checks that the database answers.
@@ -224,26 +261,26 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Creates or updates the customers (from the configuration).
     async fn put_customers(
         &self,
-        customers: &[(EzpayId, CustomerStatus)],
+        customers: Vec<(EzpayId, CustomerStatus)>,
     ) -> Result<(), StoreError>;
 
     /// Stores contacts for a customer that has none yet (demo data).
     async fn seed_contacts(
         &self,
-        ezpay_id: &EzpayId,
-        contacts: &[Contact],
+        ezpay_id: EzpayId,
+        contacts: Vec<Contact>,
     ) -> Result<(), StoreError>;
 
     /// A customer's status and contacts version, if the customer exists.
-    async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<Customer>, StoreError>;
+    async fn customer(&self, ezpay_id: EzpayId) -> Result<Option<Customer>, StoreError>;
 
     /// A customer's stored contacts, billing first, exactly as stored: not
     /// validated again, since an older version or an import may have stored
     /// what today's validation refuses.
-    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<ContactDraft>, StoreError>;
+    async fn contacts(&self, ezpay_id: EzpayId) -> Result<Vec<ContactDraft>, StoreError>;
 
     /// Records a read of a customer's contacts in the audit trail.
-    async fn record_read(&self, read: &Read) -> Result<(), StoreError>;
+    async fn record_read(&self, read: Read) -> Result<(), StoreError>;
 
     /// Applies an update at most once per (source, tracking id), in one
     /// transaction with an outbox row per target and an audit row, raising
@@ -252,27 +289,31 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// else [`Outcome::TrackingIdReused`]; an unknown customer is refused; an
     /// `if_match` that is not the current version is stale. All but the
     /// first write nothing.
-    async fn apply(&self, update: &Update) -> Result<Outcome, StoreError>;
+    async fn apply(&self, update: Update) -> Result<Outcome, StoreError>;
 
     /// Claims, for `claim.owner` until the lease ends, the deliveries due now:
     /// of each (customer, target) only the oldest one not yet delivered or
     /// discarded, and only if it is pending, due and not claimed by anyone.
     /// So a pending or dead delivery holds back the later ones of its customer
     /// and target, and no one else. Oldest first.
-    async fn claim_due(&self, claim: &ClaimRequest<'_>) -> Result<Vec<Delivery>, StoreError>;
+    async fn claim_due(&self, claim: ClaimRequest) -> Result<Vec<ClaimedDelivery>, StoreError>;
 
     /// When the next delivery of `targets` that [`Store::claim_due`] could
     /// return becomes due (a time past means now), if there is any.
-    async fn next_due(&self, targets: &[&str]) -> Result<Option<SystemTime>, StoreError>;
+    async fn next_due(&self, targets: Vec<&'static str>) -> Result<Option<SystemTime>, StoreError>;
 
     /// Records what attempts came to, by delivery id, in one transaction, and
     /// ends their claims; an attempt whose claim is no longer `owner`'s is
     /// ignored (an operator discarded the delivery, or the lease ran out and
     /// another relay took it).
-    async fn record(&self, owner: &str, attempts: &[(i64, Attempted)]) -> Result<(), StoreError>;
+    async fn record(
+        &self,
+        owner: Arc<str>,
+        attempts: Vec<(i64, Attempted)>,
+    ) -> Result<(), StoreError>;
 
     /// The deliveries that match, oldest first.
-    async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError>;
+    async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError>;
 
     /// Pending and dead counts and the oldest pending age of every target
     /// that has any.
@@ -281,13 +322,29 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Makes dead (or, by id, pending) deliveries due again with a fresh count
     /// of attempts, and records it in the audit trail under `operator`.
     /// Returns how many.
-    async fn retry(&self, selection: Selection, operator: &str) -> Result<usize, StoreError>;
+    async fn retry(&self, selection: Selection, operator: String) -> Result<usize, StoreError>;
 
     /// Discards a pending or dead delivery, so that it holds back nothing,
     /// and records it in the audit trail. Returns whether there was one.
-    async fn discard(&self, id: i64, operator: &str) -> Result<bool, StoreError>;
+    async fn discard(&self, id: i64, operator: String) -> Result<bool, StoreError>;
 
     /// Deletes one batch of each kind of expired row; pending and dead
     /// deliveries are never deleted.
-    async fn prune(&self, prune: &Prune) -> Result<Pruned, StoreError>;
+    async fn prune(&self, prune: Prune) -> Result<Pruned, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::StoreError;
+
+    #[test]
+    fn a_store_error_keeps_its_source() {
+        let error = StoreError::from(rusqlite::Error::InvalidQuery);
+        let source = error.source().expect("a source");
+        assert!(source.downcast_ref::<rusqlite::Error>().is_some());
+        assert!(error.to_string().ends_with(&source.to_string()), "{error}");
+        assert!(StoreError::failed("no cause").source().is_none());
+    }
 }

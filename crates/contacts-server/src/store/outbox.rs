@@ -2,17 +2,10 @@
 //! states, claims with a lease, and what an attempt came to.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use contacts_model::EzpayId;
-
-/// Whether delivery `o` is the head of its (customer, target) queue: no
-/// earlier delivery of that customer and target is pending or dead. The same
-/// SQL on both engines.
-pub(crate) const IS_HEAD: &str = "NOT EXISTS (
-    SELECT 1 FROM outbox e
-    WHERE e.ezpay_id = o.ezpay_id AND e.target = o.target
-      AND e.state IN ('pending', 'dead') AND e.id < o.id)";
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,9 +46,10 @@ impl fmt::Display for DeliveryState {
     }
 }
 
-/// A delivery claimed for sending.
+/// A delivery claimed for sending (an outbox row; not to be confused with
+/// the delivery settings of `config`).
 #[derive(Debug, Clone)]
-pub struct Delivery {
+pub struct ClaimedDelivery {
     /// The outbox row; ids grow in acceptance order.
     pub id: i64,
     /// The update's tracking id.
@@ -71,12 +65,12 @@ pub struct Delivery {
 }
 
 /// What a relay asks for.
-#[derive(Debug, Clone, Copy)]
-pub struct ClaimRequest<'a> {
+#[derive(Debug, Clone)]
+pub struct ClaimRequest {
     /// Who claims: the claim is theirs until the lease ends.
-    pub owner: &'a str,
+    pub owner: Arc<str>,
     /// The targets this relay sends to.
-    pub targets: &'a [&'a str],
+    pub targets: Vec<&'static str>,
     /// The current time.
     pub now: SystemTime,
     /// At most this many deliveries.

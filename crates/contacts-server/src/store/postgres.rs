@@ -18,6 +18,7 @@
 //! as [`StoreError::Unavailable`] in bounded time; the pool makes new
 //! connections when it is back.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -27,196 +28,23 @@ use deadpool_postgres::{
     Transaction,
 };
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 
 use super::database::PoolSettings;
+use super::migrations::{self, POSTGRES as MIGRATIONS};
+use super::sql::{CONTACT_COLUMNS, CUSTOMER_COLUMNS, CUSTOMER_UPSERT, READ_AUDIT_COLUMNS};
 use super::{
-    Attempted, ClaimRequest, Customer, CustomerStatus, Delivery, DeliveryFilter, DeliveryRecord,
-    Outcome, Prune, Pruned, Read, Selection, Store, StoreError, TARGETS, TargetQueue, Update,
-    from_unix_millis, stored_contact, to_json, unix_millis,
+    Attempted, ClaimRequest, ClaimedDelivery, Customer, CustomerStatus, DeliveryFilter,
+    DeliveryRecord, Outcome, Prune, Pruned, Read, Selection, Store, StoreError, TARGETS,
+    TargetQueue, Update, from_unix_millis, rows, to_json, unix_millis,
 };
 
 mod outbox;
 pub mod tls;
 
-/// The schema, one migration per entry; `schema_migrations` lists those
-/// applied. The same tables and meaning as the SQLite engine's migrations.
-const MIGRATIONS: &[&str] = &[
-    r"
--- `version`: the version of the customer's contacts, raised by every applied
--- update in its transaction; GET gives it as the ETag and a POST with
--- If-Match is applied only at it.
-CREATE TABLE customers (
-    ezpay_id TEXT PRIMARY KEY,
-    status   TEXT NOT NULL CHECK (status IN ('active', 'inactive', 'cancelled')),
-    version  BIGINT NOT NULL DEFAULT 1
-);
-CREATE TABLE contacts (
-    ezpay_id             TEXT NOT NULL REFERENCES customers (ezpay_id),
-    type                 TEXT NOT NULL CHECK (type IN ('billing', 'service')),
-    name                 TEXT NOT NULL,
-    organization_name    TEXT,
-    email                TEXT,
-    work_phone           TEXT,
-    work_phone_extension TEXT,
-    mobile_phone         TEXT,
-    fax                  TEXT,
-    updated_at           TIMESTAMPTZ NOT NULL DEFAULT now(),
-    PRIMARY KEY (ezpay_id, type)
-);
--- One row per applied request: the idempotency record. Tracking ids are
--- unique per source; the user is kept so that another user of the source
--- sending the same id is refused rather than answered with a replay.
-CREATE TABLE requests (
-    source      TEXT NOT NULL,
-    tracking_id TEXT NOT NULL,
-    user_name   TEXT NOT NULL,
-    ezpay_id    TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
-    PRIMARY KEY (source, tracking_id)
-);
-CREATE INDEX requests_created_at ON requests (created_at);
-CREATE TABLE audit (
-    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    action       TEXT NOT NULL DEFAULT 'update',
-    tracking_id  TEXT NOT NULL,
-    ezpay_id     TEXT NOT NULL,
-    user_name    TEXT NOT NULL,
-    profile_id   TEXT,
-    source       TEXT,
-    old_contacts TEXT,
-    new_contacts TEXT,
-    detail       TEXT,
-    at           TIMESTAMPTZ NOT NULL DEFAULT now()
-);
-CREATE INDEX audit_at ON audit (at);
--- Who read a customer, and who changed it, by customer and time.
-CREATE INDEX audit_customer ON audit (ezpay_id, at);
-CREATE INDEX audit_tracking_id ON audit (tracking_id);
-CREATE TABLE outbox (
-    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    tracking_id     TEXT NOT NULL,
-    ezpay_id        TEXT NOT NULL,
-    target          TEXT NOT NULL,
-    payload         TEXT NOT NULL,
-    created_at      TIMESTAMPTZ NOT NULL,
-    state           TEXT NOT NULL DEFAULT 'pending'
-                    CHECK (state IN ('pending', 'delivered', 'dead', 'discarded')),
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at BIGINT NOT NULL DEFAULT 0, -- Unix milliseconds
-    claimed_by      TEXT,
-    claimed_until   BIGINT NOT NULL DEFAULT 0, -- Unix milliseconds
-    last_status     INTEGER,
-    last_error      TEXT,
-    finished_at     TIMESTAMPTZ                -- delivered or discarded
-);
-CREATE INDEX outbox_tracking_id ON outbox (tracking_id);
--- The head of each (customer, target) queue, and the rows due.
-CREATE INDEX outbox_queue ON outbox (ezpay_id, target, id) WHERE state IN ('pending', 'dead');
-CREATE INDEX outbox_due ON outbox (target, next_attempt_at) WHERE state = 'pending';
-CREATE INDEX outbox_finished ON outbox (finished_at) WHERE state IN ('delivered', 'discarded');
-",
-    r"
--- The contacts version each applied request produced: a replay answers with
--- the ETag of the first answer. Empty for requests applied before.
-ALTER TABLE requests ADD COLUMN version BIGINT;
-
--- A save in one statement: one round trip and one durable commit, called
--- outside a transaction block. `result` is 'applied' (at `result_version`),
--- 'replayed' (the version the first answer gave, if known), 'reused',
--- 'unknown' or 'stale' (the current version); all but 'applied' write
--- nothing. Each statement below sees what committed before it began.
--- The customer's row is locked first, so that saves of one customer commit
--- one after the other, in the order of their outbox ids. Of two saves of one
--- tracking id, the second waits for the first's commit on that lock or on
--- the request record's key, then finds the record and is a replay.
-CREATE FUNCTION contacts_save(
-    p_source text, p_tracking_id text, p_user_name text, p_ezpay_id text,
-    p_fingerprint text, p_profile_id text, p_if_match bigint, p_accepted_at timestamptz,
-    p_types text[], p_names text[], p_organization_names text[], p_emails text[],
-    p_work_phones text[], p_work_phone_extensions text[], p_mobile_phones text[],
-    p_faxes text[], p_new_contacts text, p_payload text, p_targets text[],
-    OUT result text, OUT result_version bigint)
-LANGUAGE plpgsql AS $$
-DECLARE
-    locked_version bigint;
-    earlier record;
-BEGIN
-    SELECT c.version INTO locked_version FROM customers c
-    WHERE c.ezpay_id = p_ezpay_id FOR NO KEY UPDATE;
-    IF FOUND AND (p_if_match IS NULL OR p_if_match = locked_version) THEN
-        INSERT INTO requests (source, tracking_id, user_name, ezpay_id, fingerprint, created_at, version)
-        VALUES (p_source, p_tracking_id, p_user_name, p_ezpay_id, p_fingerprint, p_accepted_at, locked_version + 1)
-        ON CONFLICT (source, tracking_id) DO NOTHING;
-        IF FOUND THEN
-            -- The touched contacts as they were, for the audit trail, before
-            -- they are written.
-            INSERT INTO audit (tracking_id, ezpay_id, user_name, profile_id, source,
-                               old_contacts, new_contacts, at)
-            SELECT p_tracking_id, p_ezpay_id, p_user_name, p_profile_id, p_source,
-                   coalesce(json_agg(json_strip_nulls(json_build_object(
-                       'type', o.type, 'name', o.name,
-                       'organization_name', o.organization_name, 'email', o.email,
-                       'work_phone', o.work_phone,
-                       'work_phone_extension', o.work_phone_extension,
-                       'mobile_phone', o.mobile_phone, 'fax', o.fax)) ORDER BY o.type), '[]'),
-                   p_new_contacts, p_accepted_at
-            FROM contacts o WHERE o.ezpay_id = p_ezpay_id AND o.type = ANY (p_types);
-            INSERT INTO contacts (ezpay_id, type, name, organization_name, email, work_phone,
-                                  work_phone_extension, mobile_phone, fax)
-            SELECT p_ezpay_id, * FROM unnest(p_types, p_names, p_organization_names, p_emails,
-                p_work_phones, p_work_phone_extensions, p_mobile_phones, p_faxes)
-            ON CONFLICT (ezpay_id, type) DO UPDATE SET
-                name = excluded.name, organization_name = excluded.organization_name,
-                email = excluded.email, work_phone = excluded.work_phone,
-                work_phone_extension = excluded.work_phone_extension,
-                mobile_phone = excluded.mobile_phone, fax = excluded.fax, updated_at = now();
-            UPDATE customers SET version = locked_version + 1 WHERE ezpay_id = p_ezpay_id;
-            INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at)
-            SELECT p_tracking_id, p_ezpay_id, t.target, p_payload, p_accepted_at
-            FROM unnest(p_targets) WITH ORDINALITY AS t (target, n) ORDER BY t.n;
-            result := 'applied';
-            result_version := locked_version + 1;
-            RETURN;
-        END IF;
-    END IF;
-    -- Refused, or seen before: nothing is written. A tracking id seen before
-    -- is answered as such whatever else is wrong with the request. (A record
-    -- of another customer that another save is inserting right now is not
-    -- waited for: this request is refused either way.)
-    SELECT r.fingerprint, r.user_name, r.version INTO earlier FROM requests r
-    WHERE r.source = p_source AND r.tracking_id = p_tracking_id;
-    IF FOUND THEN
-        -- Another user's request is never replayed to this one, even with
-        -- the same body: it is not their request.
-        IF earlier.fingerprint = p_fingerprint AND earlier.user_name = p_user_name THEN
-            result := 'replayed';
-            result_version := earlier.version;
-        ELSE
-            result := 'reused';
-        END IF;
-    ELSIF locked_version IS NULL THEN
-        result := 'unknown';
-    ELSIF p_if_match IS DISTINCT FROM locked_version THEN
-        result := 'stale';
-        result_version := locked_version;
-    ELSE
-        -- The record that kept this one out was pruned meanwhile.
-        RAISE EXCEPTION 'the tracking id''s record changed while it was read'
-            USING ERRCODE = 'serialization_failure';
-    END IF;
-END
-$$;
-",
-];
-
 /// The advisory lock the migrations run under (any fixed number will do;
 /// this is "contacts" in ASCII).
 const MIGRATION_LOCK: i64 = 0x636f_6e74_6163_7473;
-
-const CONTACT_COLUMNS: &str =
-    "type, name, organization_name, email, work_phone, work_phone_extension, mobile_phone, fax";
 
 /// A timestamp as the API shows it: RFC 3339, UTC, milliseconds.
 fn rfc3339(column: &str) -> String {
@@ -273,7 +101,10 @@ impl PostgresStore {
         let store = Self { pool };
         // The first connection: a TLS failure is told with the mode asked for.
         store.migrate().await.map_err(|e| match e {
-            StoreError::Unavailable(why) => StoreError::Unavailable(format!("{tls}: {why}")),
+            StoreError::Unavailable(mut fault) => {
+                fault.message = format!("{tls}: {}", fault.message);
+                StoreError::Unavailable(fault)
+            }
             other => other,
         })?;
         Ok(store)
@@ -308,17 +139,11 @@ impl PostgresStore {
             .await?
             .get(0);
         let applied = usize::try_from(applied).unwrap_or(0);
-        if applied > MIGRATIONS.len() {
-            return Err(StoreError::failed(format!(
-                "the database has schema version {applied}, newer than this server's {}",
-                MIGRATIONS.len()
-            )));
-        }
-        for (version, migration) in (1_i32..).zip(MIGRATIONS).skip(applied) {
+        for (version, migration) in migrations::pending(MIGRATIONS, applied)? {
             tx.batch_execute(migration).await?;
             tx.execute(
                 "INSERT INTO schema_migrations (version) VALUES ($1)",
-                &[&version],
+                &[&i32::try_from(version).unwrap_or(i32::MAX)],
             )
             .await?;
             tracing::info!(version, "database migrated");
@@ -356,10 +181,35 @@ impl From<tokio_postgres::Error> for StoreError {
             None => format!("database: {error}"),
         };
         if is_outage(&error) {
-            StoreError::Unavailable(message)
+            StoreError::unavailable_by(message, error)
         } else {
-            StoreError::Failed(message)
+            StoreError::failed_by(message, error)
         }
+    }
+}
+
+/// A column that cannot be read as asked: a fault of ours, not an outage.
+fn unreadable(error: tokio_postgres::Error) -> StoreError {
+    StoreError::failed_by(format!("database: {error}"), error)
+}
+
+impl rows::Row for tokio_postgres::Row {
+    fn text(&self, column: usize) -> Result<Option<String>, StoreError> {
+        self.try_get(column).map_err(unreadable)
+    }
+
+    fn integer(&self, column: usize) -> Result<Option<i64>, StoreError> {
+        let is = |kind: &Type| self.columns().get(column).map(|c| c.type_()) == Some(kind);
+        if is(&Type::INT4) {
+            let value: Option<i32> = self.try_get(column).map_err(unreadable)?;
+            Ok(value.map(i64::from))
+        } else {
+            self.try_get(column).map_err(unreadable)
+        }
+    }
+
+    fn real(&self, column: usize) -> Result<Option<f64>, StoreError> {
+        self.try_get(column).map_err(unreadable)
     }
 }
 
@@ -377,7 +227,7 @@ fn unavailable(error: PoolError) -> StoreError {
         }
         cause = error.source();
     }
-    StoreError::Unavailable(message)
+    StoreError::unavailable_by(message, error)
 }
 
 async fn read_customer(
@@ -387,22 +237,12 @@ async fn read_customer(
 ) -> Result<Option<Customer>, StoreError> {
     let statement = tx
         .prepare_cached(&format!(
-            "SELECT status, version FROM customers WHERE ezpay_id = $1 {lock}"
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE ezpay_id = $1 {lock}"
         ))
         .await?;
     tx.query_opt(&statement, &[&ezpay_id.as_str()])
         .await?
-        .map(|row| {
-            let (status, version): (String, i64) = (row.get(0), row.get(1));
-            Ok(Customer {
-                status: CustomerStatus::parse(&status).ok_or_else(|| {
-                    StoreError::failed(format!("unknown customer status '{status}'"))
-                })?,
-                version: u64::try_from(version).map_err(|_| {
-                    StoreError::failed(format!("negative contacts version {version}"))
-                })?,
-            })
-        })
+        .map(|row| rows::customer(&row))
         .transpose()
 }
 
@@ -417,15 +257,12 @@ async fn read_contacts(
             "SELECT {CONTACT_COLUMNS} FROM contacts WHERE ezpay_id = $1 ORDER BY type"
         ))
         .await?;
-    Ok(client
+    client
         .query(&statement, &[&ezpay_id.as_str()])
         .await?
         .iter()
-        .map(|row| {
-            let values = (1..=Field::ALL.len()).map(|column| row.get::<_, Option<String>>(column));
-            stored_contact(row.get(0), values)
-        })
-        .collect())
+        .map(rows::contact)
+        .collect()
 }
 
 /// Contacts column by column, as arrays: the types, then each field in the
@@ -498,18 +335,16 @@ impl Store for PostgresStore {
 
     async fn put_customers(
         &self,
-        customers: &[(EzpayId, CustomerStatus)],
+        customers: Vec<(EzpayId, CustomerStatus)>,
     ) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let statement = tx
-            .prepare_cached(
-                "INSERT INTO customers (ezpay_id, status) VALUES ($1, $2)
-                 ON CONFLICT (ezpay_id) DO UPDATE SET status = excluded.status
-                 WHERE customers.status IS DISTINCT FROM excluded.status",
-            )
+            .prepare_cached(&format!(
+                "INSERT INTO customers (ezpay_id, status) VALUES ($1, $2) {CUSTOMER_UPSERT}"
+            ))
             .await?;
-        for (ezpay_id, status) in customers {
+        for (ezpay_id, status) in &customers {
             tx.execute(&statement, &[&ezpay_id.as_str(), &status.as_str()])
                 .await?;
         }
@@ -519,36 +354,35 @@ impl Store for PostgresStore {
 
     async fn seed_contacts(
         &self,
-        ezpay_id: &EzpayId,
-        contacts: &[Contact],
+        ezpay_id: EzpayId,
+        contacts: Vec<Contact>,
     ) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         // Locked, so that two instances starting together seed once.
-        if read_customer(&tx, ezpay_id, "FOR UPDATE").await?.is_some()
-            && read_contacts(&tx, ezpay_id).await?.is_empty()
+        if read_customer(&tx, &ezpay_id, "FOR UPDATE").await?.is_some()
+            && read_contacts(&tx, &ezpay_id).await?.is_empty()
         {
-            write_contacts(&tx, ezpay_id, contacts).await?;
+            write_contacts(&tx, &ezpay_id, &contacts).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<Customer>, StoreError> {
-        read_customer(&self.client().await?, ezpay_id, "").await
+    async fn customer(&self, ezpay_id: EzpayId) -> Result<Option<Customer>, StoreError> {
+        read_customer(&self.client().await?, &ezpay_id, "").await
     }
 
-    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<ContactDraft>, StoreError> {
-        read_contacts(&self.client().await?, ezpay_id).await
+    async fn contacts(&self, ezpay_id: EzpayId) -> Result<Vec<ContactDraft>, StoreError> {
+        read_contacts(&self.client().await?, &ezpay_id).await
     }
 
-    async fn record_read(&self, read: &Read) -> Result<(), StoreError> {
+    async fn record_read(&self, read: Read) -> Result<(), StoreError> {
         let client = self.client().await?;
         let statement = client
-            .prepare_cached(
-                "INSERT INTO audit (action, tracking_id, ezpay_id, user_name, profile_id, source)
-                 VALUES ('read', $1, $2, $3, $4, $5)",
-            )
+            .prepare_cached(&format!(
+                "INSERT INTO audit ({READ_AUDIT_COLUMNS}) VALUES ('read', $1, $2, $3, $4, $5)"
+            ))
             .await?;
         client
             .execute(
@@ -565,16 +399,14 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn apply(&self, update: &Update) -> Result<Outcome, StoreError> {
+    async fn apply(&self, update: Update) -> Result<Outcome, StoreError> {
         // The time of acceptance is this instance's clock, truncated to what
         // the payload shows, so that the payload and the rows agree.
         let accepted = from_unix_millis(unix_millis(SystemTime::now()));
         let payload = update.payload(&humantime::format_rfc3339_millis(accepted).to_string())?;
         let new = to_json(&update.request.contacts)?;
         let fingerprint = update.fingerprint();
-        let if_match = update
-            .if_match
-            .map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+        let if_match = update.if_match.map(rows::stored_version);
         let columns = ContactArrays::new(&update.request.contacts);
         let (tracking_id, ezpay_id) = (update.tracking_id.as_str(), update.ezpay_id.as_str());
         let targets = TARGETS.as_slice();
@@ -603,10 +435,7 @@ impl Store for PostgresStore {
         // Outside a transaction block: the statement is its own transaction.
         let row = client.query_one(&statement, &params).await?;
         let (result, version): (&str, Option<i64>) = (row.get(0), row.get(1));
-        let version = version
-            .map(u64::try_from)
-            .transpose()
-            .map_err(|_| StoreError::failed(format!("negative contacts version {version:?}")))?;
+        let version = version.map(rows::version).transpose()?;
         match (result, version) {
             ("applied", Some(version)) => Ok(Outcome::Applied(version)),
             ("replayed", version) => Ok(Outcome::Replayed(version)),
@@ -619,35 +448,71 @@ impl Store for PostgresStore {
         }
     }
 
-    async fn claim_due(&self, claim: &ClaimRequest<'_>) -> Result<Vec<Delivery>, StoreError> {
-        outbox::claim_due(&mut self.client().await?, claim).await
+    async fn claim_due(&self, claim: ClaimRequest) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        outbox::claim_due(&mut self.client().await?, &claim).await
     }
 
-    async fn next_due(&self, targets: &[&str]) -> Result<Option<SystemTime>, StoreError> {
-        outbox::next_due(&self.client().await?, targets).await
+    async fn next_due(&self, targets: Vec<&'static str>) -> Result<Option<SystemTime>, StoreError> {
+        outbox::next_due(&self.client().await?, &targets).await
     }
 
-    async fn record(&self, owner: &str, attempts: &[(i64, Attempted)]) -> Result<(), StoreError> {
-        outbox::record(&mut self.client().await?, owner, attempts).await
+    async fn record(
+        &self,
+        owner: Arc<str>,
+        attempts: Vec<(i64, Attempted)>,
+    ) -> Result<(), StoreError> {
+        outbox::record(&mut self.client().await?, &owner, &attempts).await
     }
 
-    async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {
-        outbox::deliveries(&self.client().await?, filter).await
+    async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {
+        outbox::deliveries(&self.client().await?, &filter).await
     }
 
     async fn target_queues(&self, now: SystemTime) -> Result<Vec<TargetQueue>, StoreError> {
         outbox::target_queues(&self.client().await?, now).await
     }
 
-    async fn retry(&self, selection: Selection, operator: &str) -> Result<usize, StoreError> {
-        outbox::retry(&mut self.client().await?, selection, operator).await
+    async fn retry(&self, selection: Selection, operator: String) -> Result<usize, StoreError> {
+        outbox::retry(&mut self.client().await?, selection, &operator).await
     }
 
-    async fn discard(&self, id: i64, operator: &str) -> Result<bool, StoreError> {
-        outbox::discard(&mut self.client().await?, id, operator).await
+    async fn discard(&self, id: i64, operator: String) -> Result<bool, StoreError> {
+        outbox::discard(&mut self.client().await?, id, &operator).await
     }
 
-    async fn prune(&self, prune: &Prune) -> Result<Pruned, StoreError> {
-        outbox::prune(&self.client().await?, prune).await
+    async fn prune(&self, prune: Prune) -> Result<Pruned, StoreError> {
+        outbox::prune(&self.client().await?, &prune).await
+    }
+}
+
+#[cfg(test)]
+#[async_trait]
+impl super::conformance::Engine for PostgresStore {
+    async fn execute(&self, sql: &str) {
+        let client = self.client().await.expect("a connection");
+        client
+            .batch_execute(sql)
+            .await
+            .expect("the test's statements run");
+    }
+
+    async fn texts(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        use tokio_postgres::SimpleQueryMessage;
+        let client = self.client().await.expect("a connection");
+        let messages = client
+            .simple_query(sql)
+            .await
+            .expect("the test's query runs");
+        messages
+            .iter()
+            .filter_map(|message| match message {
+                SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_owned))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect()
     }
 }

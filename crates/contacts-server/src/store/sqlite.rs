@@ -9,175 +9,15 @@ use async_trait::async_trait;
 use contacts_model::{Contact, ContactDraft, ContactType, EzpayId, Field};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
+use super::migrations::{self, SQLITE as MIGRATIONS};
+use super::sql::{CONTACT_COLUMNS, CUSTOMER_COLUMNS, CUSTOMER_UPSERT, READ_AUDIT_COLUMNS};
 use super::{
-    Attempted, ClaimRequest, Customer, CustomerStatus, Delivery, DeliveryFilter, DeliveryRecord,
-    Outcome, Prune, Pruned, Read, Selection, Store, StoreError, TARGETS, TargetQueue, Update,
-    stored_contact, to_json,
+    Attempted, ClaimRequest, ClaimedDelivery, Customer, CustomerStatus, DeliveryFilter,
+    DeliveryRecord, Outcome, Prune, Pruned, Read, Selection, Store, StoreError, TARGETS,
+    TargetQueue, Update, rows, to_json,
 };
 
 mod outbox;
-
-/// The schema, one migration per entry; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[
-    r"
-CREATE TABLE customers (
-    ezpay_id TEXT PRIMARY KEY,
-    status   TEXT NOT NULL CHECK (status IN ('active', 'inactive', 'cancelled'))
-);
-CREATE TABLE contacts (
-    ezpay_id             TEXT NOT NULL REFERENCES customers (ezpay_id),
-    type                 TEXT NOT NULL CHECK (type IN ('billing', 'service')),
-    name                 TEXT NOT NULL,
-    organization_name    TEXT,
-    email                TEXT,
-    work_phone           TEXT,
-    work_phone_extension TEXT,
-    mobile_phone         TEXT,
-    fax                  TEXT,
-    updated_at           TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    PRIMARY KEY (ezpay_id, type)
-);
--- One row per applied request: the idempotency record.
-CREATE TABLE requests (
-    tracking_id TEXT PRIMARY KEY,
-    ezpay_id    TEXT NOT NULL REFERENCES customers (ezpay_id),
-    fingerprint TEXT NOT NULL,
-    created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE TABLE audit (
-    id           INTEGER PRIMARY KEY,
-    tracking_id  TEXT NOT NULL REFERENCES requests (tracking_id),
-    ezpay_id     TEXT NOT NULL,
-    user_name    TEXT NOT NULL,
-    profile_id   TEXT NOT NULL,
-    source       TEXT NOT NULL,
-    old_contacts TEXT NOT NULL,
-    new_contacts TEXT NOT NULL,
-    at           TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE TABLE outbox (
-    id           INTEGER PRIMARY KEY,
-    tracking_id  TEXT NOT NULL REFERENCES requests (tracking_id),
-    target       TEXT NOT NULL,
-    payload      TEXT NOT NULL,
-    created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    delivered_at TEXT,
-    UNIQUE (tracking_id, target)
-);
-CREATE INDEX outbox_undelivered ON outbox (id) WHERE delivered_at IS NULL;
-",
-    r"
--- Delivery: the customer, the state and the claim on every outbox row, and
--- the body as sent. The idempotency records may now be pruned after their
--- window while deliveries and audit rows stay: those two tables no longer
--- reference requests (SQLite cannot drop a foreign key, so both are rebuilt),
--- and a tracking id may come back after the window.
-CREATE TABLE outbox_v2 (
-    id              INTEGER PRIMARY KEY,
-    tracking_id     TEXT NOT NULL,
-    ezpay_id        TEXT NOT NULL,
-    target          TEXT NOT NULL,
-    payload         TEXT NOT NULL,
-    created_at      TEXT NOT NULL,
-    state           TEXT NOT NULL DEFAULT 'pending'
-                    CHECK (state IN ('pending', 'delivered', 'dead', 'discarded')),
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at INTEGER NOT NULL DEFAULT 0, -- Unix milliseconds
-    claimed_by      TEXT,
-    claimed_until   INTEGER NOT NULL DEFAULT 0, -- Unix milliseconds
-    last_status     INTEGER,
-    last_error      TEXT,
-    finished_at     TEXT                        -- delivered or discarded
-);
-INSERT INTO outbox_v2 (id, tracking_id, ezpay_id, target, payload, created_at, state, finished_at)
-SELECT o.id, o.tracking_id, r.ezpay_id, o.target,
-       json_set(o.payload,
-                '$.profile_id', (SELECT a.profile_id FROM audit a WHERE a.tracking_id = o.tracking_id),
-                '$.user', (SELECT a.user_name FROM audit a WHERE a.tracking_id = o.tracking_id),
-                '$.accepted_at', o.created_at),
-       o.created_at,
-       CASE WHEN o.delivered_at IS NULL THEN 'pending' ELSE 'delivered' END,
-       o.delivered_at
-FROM outbox o JOIN requests r ON r.tracking_id = o.tracking_id;
-DROP TABLE outbox;
-ALTER TABLE outbox_v2 RENAME TO outbox;
--- The head of each (customer, target) queue, and the rows due.
-CREATE INDEX outbox_queue ON outbox (ezpay_id, target, id) WHERE state IN ('pending', 'dead');
-CREATE INDEX outbox_due ON outbox (target, next_attempt_at) WHERE state = 'pending';
-CREATE INDEX outbox_finished ON outbox (finished_at) WHERE state IN ('delivered', 'discarded');
-
--- The audit trail also records operators' actions on deliveries.
-CREATE TABLE audit_v2 (
-    id           INTEGER PRIMARY KEY,
-    action       TEXT NOT NULL DEFAULT 'update',
-    tracking_id  TEXT NOT NULL,
-    ezpay_id     TEXT NOT NULL,
-    user_name    TEXT NOT NULL,
-    profile_id   TEXT,
-    source       TEXT,
-    old_contacts TEXT,
-    new_contacts TEXT,
-    detail       TEXT,
-    at           TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-INSERT INTO audit_v2 (id, tracking_id, ezpay_id, user_name, profile_id, source, old_contacts, new_contacts, at)
-SELECT id, tracking_id, ezpay_id, user_name, profile_id, source, old_contacts, new_contacts, at FROM audit;
-DROP TABLE audit;
-ALTER TABLE audit_v2 RENAME TO audit;
-CREATE INDEX audit_at ON audit (at);
-CREATE INDEX requests_created_at ON requests (created_at);
-",
-    r"
--- A claim takes a target's oldest pending deliveries that head their queue:
--- read in id order, it stops at the first ones it finds instead of sorting
--- every pending row. The due time is checked row by row, so its index goes.
-DROP INDEX outbox_due;
-CREATE INDEX outbox_pending ON outbox (target, id) WHERE state = 'pending';
-",
-    r"
--- Reads of a customer's contacts are audited too (action 'read'): who read
--- a customer, and who changed it, by customer and time.
-CREATE INDEX audit_customer ON audit (ezpay_id, at);
-",
-    r"
--- Tracking ids are unique per source, not globally: the idempotency key is
--- (source, tracking id), and the user is kept so that another user of the
--- source sending the same id is refused rather than answered with a replay.
--- Existing records take the source and user of their update's audit row.
-CREATE TABLE requests_v2 (
-    source      TEXT NOT NULL,
-    tracking_id TEXT NOT NULL,
-    user_name   TEXT NOT NULL,
-    ezpay_id    TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    PRIMARY KEY (source, tracking_id)
-);
-INSERT INTO requests_v2 (source, tracking_id, user_name, ezpay_id, fingerprint, created_at)
-SELECT coalesce(a.source, ''), r.tracking_id, coalesce(a.user_name, ''), r.ezpay_id, r.fingerprint, r.created_at
-FROM requests r
-LEFT JOIN audit a ON a.id = (
-    SELECT max(id) FROM audit WHERE tracking_id = r.tracking_id AND action = 'update'
-);
-DROP TABLE requests;
-ALTER TABLE requests_v2 RENAME TO requests;
-CREATE INDEX requests_created_at ON requests (created_at);
-",
-    r"
--- Concurrent edits: the version of each customer's contacts, raised by every
--- applied update in its transaction; GET gives it as the ETag and a POST with
--- If-Match is applied only at it.
-ALTER TABLE customers ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
-",
-    r"
--- The contacts version each applied request produced: a replay answers with
--- the ETag of the first answer. Empty for requests applied before.
-ALTER TABLE requests ADD COLUMN version INTEGER;
-",
-];
-
-const CONTACT_COLUMNS: &str =
-    "type, name, organization_name, email, work_phone, work_phone_extension, mobile_phone, fax";
 
 /// The current time as the tables store it: RFC 3339, UTC, milliseconds.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
@@ -295,15 +135,13 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
             "the database has a negative schema version {version}"
         ))
     })?;
-    if applied > MIGRATIONS.len() {
-        return Err(StoreError::failed(format!(
-            "the database has schema version {applied}, newer than this server's {}",
-            MIGRATIONS.len()
-        )));
-    }
-    for (version, migration) in (1_i64..).zip(MIGRATIONS).skip(applied) {
+    for (version, migration) in migrations::pending(MIGRATIONS, applied)? {
         tx.execute_batch(migration)?;
-        tx.pragma_update(None, "user_version", version)?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(version).unwrap_or(i64::MAX),
+        )?;
         tracing::info!(version, "database migrated");
     }
     tx.commit()?;
@@ -314,22 +152,8 @@ fn read_customer(
     connection: &Connection,
     ezpay_id: &EzpayId,
 ) -> Result<Option<Customer>, StoreError> {
-    let row: Option<(String, i64)> = connection
-        .query_row(
-            "SELECT status, version FROM customers WHERE ezpay_id = ?1",
-            [ezpay_id.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    row.map(|(status, version)| {
-        Ok(Customer {
-            status: CustomerStatus::parse(&status)
-                .ok_or_else(|| StoreError::failed(format!("unknown customer status '{status}'")))?,
-            version: u64::try_from(version)
-                .map_err(|_| StoreError::failed(format!("negative contacts version {version}")))?,
-        })
-    })
-    .transpose()
+    let select = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE ezpay_id = ?1");
+    Ok(of_customer(connection, &select, ezpay_id, |row| rows::customer(row))?.pop())
 }
 
 /// A customer's contacts as stored, billing first; not validated, so that
@@ -338,21 +162,36 @@ fn read_contacts(
     connection: &Connection,
     ezpay_id: &EzpayId,
 ) -> Result<Vec<ContactDraft>, StoreError> {
-    let mut statement = connection.prepare_cached(&format!(
-        "SELECT {CONTACT_COLUMNS} FROM contacts WHERE ezpay_id = ?1 ORDER BY type"
-    ))?;
-    let rows = statement
-        .query_map([ezpay_id.as_str()], |row| {
-            let values = (1..=Field::ALL.len())
-                .map(|column| row.get::<_, Option<String>>(column))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((row.get::<_, String>(0)?, values))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows
-        .into_iter()
-        .map(|(contact_type, values)| stored_contact(contact_type, values))
-        .collect())
+    let select =
+        format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE ezpay_id = ?1 ORDER BY type");
+    of_customer(connection, &select, ezpay_id, |row| rows::contact(row))
+}
+
+/// The rows `select` finds for a customer (its `?1`), as `read` reads them.
+fn of_customer<T>(
+    connection: &Connection,
+    select: &str,
+    ezpay_id: &EzpayId,
+    read: impl FnMut(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    connection
+        .prepare_cached(select)?
+        .query_and_then([ezpay_id.as_str()], read)?
+        .collect()
+}
+
+impl rows::Row for rusqlite::Row<'_> {
+    fn text(&self, column: usize) -> Result<Option<String>, StoreError> {
+        Ok(self.get(column)?)
+    }
+
+    fn integer(&self, column: usize) -> Result<Option<i64>, StoreError> {
+        Ok(self.get(column)?)
+    }
+
+    fn real(&self, column: usize) -> Result<Option<f64>, StoreError> {
+        Ok(self.get(column)?)
+    }
 }
 
 fn write_contact(
@@ -388,11 +227,10 @@ impl Sqlite {
         let mut connection = self.writer();
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for (ezpay_id, status) in customers {
-            tx.execute(
-                "INSERT INTO customers (ezpay_id, status) VALUES (?1, ?2)
-                 ON CONFLICT (ezpay_id) DO UPDATE SET status = excluded.status",
-                [ezpay_id.as_str(), status.as_str()],
-            )?;
+            tx.prepare_cached(&format!(
+                "INSERT INTO customers (ezpay_id, status) VALUES (?1, ?2) {CUSTOMER_UPSERT}"
+            ))?
+            .execute([ezpay_id.as_str(), status.as_str()])?;
         }
         tx.commit()?;
         Ok(())
@@ -421,7 +259,7 @@ impl Sqlite {
     fn record_read(&self, read: &Read) -> Result<(), StoreError> {
         self.writer().execute(
             &format!(
-                "INSERT INTO audit (action, tracking_id, ezpay_id, user_name, profile_id, source, at)
+                "INSERT INTO audit ({READ_AUDIT_COLUMNS}, at)
                  VALUES ('read', ?1, ?2, ?3, ?4, ?5, {NOW})"
             ),
             params![
@@ -467,7 +305,7 @@ impl Sqlite {
             return Ok(Outcome::Stale(customer.version));
         }
         let version = customer.version + 1;
-        let stored_version = i64::try_from(version).unwrap_or(i64::MAX);
+        let stored_version = rows::stored_version(version);
         let accepted_at: String = tx.query_row(&format!("SELECT {NOW}"), [], |r| r.get(0))?;
         tx.execute(
             "INSERT INTO requests (source, tracking_id, user_name, ezpay_id, fingerprint, created_at, version)
@@ -536,7 +374,7 @@ impl Sqlite {
         Ok(Outcome::Applied(version))
     }
 
-    fn claim_due(&self, claim: &ClaimRequest<'_>) -> Result<Vec<Delivery>, StoreError> {
+    fn claim_due(&self, claim: &ClaimRequest) -> Result<Vec<ClaimedDelivery>, StoreError> {
         // The search holds no lock that a save needs; the claim, under the
         // write lock, checks each row found again.
         let found = outbox::claimable(&self.relay(), claim)?;
@@ -583,75 +421,53 @@ impl Store for SqliteStore {
 
     async fn put_customers(
         &self,
-        customers: &[(EzpayId, CustomerStatus)],
+        customers: Vec<(EzpayId, CustomerStatus)>,
     ) -> Result<(), StoreError> {
-        let customers = customers.to_vec();
         self.run(move |db| db.put_customers(&customers)).await
     }
 
     async fn seed_contacts(
         &self,
-        ezpay_id: &EzpayId,
-        contacts: &[Contact],
+        ezpay_id: EzpayId,
+        contacts: Vec<Contact>,
     ) -> Result<(), StoreError> {
-        let (ezpay_id, contacts) = (ezpay_id.clone(), contacts.to_vec());
         self.run(move |db| db.seed_contacts(&ezpay_id, &contacts))
             .await
     }
 
-    async fn customer(&self, ezpay_id: &EzpayId) -> Result<Option<Customer>, StoreError> {
-        let ezpay_id = ezpay_id.clone();
+    async fn customer(&self, ezpay_id: EzpayId) -> Result<Option<Customer>, StoreError> {
         self.run(move |db| db.customer(&ezpay_id)).await
     }
 
-    async fn contacts(&self, ezpay_id: &EzpayId) -> Result<Vec<ContactDraft>, StoreError> {
-        let ezpay_id = ezpay_id.clone();
+    async fn contacts(&self, ezpay_id: EzpayId) -> Result<Vec<ContactDraft>, StoreError> {
         self.run(move |db| db.contacts(&ezpay_id)).await
     }
 
-    async fn record_read(&self, read: &Read) -> Result<(), StoreError> {
-        let read = read.clone();
+    async fn record_read(&self, read: Read) -> Result<(), StoreError> {
         self.run(move |db| db.record_read(&read)).await
     }
 
-    async fn apply(&self, update: &Update) -> Result<Outcome, StoreError> {
-        let update = update.clone();
+    async fn apply(&self, update: Update) -> Result<Outcome, StoreError> {
         self.run(move |db| db.apply(&update)).await
     }
 
-    async fn claim_due(&self, claim: &ClaimRequest<'_>) -> Result<Vec<Delivery>, StoreError> {
-        let owner = claim.owner.to_owned();
-        let targets: Vec<String> = claim.targets.iter().map(|&t| t.to_owned()).collect();
-        let (now, limit, lease) = (claim.now, claim.limit, claim.lease);
-        self.run(move |db| {
-            let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
-            db.claim_due(&ClaimRequest {
-                owner: &owner,
-                targets: &targets,
-                now,
-                limit,
-                lease,
-            })
-        })
-        .await
+    async fn claim_due(&self, claim: ClaimRequest) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        self.run(move |db| db.claim_due(&claim)).await
     }
 
-    async fn next_due(&self, targets: &[&str]) -> Result<Option<SystemTime>, StoreError> {
-        let targets: Vec<String> = targets.iter().map(|&t| t.to_owned()).collect();
-        self.run(move |db| {
-            let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
-            db.next_due(&targets)
-        })
-        .await
+    async fn next_due(&self, targets: Vec<&'static str>) -> Result<Option<SystemTime>, StoreError> {
+        self.run(move |db| db.next_due(&targets)).await
     }
 
-    async fn record(&self, owner: &str, attempts: &[(i64, Attempted)]) -> Result<(), StoreError> {
-        let (owner, attempts) = (owner.to_owned(), attempts.to_vec());
+    async fn record(
+        &self,
+        owner: Arc<str>,
+        attempts: Vec<(i64, Attempted)>,
+    ) -> Result<(), StoreError> {
         self.run(move |db| db.record(&owner, &attempts)).await
     }
 
-    async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {
-        let filter = filter.clone();
+    async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {
         self.run(move |db| db.deliveries(&filter)).await
     }
 
@@ -659,19 +475,56 @@ impl Store for SqliteStore {
         self.run(move |db| db.target_queues(now)).await
     }
 
-    async fn retry(&self, selection: Selection, operator: &str) -> Result<usize, StoreError> {
-        let operator = operator.to_owned();
+    async fn retry(&self, selection: Selection, operator: String) -> Result<usize, StoreError> {
         self.run(move |db| db.retry(selection, &operator)).await
     }
 
-    async fn discard(&self, id: i64, operator: &str) -> Result<bool, StoreError> {
-        let operator = operator.to_owned();
+    async fn discard(&self, id: i64, operator: String) -> Result<bool, StoreError> {
         self.run(move |db| db.discard(id, &operator)).await
     }
 
-    async fn prune(&self, prune: &Prune) -> Result<Pruned, StoreError> {
-        let prune = *prune;
+    async fn prune(&self, prune: Prune) -> Result<Pruned, StoreError> {
         self.run(move |db| db.prune(&prune)).await
+    }
+}
+
+#[cfg(test)]
+#[async_trait]
+impl super::conformance::Engine for SqliteStore {
+    async fn execute(&self, sql: &str) {
+        let sql = sql.to_owned();
+        self.run(move |db| Ok(db.writer().execute_batch(&sql)?))
+            .await
+            .expect("the test's statements run");
+    }
+
+    async fn texts(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        use rusqlite::types::ValueRef;
+        let sql = sql.to_owned();
+        self.run(move |db| {
+            let connection = db.reader();
+            let mut statement = connection.prepare(&sql)?;
+            let columns = statement.column_count();
+            let rows = statement
+                .query_map([], |row| {
+                    (0..columns)
+                        .map(|column| {
+                            Ok(match row.get_ref(column)? {
+                                ValueRef::Null => None,
+                                ValueRef::Integer(n) => Some(n.to_string()),
+                                ValueRef::Real(x) => Some(x.to_string()),
+                                ValueRef::Text(text) | ValueRef::Blob(text) => {
+                                    Some(String::from_utf8_lossy(text).into_owned())
+                                }
+                            })
+                        })
+                        .collect()
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+        .expect("the test's query runs")
     }
 }
 
@@ -686,6 +539,42 @@ mod tests {
         let path = dir.join(format!("{name}.sqlite"));
         let _ = std::fs::remove_file(&path);
         (dir, path)
+    }
+
+    /// Two processes open one version 1 file at once: both wait for a writer
+    /// that holds the file, then one migrates it and the other finds it done.
+    #[test]
+    fn two_openings_of_one_old_file_migrate_it_once() {
+        let (dir, path) = scratch("concurrent-migration");
+        let mut holder = connect(&path).expect("opens");
+        holder.execute_batch(MIGRATIONS[0]).expect("version 1");
+        holder
+            .pragma_update(None, "user_version", 1)
+            .expect("version 1");
+        let lock = holder
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .expect("holds the write lock");
+        let openings: Vec<_> = (0..2)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || Sqlite::open(&path, None).map(|_| ()))
+            })
+            .collect();
+        // Long enough for both to have read what they read before writing.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        drop(lock);
+        for opening in openings {
+            opening
+                .join()
+                .expect("no panic")
+                .expect("both open the file");
+        }
+        let version: i64 = connect(&path)
+            .expect("opens")
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("a version");
+        assert_eq!(usize::try_from(version), Ok(SqliteStore::SCHEMA_VERSION));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -757,42 +646,6 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// Two processes open one version 1 file at once: both wait for a writer
-    /// that holds the file, then one migrates it and the other finds it done.
-    #[test]
-    fn two_openings_of_one_old_file_migrate_it_once() {
-        let (dir, path) = scratch("concurrent-migration");
-        let mut holder = connect(&path).expect("opens");
-        holder.execute_batch(MIGRATIONS[0]).expect("version 1");
-        holder
-            .pragma_update(None, "user_version", 1)
-            .expect("version 1");
-        let lock = holder
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .expect("holds the write lock");
-        let openings: Vec<_> = (0..2)
-            .map(|_| {
-                let path = path.clone();
-                std::thread::spawn(move || Sqlite::open(&path, None).map(|_| ()))
-            })
-            .collect();
-        // Long enough for both to have read what they read before writing.
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        drop(lock);
-        for opening in openings {
-            opening
-                .join()
-                .expect("no panic")
-                .expect("both open the file");
-        }
-        let version: i64 = connect(&path)
-            .expect("opens")
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .expect("a version");
-        assert_eq!(usize::try_from(version), Ok(SqliteStore::SCHEMA_VERSION));
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
     #[test]
     fn a_claim_takes_the_heads_found_that_are_still_claimable() {
         let (dir, path) = scratch("claim");
@@ -816,8 +669,8 @@ mod tests {
                 .expect("a delivery");
         }
         let claim = ClaimRequest {
-            owner: "relay",
-            targets: &["MAS"],
+            owner: "relay".into(),
+            targets: vec!["MAS"],
             now: SystemTime::now(),
             limit: 8,
             lease: std::time::Duration::from_secs(60),

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use super::postgres::Cluster;
+use contacts_testkit::postgres::Cluster;
 
 /// A database a server was started on.
 #[derive(Debug, Clone, PartialEq, Eq)]

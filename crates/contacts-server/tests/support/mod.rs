@@ -1,6 +1,6 @@
 //! What the integration test binaries share: a scratch directory, the built
 //! server started on 127.0.0.1 with its own database (a SQLite file, or a
-//! PostgreSQL database inside [`on_postgres`]: `db.rs`, `postgres.rs`), an
+//! PostgreSQL database inside [`on_postgres`]: `db.rs`), an
 //! HTTP client, configuration files, snapshots of the database, and
 //! stand-in targets (`receiver.rs`).
 
@@ -20,7 +20,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 pub mod db;
-pub mod postgres;
 pub mod receiver;
 
 // Each test binary uses a different part of these too.

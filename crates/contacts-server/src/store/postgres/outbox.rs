@@ -9,21 +9,20 @@
 //! row again and finds its lease running, so it is left out. The claim of an
 //! instance that died is taken over when its lease ends.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use deadpool_postgres::{GenericClient, Object};
-use tokio_postgres::Row;
 
 use super::rfc3339;
-use crate::store::outbox::IS_HEAD;
-use crate::store::{
-    Attempted, ClaimRequest, Delivery, DeliveryFilter, DeliveryRecord, DeliveryState, Prune,
-    Pruned, Selection, StoreError, TargetQueue, unix_millis,
+use crate::store::rows::{self, OperatorAction};
+use crate::store::sql::{
+    ACTION_AUDIT_COLUMNS, CLAIMED_COLUMNS, DISCARDED_COLUMNS, END_CLAIM, FINISHED, IS_HEAD,
+    RECORD_COLUMNS, RETRIED_COLUMNS, RETRY, WAITING,
 };
-
-fn count(n: i32) -> u32 {
-    u32::try_from(n).unwrap_or(0)
-}
+use crate::store::{
+    Attempted, ClaimRequest, ClaimedDelivery, DeliveryFilter, DeliveryRecord, DeliveryState, Prune,
+    Pruned, Selection, StoreError, TargetQueue, from_unix_millis, unix_millis,
+};
 
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -37,8 +36,8 @@ const WITHOUT_WAITING_FOR_THE_DISK: &str = "SET LOCAL synchronous_commit = off";
 
 pub(super) async fn claim_due(
     client: &mut Object,
-    claim: &ClaimRequest<'_>,
-) -> Result<Vec<Delivery>, StoreError> {
+    claim: &ClaimRequest,
+) -> Result<Vec<ClaimedDelivery>, StoreError> {
     let now = unix_millis(claim.now);
     let until = unix_millis(claim.now + claim.lease);
     let tx = client.transaction().await?;
@@ -46,23 +45,22 @@ pub(super) async fn claim_due(
     let statement = tx
         .prepare_cached(&format!(
             "WITH due AS (
-                 SELECT o.id FROM outbox o
+                 SELECT o.id AS due_id FROM outbox o
                  WHERE o.state = 'pending' AND o.target = ANY($3)
                    AND o.next_attempt_at <= $4 AND o.claimed_until <= $4
                    AND {IS_HEAD}
                  ORDER BY o.id LIMIT $5
                  FOR UPDATE SKIP LOCKED)
              UPDATE outbox SET claimed_by = $1, claimed_until = $2
-             FROM due WHERE outbox.id = due.id
-             RETURNING outbox.id, outbox.tracking_id, outbox.ezpay_id, outbox.target,
-                       outbox.payload, outbox.attempts"
+             FROM due WHERE outbox.id = due.due_id
+             RETURNING {CLAIMED_COLUMNS}"
         ))
         .await?;
-    let rows = tx
+    let found = tx
         .query(
             &statement,
             &[
-                &claim.owner,
+                &&*claim.owner,
                 &until,
                 &claim.targets,
                 &now,
@@ -71,17 +69,10 @@ pub(super) async fn claim_due(
         )
         .await?;
     tx.commit().await?;
-    let mut claimed: Vec<Delivery> = rows
+    let mut claimed = found
         .iter()
-        .map(|row| Delivery {
-            id: row.get(0),
-            tracking_id: row.get(1),
-            ezpay_id: row.get(2),
-            target: row.get(3),
-            payload: row.get(4),
-            attempts: count(row.get(5)),
-        })
-        .collect();
+        .map(rows::claimed_delivery)
+        .collect::<Result<Vec<_>, _>>()?;
     claimed.sort_by_key(|delivery| delivery.id);
     Ok(claimed)
 }
@@ -97,7 +88,7 @@ pub(super) async fn next_due(
         ))
         .await?;
     let due: Option<i64> = client.query_one(&statement, &[&targets]).await?.get(0);
-    Ok(due.map(crate::store::from_unix_millis))
+    Ok(due.map(from_unix_millis))
 }
 
 pub(super) async fn record(
@@ -106,7 +97,7 @@ pub(super) async fn record(
     attempts: &[(i64, Attempted)],
 ) -> Result<(), StoreError> {
     // Each form ends the claim and counts the attempt, only while the claim is ours.
-    let claimed = "claimed_by = NULL, claimed_until = 0, attempts = attempts + 1";
+    let claimed = format!("{END_CLAIM}, attempts = attempts + 1");
     let mine = "WHERE id = $1 AND claimed_by = $2 AND state = 'pending'";
     let tx = client.transaction().await?;
     tx.batch_execute(WITHOUT_WAITING_FOR_THE_DISK).await?;
@@ -150,38 +141,19 @@ pub(super) async fn record(
     Ok(())
 }
 
-fn delivery_record(row: &Row) -> DeliveryRecord {
-    let state: String = row.get(4);
-    DeliveryRecord {
-        id: row.get(0),
-        tracking_id: row.get(1),
-        target: row.get(2),
-        ezpay_id: row.get(3),
-        // The CHECK constraint admits only the four states.
-        state: DeliveryState::parse(&state).unwrap_or(DeliveryState::Pending),
-        attempts: count(row.get(5)),
-        accepted_at: row.get(6),
-        last_status: row
-            .get::<_, Option<i32>>(7)
-            .and_then(|s| u16::try_from(s).ok()),
-        last_error: row.get(8),
-    }
-}
-
 pub(super) async fn deliveries(
     client: &Object,
     filter: &DeliveryFilter,
 ) -> Result<Vec<DeliveryRecord>, StoreError> {
     let statement = client
         .prepare_cached(&format!(
-            "SELECT id, tracking_id, target, ezpay_id, state, attempts, {}, last_status, last_error
-             FROM outbox
+            "SELECT {RECORD_COLUMNS}, {} FROM outbox
              WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR ezpay_id = $2)
              ORDER BY id LIMIT $3",
             rfc3339("created_at")
         ))
         .await?;
-    let rows = client
+    let records = client
         .query(
             &statement,
             &[
@@ -191,7 +163,7 @@ pub(super) async fn deliveries(
             ],
         )
         .await?;
-    Ok(rows.iter().map(delivery_record).collect())
+    records.iter().map(rows::delivery_record).collect()
 }
 
 /// A time in Unix milliseconds (parameter `$n`) as a timestamp.
@@ -209,37 +181,30 @@ pub(super) async fn target_queues(
                     count(*) FILTER (WHERE state = 'pending'),
                     extract(epoch FROM {} - min(created_at) FILTER (WHERE state = 'pending'))::float8,
                     count(*) FILTER (WHERE state = 'dead')
-             FROM outbox WHERE state IN ('pending', 'dead')
+             FROM outbox WHERE {WAITING}
              GROUP BY target ORDER BY target",
             timestamp("$1")
         ))
         .await?;
-    let rows = client.query(&statement, &[&unix_millis(now)]).await?;
-    Ok(rows
-        .iter()
-        .map(|row| TargetQueue {
-            target: row.get(0),
-            pending: u64::try_from(row.get::<_, i64>(1)).unwrap_or(0),
-            oldest_pending_age: row
-                .get::<_, Option<f64>>(2)
-                .map(|seconds| Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or_default()),
-            dead: u64::try_from(row.get::<_, i64>(3)).unwrap_or(0),
-        })
-        .collect())
+    let queues = client.query(&statement, &[&unix_millis(now)]).await?;
+    queues.iter().map(rows::target_queue).collect()
 }
 
 /// Writes an operator's action on a delivery to the audit trail.
-async fn audit_action(
+async fn audit(
     tx: &impl GenericClient,
-    action: &str,
     operator: &str,
-    delivery: (&str, &str),
-    detail: &str,
+    action: &OperatorAction,
 ) -> Result<(), StoreError> {
-    let (tracking_id, ezpay_id) = delivery;
     tx.execute(
-        "INSERT INTO audit (action, tracking_id, ezpay_id, user_name, detail) VALUES ($1, $2, $3, $4, $5)",
-        &[&action, &tracking_id, &ezpay_id, &operator, &detail],
+        &format!("INSERT INTO audit ({ACTION_AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"),
+        &[
+            &action.action,
+            &action.tracking_id,
+            &action.ezpay_id,
+            &operator,
+            &action.detail,
+        ],
     )
     .await?;
     Ok(())
@@ -257,33 +222,20 @@ pub(super) async fn retry(
     let tx = client.transaction().await?;
     let retried = tx
         .query(
-            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = 0
-             WHERE (state = 'dead' OR ($1::bigint IS NOT NULL AND state = 'pending'))
-               AND ($1::bigint IS NULL OR id = $1)
-             RETURNING id, tracking_id, ezpay_id, target, last_error",
+            &format!(
+                "UPDATE outbox SET {RETRY}
+                 WHERE (state = 'dead' OR ($1::bigint IS NOT NULL AND state = 'pending'))
+                   AND ($1::bigint IS NULL OR id = $1)
+                 RETURNING {RETRIED_COLUMNS}"
+            ),
             &[&one],
         )
-        .await?;
-    for row in &retried {
-        let (id, tracking_id, ezpay_id, target, last_error): (
-            i64,
-            String,
-            String,
-            String,
-            Option<String>,
-        ) = (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
-        let detail = format!(
-            "{target} delivery {id} retried; last error: {}",
-            last_error.as_deref().unwrap_or("none")
-        );
-        audit_action(
-            &tx,
-            "delivery.retry",
-            operator,
-            (&tracking_id, &ezpay_id),
-            &detail,
-        )
-        .await?;
+        .await?
+        .iter()
+        .map(rows::retried)
+        .collect::<Result<Vec<_>, _>>()?;
+    for action in &retried {
+        audit(&tx, operator, action).await?;
     }
     tx.commit().await?;
     Ok(retried.len())
@@ -297,31 +249,23 @@ pub(super) async fn discard(
     let tx = client.transaction().await?;
     let found = tx
         .query_opt(
-            "SELECT tracking_id, ezpay_id, target, state FROM outbox
-             WHERE id = $1 AND state IN ('pending', 'dead') FOR UPDATE",
+            &format!(
+                "SELECT {DISCARDED_COLUMNS} FROM outbox WHERE id = $1 AND {WAITING} FOR UPDATE"
+            ),
             &[&id],
         )
         .await?;
-    let Some(found) = found else {
+    let Some(action) = found.as_ref().map(rows::discarded).transpose()? else {
         return Ok(false);
     };
-    let (tracking_id, ezpay_id, target, state): (String, String, String, String) =
-        (found.get(0), found.get(1), found.get(2), found.get(3));
     tx.execute(
-        "UPDATE outbox SET state = 'discarded', finished_at = now(),
-         claimed_by = NULL, claimed_until = 0 WHERE id = $1",
+        &format!(
+            "UPDATE outbox SET state = 'discarded', finished_at = now(), {END_CLAIM} WHERE id = $1"
+        ),
         &[&id],
     )
     .await?;
-    let detail = format!("{target} delivery {id} discarded (it was {state})");
-    audit_action(
-        &tx,
-        "delivery.discard",
-        operator,
-        (&tracking_id, &ezpay_id),
-        &detail,
-    )
-    .await?;
+    audit(&tx, operator, &action).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -358,7 +302,7 @@ pub(super) async fn prune(client: &Object, prune: &Prune) -> Result<Pruned, Stor
             "outbox",
             "id",
             "finished_at",
-            "state IN ('delivered', 'discarded') AND",
+            &format!("{FINISHED} AND"),
             prune.deliveries_before,
         )
         .await?,

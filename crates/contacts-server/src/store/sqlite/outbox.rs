@@ -7,25 +7,20 @@
 //! a PostgreSQL engine would select the same rows `FOR UPDATE SKIP LOCKED`
 //! and set the same lease.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::NOW;
-use crate::store::outbox::IS_HEAD;
-use crate::store::{
-    Attempted, ClaimRequest, Delivery, DeliveryFilter, DeliveryRecord, DeliveryState, Prune,
-    Pruned, Selection, StoreError, TargetQueue, from_unix_millis, unix_millis,
+use crate::store::rows::{self, OperatorAction};
+use crate::store::sql::{
+    ACTION_AUDIT_COLUMNS, CLAIMED_COLUMNS, DISCARDED_COLUMNS, END_CLAIM, FINISHED, IS_HEAD,
+    RECORD_COLUMNS, RETRIED_COLUMNS, RETRY, WAITING,
 };
-
-/// The targets as a JSON array, for `json_each`.
-fn json_targets(targets: &[&str]) -> Result<String, StoreError> {
-    serde_json::to_string(targets).map_err(|e| StoreError::failed(format!("cannot serialise: {e}")))
-}
-
-fn count(n: i64) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
+use crate::store::{
+    Attempted, ClaimRequest, ClaimedDelivery, DeliveryFilter, DeliveryRecord, DeliveryState, Prune,
+    Pruned, Selection, StoreError, TargetQueue, from_unix_millis, to_json, unix_millis,
+};
 
 /// The conditions of a claimable delivery `o`: pending, due, unclaimed, and
 /// the head of its queue.
@@ -36,7 +31,7 @@ const CLAIMABLE: &str = "o.state = 'pending' AND o.next_attempt_at <= ?2 AND o.c
 /// so the search stops at the first `limit` heads it meets.
 pub(super) fn claimable(
     connection: &Connection,
-    claim: &ClaimRequest<'_>,
+    claim: &ClaimRequest,
 ) -> Result<Vec<i64>, StoreError> {
     let mut statement = connection.prepare_cached(&format!(
         "SELECT o.id FROM outbox o
@@ -46,7 +41,7 @@ pub(super) fn claimable(
     let now = unix_millis(claim.now);
     let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
     let mut found = Vec::new();
-    for target in claim.targets {
+    for target in &claim.targets {
         for id in statement.query_map(params![target, now, limit], |r| r.get::<_, i64>(0))? {
             found.push(id?);
         }
@@ -60,9 +55,9 @@ pub(super) fn claimable(
 /// claimable.
 pub(super) fn claim_due(
     connection: &mut Connection,
-    claim: &ClaimRequest<'_>,
+    claim: &ClaimRequest,
     found: &[i64],
-) -> Result<Vec<Delivery>, StoreError> {
+) -> Result<Vec<ClaimedDelivery>, StoreError> {
     // A claim need not survive a power loss: lost, it only lets the
     // delivery be claimed again, as a claim whose lease ran out.
     without_waiting_for_the_disk(connection, |connection| {
@@ -86,9 +81,9 @@ fn without_waiting_for_the_disk<T>(
 
 fn claim_rows(
     connection: &mut Connection,
-    claim: &ClaimRequest<'_>,
+    claim: &ClaimRequest,
     found: &[i64],
-) -> Result<Vec<Delivery>, StoreError> {
+) -> Result<Vec<ClaimedDelivery>, StoreError> {
     // The ids as a JSON array, for `json_each`.
     let ids = format!(
         "[{}]",
@@ -103,26 +98,17 @@ fn claim_rows(
          WHERE id IN (
              SELECT o.id FROM outbox o
              WHERE o.id IN (SELECT value FROM json_each(?3)) AND {CLAIMABLE} AND {IS_HEAD})
-         RETURNING id, tracking_id, ezpay_id, target, payload, attempts"
+         RETURNING {CLAIMED_COLUMNS}"
     ))?;
     let mut claimed = statement
-        .query_map(
+        .query_and_then(
             params![
-                claim.owner,
+                &*claim.owner,
                 unix_millis(claim.now),
                 ids,
                 unix_millis(claim.now + claim.lease)
             ],
-            |row| {
-                Ok(Delivery {
-                    id: row.get(0)?,
-                    tracking_id: row.get(1)?,
-                    ezpay_id: row.get(2)?,
-                    target: row.get(3)?,
-                    payload: row.get(4)?,
-                    attempts: count(row.get(5)?),
-                })
-            },
+            |row| rows::claimed_delivery(row),
         )?
         .collect::<Result<Vec<_>, _>>()?;
     claimed.sort_by_key(|delivery| delivery.id);
@@ -138,7 +124,7 @@ pub(super) fn next_due(
          WHERE o.state = 'pending' AND o.target IN (SELECT value FROM json_each(?1))
            AND {IS_HEAD}"
     ))?;
-    let due: Option<i64> = statement.query_row([json_targets(targets)?], |r| r.get(0))?;
+    let due: Option<i64> = statement.query_row([to_json(&targets)?], |r| r.get(0))?;
     Ok(due.map(from_unix_millis))
 }
 
@@ -163,7 +149,7 @@ fn record_rows(
     attempts: &[(i64, Attempted)],
 ) -> Result<(), StoreError> {
     // Each form ends the claim and counts the attempt, only while the claim is ours.
-    let claimed = "claimed_by = NULL, claimed_until = 0, attempts = attempts + 1";
+    let claimed = format!("{END_CLAIM}, attempts = attempts + 1");
     let mine = "WHERE id = ?1 AND claimed_by = ?2 AND state = 'pending'";
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     for (id, attempted) in attempts {
@@ -192,87 +178,60 @@ fn record_rows(
     Ok(())
 }
 
-fn delivery_record(row: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
-    let state: String = row.get(4)?;
-    Ok(DeliveryRecord {
-        id: row.get(0)?,
-        tracking_id: row.get(1)?,
-        target: row.get(2)?,
-        ezpay_id: row.get(3)?,
-        // The CHECK constraint admits only the four states.
-        state: DeliveryState::parse(&state).unwrap_or(DeliveryState::Pending),
-        attempts: count(row.get(5)?),
-        accepted_at: row.get(6)?,
-        last_status: row
-            .get::<_, Option<i64>>(7)?
-            .and_then(|s| u16::try_from(s).ok()),
-        last_error: row.get(8)?,
-    })
-}
-
 pub(super) fn deliveries(
     connection: &Connection,
     filter: &DeliveryFilter,
 ) -> Result<Vec<DeliveryRecord>, StoreError> {
-    let mut statement = connection.prepare_cached(
-        "SELECT id, tracking_id, target, ezpay_id, state, attempts, created_at, last_status, last_error
-         FROM outbox
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {RECORD_COLUMNS}, created_at FROM outbox
          WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR ezpay_id = ?2)
-         ORDER BY id LIMIT ?3",
-    )?;
-    let records = statement
-        .query_map(
+         ORDER BY id LIMIT ?3"
+    ))?;
+    statement
+        .query_and_then(
             params![
                 filter.state.map(DeliveryState::as_str),
                 filter.customer.as_ref().map(|c| c.as_str()),
                 i64::try_from(filter.limit).unwrap_or(i64::MAX)
             ],
-            delivery_record,
+            |row| rows::delivery_record(row),
         )?
-        .collect::<Result<_, _>>()?;
-    Ok(records)
+        .collect()
 }
 
 pub(super) fn target_queues(
     connection: &Connection,
     now: SystemTime,
 ) -> Result<Vec<TargetQueue>, StoreError> {
-    let mut statement = connection.prepare_cached(
+    let mut statement = connection.prepare_cached(&format!(
         "SELECT target,
                 sum(state = 'pending'),
                 (julianday(?1 / 1000.0, 'unixepoch')
                   - julianday(min(CASE WHEN state = 'pending' THEN created_at END))) * 86400.0,
                 sum(state = 'dead')
-         FROM outbox WHERE state IN ('pending', 'dead')
-         GROUP BY target ORDER BY target",
-    )?;
-    let queues = statement
-        .query_map([unix_millis(now)], |row| {
-            Ok(TargetQueue {
-                target: row.get(0)?,
-                pending: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
-                oldest_pending_age: row.get::<_, Option<f64>>(2)?.map(|seconds| {
-                    Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or_default()
-                }),
-                dead: u64::try_from(row.get::<_, i64>(3)?).unwrap_or(0),
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(queues)
+         FROM outbox WHERE {WAITING}
+         GROUP BY target ORDER BY target"
+    ))?;
+    statement
+        .query_and_then([unix_millis(now)], |row| rows::target_queue(row))?
+        .collect()
 }
 
 /// Writes an operator's action on a delivery to the audit trail.
-fn audit_action(
+fn audit(
     connection: &Connection,
-    action: &str,
     operator: &str,
-    delivery: (&str, &str),
-    detail: &str,
+    action: &OperatorAction,
 ) -> Result<(), StoreError> {
-    let (tracking_id, ezpay_id) = delivery;
     connection.execute(
-        "INSERT INTO audit (action, tracking_id, ezpay_id, user_name, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![action, tracking_id, ezpay_id, operator, detail],
+        &format!("INSERT INTO audit ({ACTION_AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
+        params![
+            action.action,
+            action.tracking_id,
+            action.ezpay_id,
+            operator,
+            action.detail
+        ],
     )?;
     Ok(())
 }
@@ -287,29 +246,17 @@ pub(super) fn retry(
         Selection::One(id) => Some(id),
         Selection::AllDead => None,
     };
-    let retried: Vec<(i64, String, String, String, Option<String>)> = tx
-        .prepare(
-            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = 0
+    let retried: Vec<OperatorAction> = tx
+        .prepare(&format!(
+            "UPDATE outbox SET {RETRY}
              WHERE (state = 'dead' OR (?1 IS NOT NULL AND state = 'pending'))
                AND (?1 IS NULL OR id = ?1)
-             RETURNING id, tracking_id, ezpay_id, target, last_error",
-        )?
-        .query_map([one], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
+             RETURNING {RETRIED_COLUMNS}"
+        ))?
+        .query_and_then([one], |row| rows::retried(row))?
         .collect::<Result<_, _>>()?;
-    for (id, tracking_id, ezpay_id, target, last_error) in &retried {
-        let detail = format!(
-            "{target} delivery {id} retried; last error: {}",
-            last_error.as_deref().unwrap_or("none")
-        );
-        audit_action(
-            &tx,
-            "delivery.retry",
-            operator,
-            (tracking_id, ezpay_id),
-            &detail,
-        )?;
+    for action in &retried {
+        audit(&tx, operator, action)?;
     }
     tx.commit()?;
     Ok(retried.len())
@@ -321,32 +268,23 @@ pub(super) fn discard(
     operator: &str,
 ) -> Result<bool, StoreError> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let found: Option<(String, String, String, String)> = tx
-        .query_row(
-            "SELECT tracking_id, ezpay_id, target, state FROM outbox
-             WHERE id = ?1 AND state IN ('pending', 'dead')",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
-    let Some((tracking_id, ezpay_id, target, state)) = found else {
+    let found = tx
+        .prepare(&format!(
+            "SELECT {DISCARDED_COLUMNS} FROM outbox WHERE id = ?1 AND {WAITING}"
+        ))?
+        .query_and_then([id], |row| rows::discarded(row))?
+        .next()
+        .transpose()?;
+    let Some(action) = found else {
         return Ok(false);
     };
     tx.execute(
         &format!(
-            "UPDATE outbox SET state = 'discarded', finished_at = {NOW},
-             claimed_by = NULL, claimed_until = 0 WHERE id = ?1"
+            "UPDATE outbox SET state = 'discarded', finished_at = {NOW}, {END_CLAIM} WHERE id = ?1"
         ),
         [id],
     )?;
-    let detail = format!("{target} delivery {id} discarded (it was {state})");
-    audit_action(
-        &tx,
-        "delivery.discard",
-        operator,
-        (&tracking_id, &ezpay_id),
-        &detail,
-    )?;
+    audit(&tx, operator, &action)?;
     tx.commit()?;
     Ok(true)
 }
@@ -370,7 +308,7 @@ pub(super) fn prune(connection: &Connection, prune: &Prune) -> Result<Pruned, St
         deliveries: delete(
             "outbox",
             "finished_at",
-            "state IN ('delivered', 'discarded') AND",
+            &format!("{FINISHED} AND"),
             prune.deliveries_before,
         )?,
         audit: delete("audit", "at", "", prune.audit_before)?,

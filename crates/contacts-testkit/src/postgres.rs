@@ -3,10 +3,8 @@
 //! removed when dropped. PostgreSQL refuses to run as root, so as root the
 //! server runs as the `postgres` user (`runuser`), which owns the directory.
 //!
-//! Standard library only: `cargo xtask run --postgres` and `bench` include
-//! this file too (`#[path]`).
-
-#![allow(dead_code)]
+//! Standard library only: `cargo xtask run --postgres` starts one too, and
+//! the server's benchmark compares the engines on one.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -79,6 +79,11 @@ fn livez_stays_up_and_readyz_follows_the_database() {
 /// A customer only the configuration file names.
 const FILE_CUSTOMER: &str = "000010000007777";
 
+/// A configuration file of [`FILE_CUSTOMER`] and `extra` TOML.
+fn file_config(scratch: &Scratch, extra: &str) -> std::path::PathBuf {
+    config_file(&scratch.0, &[FILE_CUSTOMER.to_owned()], extra)
+}
+
 /// Runs `contacts-server config check` with `env` and `args` after it.
 fn config_check(env: &[(&str, &str)], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_contacts-server"))
@@ -93,7 +98,7 @@ fn config_check(env: &[(&str, &str)], args: &[&str]) -> Output {
 #[test]
 fn the_environment_configures_the_server_and_json_logs_carry_the_tracking_id() {
     let scratch = Scratch::new();
-    let config = config_file(&scratch.0, &[FILE_CUSTOMER.to_owned()], "");
+    let config = file_config(&scratch, "");
     let server = Server::start_on(
         Db::for_dir(&scratch.0),
         &scratch.0,
@@ -105,15 +110,9 @@ fn the_environment_configures_the_server_and_json_logs_carry_the_tracking_id() {
         ],
     );
     // Only the file's customers exist: the file was read.
-    let reply = server.get(
-        &format!("/api/v1/customers/{FILE_CUSTOMER}/contacts"),
-        &[
-            ("Authorization", SAMPLE_AUTH),
-            ("ProfileId", "CAAG_302"),
-            ("Request-Tracking-Id", "env-json-1"),
-        ],
-    );
+    let reply = server.get_contacts(FILE_CUSTOMER);
     assert_eq!(reply.status, 200, "{}", reply.text);
+    let tracking_id = reply.body["request_tracking_id"].clone();
     let missing = server.get(
         "/api/v1/customers/000010000005008/contacts",
         &[("Authorization", SAMPLE_AUTH), ("ProfileId", "CAAG_302")],
@@ -135,7 +134,7 @@ fn the_environment_configures_the_server_and_json_logs_carry_the_tracking_id() {
     assert!(
         lines
             .iter()
-            .any(|line| line["span"]["tracking_id"] == "env-json-1"),
+            .any(|line| line["span"]["tracking_id"] == tracking_id),
         "no line of the request: {log}"
     );
 }
@@ -143,9 +142,8 @@ fn the_environment_configures_the_server_and_json_logs_carry_the_tracking_id() {
 #[test]
 fn config_check_prints_the_effective_configuration_with_secrets_hidden() {
     let scratch = Scratch::new();
-    let config = config_file(
-        &scratch.0,
-        &[FILE_CUSTOMER.to_owned()],
+    let config = file_config(
+        &scratch,
         "[targets.MAS]\nurl = \"https://mas.example.com/in?tenant=t-s3cret\"\nheaders = { Authorization = \"Bearer h-s3cret\" }\n",
     );
     let output = config_check(
@@ -193,11 +191,7 @@ fn config_check_prints_the_effective_configuration_with_secrets_hidden() {
 #[test]
 fn config_check_exits_non_zero_with_what_to_fix() {
     let scratch = Scratch::new();
-    let zero = config_file(
-        &scratch.0,
-        &[FILE_CUSTOMER.to_owned()],
-        "[limits]\nwrite_timeout_ms = 0\n",
-    );
+    let zero = file_config(&scratch, "[limits]\nwrite_timeout_ms = 0\n");
     let missing = scratch.0.join("missing.toml");
     for (env, args, status, expected) in [
         (

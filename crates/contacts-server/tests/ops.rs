@@ -191,7 +191,17 @@ fn config_check_prints_the_effective_configuration_with_secrets_hidden() {
 #[test]
 fn config_check_exits_non_zero_with_what_to_fix() {
     let scratch = Scratch::new();
-    let zero = file_config(&scratch, "[limits]\nwrite_timeout_ms = 0\n");
+    // config_file writes one path: each file is moved aside before the next.
+    let zero = scratch.0.join("zero.toml");
+    std::fs::rename(
+        file_config(&scratch, "[limits]\nwrite_timeout_ms = 0\n"),
+        &zero,
+    )
+    .unwrap();
+    let relay_header = file_config(
+        &scratch,
+        "[targets.MDM]\nurl = \"https://mdm.example.com/in\"\nheaders = { Content-Type = \"text/plain\" }\n",
+    );
     let missing = scratch.0.join("missing.toml");
     for (env, args, status, expected) in [
         (
@@ -199,6 +209,18 @@ fn config_check_exits_non_zero_with_what_to_fix() {
             vec![],
             1,
             "write_timeout_ms must be at least 1 ms",
+        ),
+        (
+            vec![("CONTACTS_CONFIG", relay_header.to_str().unwrap())],
+            vec![],
+            1,
+            "the relay sets 'Content-Type' itself",
+        ),
+        (
+            vec![],
+            vec!["--db", "host=db dbname=contacts password=p-s3cret"],
+            2,
+            "libpq connection string",
         ),
         (
             vec![("CONTACTS_CONFIG", missing.to_str().unwrap())],

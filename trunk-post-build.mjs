@@ -53,3 +53,23 @@ export default function init() {
 }
 `,
 );
+
+// The demo host page starts the editor through a chain of modules (embed.js
+// -> contacts-editor.js -> the glue -> the wasm), each found only once the
+// one before is fetched and read. Preloads let the browser fetch them all at
+// once, as soon as the page's head is read; a host page that knows this
+// build's names (as its own build can read them from contacts-editor.js) does
+// the same. Trunk writes the same preloads into index.html.
+const host = path.join(staging, 'embed.html');
+const page = await readFile(host, 'utf8');
+const entry = '<script type="module" src="embed.js"></script>';
+if (!page.includes(entry)) {
+  throw new Error(`${host}: expected ${entry}, before which the preloads go`);
+}
+const preloads = [
+  '<link rel="modulepreload" href="contacts-editor.js" />',
+  `<link rel="modulepreload" href="${glue}" />`,
+  `<link rel="preload" href="${wasm}" as="fetch" type="application/wasm" crossorigin />`,
+  `<link rel="preload" href="${stylesheet}" as="style" />`,
+];
+await writeFile(host, page.replace(entry, `${preloads.join('\n    ')}\n    ${entry}`));

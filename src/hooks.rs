@@ -15,23 +15,27 @@ use crate::events::announce;
 use crate::form::{Action, FormState};
 use crate::session::{Session, SessionAction};
 
-/// Signs the agent out where the service refused the credentials: their
-/// draft of the customer in this tab and their edits in the form are
-/// forgotten, so that the next agent to sign in sees none of them.
-fn sign_out_if_refused(
+/// Hands the form what a call brought, unless the service refused the
+/// credentials ([`Action::refuses_credentials`]): then, and only then, the
+/// agent is signed out instead, and their draft of the customer in this tab
+/// and their edits in the form are forgotten, so that the next agent to
+/// sign in sees none of them; the form awaits the customer again for them.
+fn hand_over(
     session: &UseReducerDispatcher<Session>,
     form: &UseReducerDispatcher<FormState>,
     config: &ApiConfig,
     customer: &EzpayId,
-    envelope: &Envelope,
+    received: Action,
 ) {
-    if api::is_unauthorized(envelope) {
-        if let Some(owner) = config.authorization.owner() {
-            draft::clear(&owner, customer);
-        }
-        form.dispatch(Action::Forget);
-        session.dispatch(SessionAction::SignOut);
+    if !received.refuses_credentials() {
+        form.dispatch(received);
+        return;
     }
+    if let Some(owner) = config.authorization.owner() {
+        draft::clear(&owner, customer);
+    }
+    form.dispatch(Action::Forget);
+    session.dispatch(SessionAction::SignOut);
 }
 
 /// Fetches the contacts of the customer the form awaits, once there are
@@ -51,15 +55,13 @@ pub fn use_load_contacts(
         };
         spawn_local(async move {
             let contacts = api::fetch_contacts(&config, &customer).await;
-            if let Err(error) = &contacts {
-                sign_out_if_refused(&session, &form, &config, &customer, error);
-            }
             let owner = config.authorization.owner();
-            form.dispatch(Action::ReceiveContacts {
+            let received = Action::ReceiveContacts {
                 draft: owner.and_then(|owner| draft::load(&owner, &customer).map(Box::new)),
-                customer,
+                customer: customer.clone(),
                 contacts,
-            });
+            };
+            hand_over(&session, &form, &config, &customer, received);
         });
     });
 }
@@ -88,12 +90,12 @@ pub fn use_save(
                 draft::clear(&owner, &submission.customer);
             }
             announce(&host, &answer);
-            form.dispatch(Action::ReceiveAnswer {
+            let received = Action::ReceiveAnswer {
                 answer: answer.clone(),
                 retryable,
                 version,
-            });
-            sign_out_if_refused(&session, &form, &config, &submission.customer, &answer);
+            };
+            hand_over(&session, &form, &config, &submission.customer, received);
         });
     });
 }
@@ -106,9 +108,9 @@ pub fn use_save(
 pub fn use_keep_draft(form: &UseReducerHandle<FormState>, owner: Option<String>) {
     // The draft is compared in its stored form: a string comparison costs
     // the download less than comparing the contacts themselves.
-    let deps = owner.zip(form.load.shown()).map(|(owner, customer)| {
+    let deps = owner.zip(form.load.shown()).map(|(owner, shown)| {
         let edits = form.is_changed().then(|| form.draft().encode());
-        (owner, customer.clone(), edits)
+        (owner, shown.customer.clone(), edits)
     });
     use_effect_with(deps, |deps| match deps {
         Some((owner, customer, Some(edits))) => draft::save(owner, customer, edits),

@@ -20,7 +20,7 @@ use crate::components::save_bar::SaveBar;
 use crate::components::sign_in::{SignIn, use_sign_in};
 use crate::credentials::Authorization;
 use crate::draft;
-use crate::form::{Action, FormState, LoadState, SaveState, input_id};
+use crate::form::{Action, FormState, SaveState, input_id};
 use crate::hooks::{use_keep_draft, use_load_contacts, use_save};
 use crate::options::EditorOptions;
 use crate::session::{Credentials, SIGNED_OUT, Session, SessionAction};
@@ -105,10 +105,10 @@ pub fn app(props: &AppProps) -> Html {
     };
 
     let sending = form.save.sending().is_some();
-    let status = match &form.load {
-        LoadState::Loaded { status, .. } => status.clone().map(AttrValue::from),
-        _ => None,
-    };
+    let shown = form.load.shown();
+    let status = shown
+        .and_then(|s| s.outcome.clone().ok().flatten())
+        .map(AttrValue::from);
     let on_session = session.dispatcher().to_callback();
     let customer_bar = CustomerBar {
         state: customer_bar_state,
@@ -165,7 +165,7 @@ pub fn app(props: &AppProps) -> Html {
             <h1>{ "Customer contacts" }</h1>
             { customer_bar }
             { load_notice(&form.load) }
-            if form.draft_restored {
+            if shown.is_some_and(|s| s.draft_restored) {
                 <p id="draft-notice" class="notice" role="status">
                     { "Unsaved changes to this customer's contacts were restored from this browser tab." }
                 </p>
@@ -177,7 +177,7 @@ pub fn app(props: &AppProps) -> Html {
                     <button type="button" onclick={copy} disabled={!form.is_editable()}>{ "Copy billing to service" }</button>
                 }) }
             </div>
-            if form.prefilled {
+            if shown.is_some_and(|s| s.prefilled) {
                 { change_summary(&form.changes()) }
             }
             { SaveBar { sending, locked: loading, refusal: form.refusal.as_ref(), onsave }.view() }

@@ -13,10 +13,11 @@ use crate::panel::same;
 /// panel is the third way. Nothing when there are none. A function rather
 /// than a component: it has no state.
 pub fn conflict_list(form: &FormState, dispatch: &Callback<Action>) -> Html {
-    if form.conflicts.is_empty() {
+    let conflicts = form.load.shown().map_or(&[][..], |s| &s.conflicts);
+    if conflicts.is_empty() {
         return html! {};
     }
-    let groups = form.conflicts.iter().map(|d| {
+    let groups = conflicts.iter().map(|d| {
         let (t, field) = (d.contact_type, d.field);
         let current = form.panel(t).current.get(field);
         // The group's name may be the field's input id: names and ids do not meet.

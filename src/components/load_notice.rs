@@ -13,12 +13,11 @@ pub fn load_notice(load: &LoadState) -> Html {
         LoadState::Idle => html! {
             <p class="notice">{ "Enter an eZpayID and press Load customer to edit its contacts." }</p>
         },
-        LoadState::Loading(_) => {
+        LoadState::Loading { .. } => {
             html! { <p class="notice" role="status">{ "Loading the current contacts…" }</p> }
         }
-        LoadState::Loaded { .. } => html! {},
-        LoadState::Failed { error, .. } => {
-            let Some(error) = error.error() else {
+        LoadState::Shown(shown) => {
+            let Some(error) = shown.outcome.as_ref().err().and_then(|e| e.error()) else {
                 return html! {};
             };
             html! {

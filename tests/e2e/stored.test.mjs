@@ -24,19 +24,23 @@ function describedError(input) {
 
 test('stored contacts refused today are flagged field by field, fixed and saved', { timeout: 45_000 }, async () => {
   const { server, browser } = fixture;
-  await queryDb(server.dbPath, "UPDATE contacts SET email = 'bob@localhost', work_phone = '12345' WHERE ezpay_id = ? AND type = 'service'", [
-    ACTIVE_CUSTOMER,
-  ]);
+  // The mobile phone's area code and the fax's exchange are not in use
+  // (libphonenumber's NANP data): refused only since issue 23.
+  await queryDb(
+    server.dbPath,
+    "UPDATE contacts SET email = 'bob@localhost', work_phone = '12345', mobile_phone = '3705550123', fax = '2682001234' WHERE ezpay_id = ? AND type = 'service'",
+    [ACTIVE_CUSTOMER],
+  );
   const { body } = await server.getContacts(ACTIVE_CUSTOMER);
   assert.deepEqual(
     body.errors.map((error) => error.path).sort(),
-    ['contacts[service].email', 'contacts[service].work_phone'],
+    ['contacts[service].email', 'contacts[service].fax', 'contacts[service].mobile_phone', 'contacts[service].work_phone'],
     'the API flags the stored service contact',
   );
 
   await inSession(browser, 'stored-refused', async ({ page }) => {
     await openSignedIn(page, server.baseUrl, { ezpay_id: ACTIVE_CUSTOMER });
-    for (const name of ['email', 'work_phone']) {
+    for (const name of ['email', 'work_phone', 'mobile_phone', 'fax']) {
       const input = field(page, 'service', name);
       assert.equal(await input.getAttribute('aria-invalid'), 'true', `service ${name} is flagged`);
       assert.ok((await describedError(input))?.trim(), `service ${name} has its message`);
@@ -47,7 +51,12 @@ test('stored contacts refused today are flagged field by field, fixed and saved'
     await assertAccessible(page, 'stored-refused');
     await screenshot(page, 'stored-refused');
 
-    await fillPanel(page, 'service', { email: 'bob@example.com', work_phone: '2125550100' });
+    await fillPanel(page, 'service', {
+      email: 'bob@example.com',
+      work_phone: '2125550100',
+      mobile_phone: '9147212006',
+      fax: '2684601234',
+    });
     assert.equal(await field(page, 'service', 'email').getAttribute('aria-invalid'), null, 'fixed, no longer flagged');
     await submitWith(page, 'Save');
     await waitForResult(page, 'Success');

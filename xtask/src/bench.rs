@@ -1,11 +1,12 @@
 //! `cargo xtask bench`: figures, not pass/fail tests.
 
 use crate::cmd::{cmd, run, server_cargo, step};
-use crate::{Failure, Result, dist, paths, test, tools};
+use crate::{Failure, Result, dist, paths, peer, test, tools};
 
 /// Prints the API's throughput and latency (also under a flood of wrong
-/// passwords), the editor's first-load size and
-/// time to interactive, and the JS package's validation speed and size.
+/// passwords), the editor's first-load size and time to interactive beside
+/// the React peer's (`../shared/peer/`), and the JS package's validation
+/// speed and size.
 /// `--engine postgres` adds the storage engines side by side.
 pub fn bench(args: &[String]) -> Result {
     let engines: &[&str] = match args {
@@ -27,10 +28,13 @@ pub fn bench(args: &[String]) -> Result {
         .args(engines))?;
 
     dist::build_editor()?;
-    step("editor: first-load size and time to interactive");
+    let peer = peer::build_peer()?;
+    step("editor: first-load size and time to interactive, against the React peer's");
     run(&mut server_cargo("build"))?;
     let server = paths::target().join("server").join("contacts-server");
-    run(test::against(&mut cmd("node"), server).arg("tests/e2e/bench-load.mjs"))?;
+    run(test::against(&mut cmd("node"), server)
+        .env("PEER_DIST", peer)
+        .arg("tests/e2e/bench-load.mjs"))?;
 
     dist::build_js_package()?;
     step("JS package: validateContactsRequest speed and wasm size");

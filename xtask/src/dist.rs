@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cmd::{cmd, probe, run, step};
+use crate::low_memory::check_low_memory_unused;
 use crate::precompress::precompress;
 use crate::wasm_imports::minify_imports;
 use crate::{Failure, Result, paths, tools};
@@ -23,7 +24,8 @@ pub fn dist() -> Result {
 }
 
 /// Builds the editor with Trunk (release profile, wasm-opt -Oz) into `dist/`,
-/// with a gzipped copy of each file for the server to send.
+/// checks the memory layout its wasm-opt flags assume, and writes a gzipped
+/// copy of each file for the server to send.
 pub fn build_editor() -> Result {
     step("building the editor (trunk build --release, standard library rebuilt for size)");
     run(small_wasm(&mut cmd("trunk"))
@@ -31,6 +33,7 @@ pub fn build_editor() -> Result {
         .arg(paths::dist()))?;
     let dist = paths::dist();
     let (wasm, glue) = wasm_and_glue(&dist)?;
+    check_low_memory_unused(&wasm)?;
     minify_imports(&wasm, &glue)?;
     precompress(&dist)
 }

@@ -8,7 +8,10 @@ mod cmd;
 mod contract;
 mod dist;
 mod fuzz;
+mod generate;
+mod low_memory;
 mod paths;
+mod peer;
 mod precompress;
 mod run;
 mod screenshot;
@@ -31,11 +34,16 @@ tasks:
   dist     release artefacts: dist/ (the editor) and pkg/ (the JS package)
   bench [--engine postgres]
            print benchmark figures (API throughput and latency, editor
-           size and load time, JS validation speed and size); with
-           --engine postgres also SQLite and PostgreSQL side by side
+           size and time to interactive beside the React peer's of
+           ../shared/peer/, JS validation speed and size); with
+           --engine postgres also SQLite and PostgreSQL side by side;
+           BENCH_BASELINE_DIST=DIR also times another build of the editor
   contract check the running API against /openapi.json with schemathesis
   fuzz [SECONDS]
            run every cargo-fuzz target for SECONDS each (default 60)
+  generate [--check]
+           the NANP table and the conformance tables of the validation, from
+           the pinned npm packages (--check: compare with the committed ones)
   install  only install the missing tools
   screenshot
            docs/editor.png, README.md's picture of the editor";
@@ -59,6 +67,7 @@ fn main() -> ExitCode {
         Some("test") => test::test(),
         Some("dist") => dist::dist(),
         Some("bench") => bench::bench(&args[1..]),
+        Some("generate") => generate::generate(&args[1..]),
         Some("install") => tools::ensure_all(),
         Some("screenshot") => screenshot::screenshot(),
         Some("contract") => contract::contract_test(),

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::cmd::{cmd, run, step};
-use crate::{Result, contract, dist, fuzz, paths, tools};
+use crate::{Result, contract, dist, fuzz, generate, paths, tools};
 
 const WASM: &str = "wasm32-unknown-unknown";
 
@@ -52,6 +52,8 @@ pub fn test() -> Result {
         "contacts-model",
         "--lib",
     ])))?;
+
+    generate::generate(&["--check".to_owned()])?;
 
     step("host tests");
     run(cmd("cargo").args(["test", "--workspace"]))?;

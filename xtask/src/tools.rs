@@ -87,7 +87,7 @@ fn ensure_trunk() -> Result {
 }
 
 /// Installs the npm dev tools from package-lock.json, once per lock file.
-fn ensure_npm_tools() -> Result {
+pub fn ensure_npm_tools() -> Result {
     let root = paths::root();
     let lock = std::fs::read_to_string(root.join("package-lock.json"))?;
     let stamp = root.join("node_modules").join(".xtask-installed-lock");

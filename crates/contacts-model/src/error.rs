@@ -72,12 +72,18 @@ error_codes! {
     EmailMissingDomain = "email.missing_domain",
     /// A domain without a dot, such as `example`.
     EmailMissingTld = "email.missing_tld",
-    /// A top-level domain that is not two or more letters.
+    /// A top-level domain that is neither two or more letters nor an `xn--` (internationalised) one.
     EmailInvalidTld = "email.invalid_tld",
     /// A domain with an empty label or a character a domain cannot hold.
     EmailInvalidDomain = "email.invalid_domain",
-    /// A character an address cannot hold before the `@`.
+    /// A character an address cannot hold before the `@`: anything but ASCII
+    /// letters, digits, dots and ``!#$%&'*+/=?^_`{|}~-`` (so no quotes, and
+    /// nothing outside ASCII).
     EmailInvalidCharacter = "email.invalid_character",
+    /// A part before the `@` that starts or ends with a dot, or has two in a row.
+    EmailMisplacedDot = "email.misplaced_dot",
+    /// A domain label (between dots) longer than 63 characters.
+    EmailLabelTooLong = "email.label_too_long",
     /// A character other than digits, spaces, dots, dashes, parentheses and a leading `+`.
     PhoneInvalidCharacter = "phone.invalid_character",
     /// Fewer than 10 digits.
@@ -90,6 +96,11 @@ error_codes! {
     PhoneInvalidAreaCode = "phone.invalid_area_code",
     /// An exchange (the three digits after the area code) that starts with 0 or 1.
     PhoneInvalidExchange = "phone.invalid_exchange",
+    /// An area code with no numbers in use, by libphonenumber's NANP data.
+    PhoneAreaCodeNotInUse = "phone.area_code_not_in_use",
+    /// An exchange not in use in an area code that takes only some, by
+    /// libphonenumber's NANP data.
+    PhoneExchangeNotInUse = "phone.exchange_not_in_use",
     /// An extension typed on a mobile or fax number, which cannot have one.
     PhoneExtensionNotAllowed = "phone.extension_not_allowed",
     /// An extension that is not all digits.

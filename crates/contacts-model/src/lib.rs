@@ -17,6 +17,7 @@ mod email;
 mod envelope;
 mod error;
 mod ezpay_id;
+mod nanp;
 mod phone;
 mod request;
 #[cfg(feature = "json")]
@@ -30,6 +31,8 @@ pub use email::validate_email;
 pub use envelope::{Envelope, EnvelopeError, ErrorBody, ErrorItem, Status};
 pub use error::{ErrorCode, ValidationError, ValidationErrors};
 pub use ezpay_id::EzpayId;
+/// The package and version the NANP table of area codes and exchanges in use comes from.
+pub use nanp::SOURCE as NANP_DATA_SOURCE;
 pub use phone::{Phone, format_phone, normalize_phone, split_extension};
 pub use request::{ContactEntry, Contacts, ContactsRequest, RequestDraft, validate_request};
 pub use text::Text;

@@ -4,6 +4,8 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 
 use crate::error::{ErrorCode, ValidationError};
+use crate::nanp::{self, Usage};
+use crate::text::describe_char;
 
 /// A North American (NANP) phone number, held as its 10 digits.
 ///
@@ -53,8 +55,10 @@ fn is_separator(c: char) -> bool {
 /// Normalises a phone number typed in any common format to its 10 digits.
 ///
 /// Spaces, dots, dashes and parentheses are removed, then an optional leading
-/// `+1` or `1`. The area code and the exchange must start with 2-9. The error's
-/// path is empty; callers put it under the field's path.
+/// `+1` or `1`. The area code and the exchange must start with 2-9 and be in
+/// use by libphonenumber's NANP data (the area code, and the exchange where
+/// the area code takes only some). The error's path is empty; callers put it
+/// under the field's path.
 pub fn normalize_phone(input: &str) -> Result<Phone, ValidationError> {
     let trimmed = input.trim();
     let (has_plus, rest) = match trimmed.strip_prefix('+') {
@@ -112,27 +116,40 @@ pub fn normalize_phone(input: &str) -> Result<Phone, ValidationError> {
             ),
         ));
     }
+    let (area, exchange) = (&national[..3], &national[3..6]);
+    let usage = nanp::usage(number(area), number(exchange));
+    if usage == Usage::NoSuchAreaCode {
+        return Err(error(
+            ErrorCode::PhoneAreaCodeNotInUse,
+            format!("The area code {area} is not in use: check the number."),
+        ));
+    }
     if bytes[3] < b'2' {
         return Err(error(
             ErrorCode::PhoneInvalidExchange,
             format!(
-                "The exchange {} is not valid: the three digits after the area code must start with 2-9.",
-                &national[3..6]
+                "The exchange {exchange} is not valid: the three digits after the area code must start with 2-9."
+            ),
+        ));
+    }
+    if usage == Usage::NoSuchExchange {
+        return Err(error(
+            ErrorCode::PhoneExchangeNotInUse,
+            format!(
+                "The exchange {exchange} is not in use in area code {area}: check the three digits after the area code."
             ),
         ));
     }
     Ok(Phone(national.to_owned()))
 }
 
+/// The value of three ASCII digits.
+fn number(digits: &str) -> u16 {
+    digits.bytes().fold(0, |n, d| n * 10 + u16::from(d - b'0'))
+}
+
 fn invalid_character(c: char) -> ValidationError {
-    // A character that is invisible or easily mistaken is named by its code point.
-    let shown = if c.is_ascii_graphic() {
-        format!("'{c}'")
-    } else if c.is_control() {
-        format!("the character U+{:04X}", u32::from(c))
-    } else {
-        format!("'{c}' (U+{:04X})", u32::from(c))
-    };
+    let shown = describe_char(c);
     error(
         ErrorCode::PhoneInvalidCharacter,
         format!(

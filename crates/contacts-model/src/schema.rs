@@ -12,11 +12,11 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::MAX_CONTACTS;
 use crate::contact::{ContactType, Field, MAX_EXTENSION_LEN, MAX_NAME_LEN};
-use crate::email::{LOCAL_FORBIDDEN, MAX_EMAIL_LEN};
+use crate::email::{IDN_PREFIX, LOCAL_SPECIALS, MAX_EMAIL_LEN, MAX_LABEL_LEN};
 use crate::text::FORBIDDEN_IN_TEXT;
 use crate::tracking_id::TrackingId;
+use crate::{MAX_CONTACTS, NANP_DATA_SOURCE};
 
 /// The `$id` of the schema.
 pub const SCHEMA_ID: &str = "urn:contacts-editor:contacts-request";
@@ -116,7 +116,11 @@ pub fn contacts_request_schema() -> Value {
             "contact": contact_schema(),
             "phone": {
                 "type": "string",
-                "description": "A North American (NANP) number as its 10 digits, e.g. 9147212006.",
+                "description": format!(
+                    "A North American (NANP) number as its 10 digits, e.g. 9147212006. \
+                     Its area code, and its exchange where the area code takes only some, \
+                     must be in use by {NANP_DATA_SOURCE}, which a pattern does not state."
+                ),
                 "pattern": PHONE_PATTERN,
             },
         },
@@ -195,25 +199,24 @@ fn text_schema(max: usize) -> Value {
     })
 }
 
-/// One `@` between a local part without spaces, control characters or
-/// `< > ( ) [ ] , ; : \`, and a domain of dot-separated labels of letters,
-/// digits and inner dashes that ends in two or more letters.
+/// One `@` between a local part of ASCII letters, digits and
+/// ``!#$%&'*+/=?^_`{|}~-`` in dot-separated runs, and a domain of
+/// dot-separated labels of letters, digits and inner dashes, at most 63
+/// characters each, that ends in two or more letters or an `xn--` label.
 fn email_pattern() -> String {
-    let specials: String = LOCAL_FORBIDDEN
-        .iter()
-        .chain(&['@'])
-        .map(|&c| match c {
-            '[' | ']' | '\\' => format!("\\{c}"),
-            c => c.to_string(),
-        })
+    let specials: String = LOCAL_SPECIALS
+        .chars()
+        .filter(|&c| c != '.' && c != '-')
         .collect();
-    let local = format!(
-        "[^{}{}{specials}]+",
-        class_ranges(&FORBIDDEN_IN_TEXT),
-        class_ranges(&WHITESPACE)
+    let atom = format!("[A-Za-z0-9{specials}-]+");
+    let inner = MAX_LABEL_LEN - 2;
+    let label =
+        format!("[\\p{{L}}\\p{{N}}](?:[\\p{{L}}\\p{{N}}-]{{0,{inner}}}[\\p{{L}}\\p{{N}}])?");
+    let tld = format!(
+        "(?:\\p{{L}}{{2,{MAX_LABEL_LEN}}}|[Xx][Nn]--(?:[A-Za-z0-9-]{{0,{}}}[A-Za-z0-9]))",
+        MAX_LABEL_LEN - IDN_PREFIX.len() - 1
     );
-    let label = "[\\p{L}\\p{N}](?:[\\p{L}\\p{N}-]*[\\p{L}\\p{N}])?";
-    format!("^{local}@(?:{label}\\.)+\\p{{L}}{{2,}}$")
+    format!("^{atom}(?:\\.{atom})*@(?:{label}\\.)+{tld}$")
 }
 
 #[cfg(test)]
@@ -309,10 +312,11 @@ mod tests {
                 text_char_class()
             )
         );
-        let email = properties["email"]["pattern"].as_str().expect("pattern");
-        assert!(
-            email.starts_with("^[^\\u0000-\\u001f") && email.contains("<>()\\[\\]\\\\,;:@]+@"),
-            "{email}"
+        assert_eq!(
+            properties["email"]["pattern"],
+            "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@\
+             (?:[\\p{L}\\p{N}](?:[\\p{L}\\p{N}-]{0,61}[\\p{L}\\p{N}])?\\.)+\
+             (?:\\p{L}{2,63}|[Xx][Nn]--(?:[A-Za-z0-9-]{0,58}[A-Za-z0-9]))$"
         );
     }
 

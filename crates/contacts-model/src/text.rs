@@ -67,6 +67,18 @@ pub(crate) fn is_forbidden_in_text(c: char) -> bool {
         .any(|&(first, last)| (first..=last).contains(&c))
 }
 
+/// A character as a message names it: `'x'`, or by its code point where it
+/// is invisible or easily mistaken (`the character U+0007`, `'é' (U+00E9)`).
+pub(crate) fn describe_char(c: char) -> String {
+    if c.is_ascii_graphic() {
+        format!("'{c}'")
+    } else if c.is_control() {
+        format!("the character U+{:04X}", u32::from(c))
+    } else {
+        format!("'{c}' (U+{:04X})", u32::from(c))
+    }
+}
+
 /// A JSON kind as a sentence names it: `an array`, `a number`.
 pub(crate) fn with_article(kind: &str) -> String {
     match kind {

@@ -35,14 +35,6 @@
 //! --example bench [-- --engine postgres [--engines-only]]` (or `cargo
 //! xtask bench`).
 
-// The receiver module is shared with the tests, where a failed setup step is
-// a failed test.
-#![allow(clippy::unwrap_used)]
-
-#[path = "../tests/support/receiver.rs"]
-#[allow(dead_code)]
-mod receiver;
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -53,7 +45,7 @@ use std::time::{Duration, Instant};
 use contacts_server::cli::Options;
 use contacts_server::{Database, Server};
 use contacts_testkit::postgres::Cluster;
-use receiver::{Receiver, Reply};
+use contacts_testkit::receiver::{Receiver, Reply};
 use tokio::sync::oneshot;
 
 const CLIENTS: usize = 16;
@@ -652,11 +644,11 @@ fn login_flood(dir: &Path) -> Result<(), String> {
             (
                 flooders
                     .into_iter()
-                    .flat_map(|handle| handle.join().unwrap())
+                    .flat_map(|handle| handle.join().expect("a flooder panicked"))
                     .collect::<Vec<u16>>(),
                 agents
                     .into_iter()
-                    .flat_map(|handle| handle.join().unwrap())
+                    .flat_map(|handle| handle.join().expect("an agent panicked"))
                     .collect::<Vec<_>>(),
             )
         });

@@ -4,15 +4,9 @@
 //!
 //! `cargo run -p contacts-server --example receiver -- MAS=127.0.0.1:8091 MDM=127.0.0.1:8092`
 
-// The receiver module is shared with the tests, where a failed setup step is
-// a failed test.
-#![allow(clippy::unwrap_used)]
-
-#[path = "../tests/support/receiver.rs"]
-#[allow(dead_code)]
-mod receiver;
-
 use std::net::SocketAddr;
+
+use contacts_testkit::receiver::Receiver;
 
 fn main() -> Result<(), String> {
     let mut receivers = Vec::new();
@@ -23,7 +17,7 @@ fn main() -> Result<(), String> {
         let addr: SocketAddr = addr
             .parse()
             .map_err(|_| format!("'{addr}' is not an address such as 127.0.0.1:8091"))?;
-        let receiver = receiver::Receiver::start_on(name, addr, true)?;
+        let receiver = Receiver::start_on(name, addr, true)?;
         println!("{name} stand-in receiving at {}", receiver.url());
         receivers.push(receiver);
     }

@@ -1,5 +1,19 @@
 //! What the reference server's tests share, and with them its examples and
-//! `xtask`: [`postgres`], a throwaway PostgreSQL server (standard library
-//! only, so `xtask` builds it without the server's dependencies).
+//! `xtask`. It does not depend on the server: the tests hand the
+//! harness the path of the server program cargo built for them.
+//!
+//! - `postgres`: a throwaway PostgreSQL server (standard library only, so
+//!   `xtask` builds it without this crate's features);
+//! - `receiver` (feature `receiver`): a stand-in target that records the
+//!   deliveries it gets and answers as scripted;
+//! - `db` and `harness` (feature `harness`): a test's database on
+//!   either engine, and the built server started on it with an HTTP client.
 
 pub mod postgres;
+
+#[cfg(feature = "harness")]
+pub mod db;
+#[cfg(feature = "harness")]
+pub mod harness;
+#[cfg(feature = "receiver")]
+pub mod receiver;

@@ -30,11 +30,12 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 export class ContactsServer {
   /**
    * Starts a server on a free port with a database file in a new temporary
-   * directory; `args` are further flags, such as `--config FILE`.
+   * directory, serving the editor of `staticDir` (by default the one under
+   * test); `args` are further flags, such as `--config FILE`.
    */
-  static async start({ args = [] } = {}) {
+  static async start({ args = [], staticDir = distDir() } = {}) {
     const dir = await mkdtemp(path.join(tmpdir(), 'contacts-e2e-'));
-    const server = new ContactsServer(dir, path.join(dir, 'contacts.sqlite3'), args);
+    const server = new ContactsServer(dir, path.join(dir, 'contacts.sqlite3'), args, staticDir);
     await server.#launch('127.0.0.1:0');
     return server;
   }
@@ -42,10 +43,11 @@ export class ContactsServer {
   #child = null;
   #stderr = '';
 
-  constructor(dir, dbPath, args = []) {
+  constructor(dir, dbPath, args = [], staticDir = distDir()) {
     this.dir = dir;
     this.dbPath = dbPath;
     this.args = args;
+    this.staticDir = staticDir;
     this.baseUrl = null;
     this.port = null;
   }
@@ -100,7 +102,7 @@ export class ContactsServer {
   }
 
   async #launch(addr) {
-    const args = ['--addr', addr, '--db', this.dbPath, '--static-dir', distDir(), ...this.args];
+    const args = ['--addr', addr, '--db', this.dbPath, '--static-dir', this.staticDir, ...this.args];
     const child = spawn(serverBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     this.#child = child;

@@ -65,9 +65,14 @@ fn any_json() -> impl Strategy<Value = Value> {
     })
 }
 
-/// 10 valid NANP digits, and the same number as people write it.
+/// 10 valid NANP digits (an area code and exchange in use), and the same
+/// number as people write it.
 fn phone_as_typed() -> impl Strategy<Value = (String, String)> {
-    ("[2-9][0-9]{2}[2-9][0-9]{6}", 0..7_u8).prop_map(|(digits, style)| {
+    let in_use = "[2-9][0-9]{2}[2-9][0-9]{6}"
+        .prop_filter("an area code and exchange in use", |d| {
+            normalize_phone(d).is_ok()
+        });
+    (in_use, 0..7_u8).prop_map(|(digits, style)| {
         let (area, exchange, line) = (&digits[..3], &digits[3..6], &digits[6..]);
         let typed = match style {
             0 => digits.clone(),
@@ -87,7 +92,7 @@ fn valid_contact(contact_type: ContactType) -> impl Strategy<Value = Value> {
     (
         "[A-Za-z][A-Za-z .'-]{0,40}[A-Za-z]",
         prop::option::of("[A-Za-z0-9][A-Za-z0-9 &.,-]{0,60}[A-Za-z0-9]"),
-        prop::option::of("[a-z0-9._+-]{1,20}@[a-z0-9]{1,12}(\\.[a-z0-9]{1,8})?\\.[a-z]{2,6}"),
+        prop::option::of("[a-z0-9_+-]{1,12}(\\.[a-z0-9_+-]{1,8})?@[a-z0-9]{1,12}(\\.[a-z0-9]{1,8})?\\.[a-z]{2,6}"),
         prop::option::of((phone_as_typed(), prop::option::of("[0-9]{1,6}"))),
         prop::option::of(phone_as_typed()),
         prop::option::of(phone_as_typed()),

@@ -1,33 +1,19 @@
 //! Delivery to the targets, over real HTTP: the built `contacts-server`
 //! relays its outbox to stand-in receivers for MAS and MDM on 127.0.0.1
-//! (`support/receiver.rs`), which record what they get and answer as each
+//! (`contacts_testkit::receiver`), which record what they get and answer as each
 //! test scripts. Backoffs are short so that every test takes seconds.
-
-// The helpers below are test code too: a failed setup step is a failed test,
-// and `clippy.toml`'s allowance covers only `#[test]` functions themselves.
-#![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use contacts_testkit::harness::*;
+use contacts_testkit::receiver::{Receiver, Reply};
 use serde_json::{Value, json};
 
-mod support;
-
-use support::receiver::{Receiver, Reply};
-use support::*;
-
-/// Held by the tests that load the server or measure time, so that they do
-/// not run beside one another on the two cores of CI.
-static HEAVY: Mutex<()> = Mutex::new(());
-
-fn heavy() -> MutexGuard<'static, ()> {
-    HEAVY.lock().unwrap_or_else(PoisonError::into_inner)
-}
+use crate::{SERVER, heavy};
 
 /// `[targets]` and `[relay]` for the receivers given (a target without one is held).
 fn targets(mas: Option<&Receiver>, mdm: Option<&Receiver>, timeout_ms: u64, relay: &str) -> String {
@@ -44,7 +30,7 @@ fn targets(mas: Option<&Receiver>, mdm: Option<&Receiver>, timeout_ms: u64, rela
 /// Starts the server, relay on, with `customers` and `toml` (targets, relay…).
 fn relaying(scratch: &Scratch, customers: &[String], toml: &str) -> Server {
     let config = config_file(&scratch.0, customers, toml);
-    Server::start_relaying(&scratch.0, &["--config", config.to_str().unwrap()])
+    SERVER.start_relaying(&scratch.0, &["--config", config.to_str().unwrap()])
 }
 
 /// Two receivers, and the server relaying to them for the development
@@ -133,7 +119,7 @@ fn each_save_reaches_both_targets_with_the_documented_body_and_headers_and_a_rep
     );
     let config = config_file(&scratch.0, &development_customers(), &toml);
     let config = config.to_str().unwrap();
-    let server = Server::start_with_env(
+    let server = SERVER.start_with_env(
         &scratch.0,
         &["--config", config, "--metrics-addr", "127.0.0.1:0"],
         &[("TEST_MAS_AUTHORIZATION", "Bearer mas-s3cret")],
@@ -258,7 +244,7 @@ fn unavailable_targets_are_retried_within_the_backoff_and_retry_after_is_honoure
         &development_customers(),
         &targets(Some(&mas), Some(&mdm), 2_000, relay),
     );
-    let server = Server::start_relaying(
+    let server = SERVER.start_relaying(
         &scratch.0,
         &[
             "--config",
@@ -550,7 +536,7 @@ fn a_kill_during_delivery_loses_nothing_and_breaks_no_order() {
     let args = ["--config", config.to_str().unwrap()];
     // The updates are accepted first, without the relay, so that the kill
     // comes in the middle of their delivery.
-    let server = Server::start(&scratch.0, &args);
+    let server = SERVER.start(&scratch.0, &args);
     let mut accepted: HashMap<String, Vec<String>> = HashMap::new();
     for round in 0..20 {
         for customer in &ids {
@@ -560,7 +546,7 @@ fn a_kill_during_delivery_loses_nothing_and_breaks_no_order() {
         }
     }
     drop(server);
-    let mut server = Server::start_relaying(&scratch.0, &args);
+    let mut server = SERVER.start_relaying(&scratch.0, &args);
     wait_for("some deliveries", Duration::from_secs(20), || {
         mas.received().len() >= 30
     });
@@ -572,7 +558,7 @@ fn a_kill_during_delivery_loses_nothing_and_breaks_no_order() {
         "the kill came too late to test anything: {before:?}"
     );
 
-    let server = Server::start_relaying(&scratch.0, &args);
+    let server = SERVER.start_relaying(&scratch.0, &args);
     wait_for(
         "every update at both targets",
         Duration::from_secs(30),

@@ -8,23 +8,19 @@
 //! 20,000 by default, the figure (about 35 s more than 5,000 on the
 //! shared two-core machine).
 
-// The helpers below are test code too: a failed setup step is a failed test,
-// and `clippy.toml`'s allowance covers only `#[test]` functions themselves.
-#![allow(clippy::unwrap_used)]
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use contacts_testkit::db::{Db, on_postgres};
+use contacts_testkit::harness::*;
 use contacts_testkit::postgres::Cluster;
+use contacts_testkit::receiver::{Receiver, Reply as TargetReply};
 use serde_json::json;
 
-mod support;
-
-use support::receiver::{Receiver, Reply as TargetReply};
-use support::*;
+use crate::{SERVER, assert_none_failed, shared_load};
 
 /// The customers the saves are spread over.
 const CUSTOMERS: usize = 50;
@@ -89,7 +85,7 @@ fn two_instances(scratch: &Scratch, extra: &[&str], relay: bool) -> (Server, Ser
     if !relay {
         args.push("--no-relay");
     }
-    let start = || warmed_up(Server::start_on(db.clone(), &scratch.0, &args, &[]));
+    let start = || warmed_up(SERVER.start_on(db.clone(), &scratch.0, &args, &[]));
     thread::scope(|scope| {
         let a = scope.spawn(start);
         let b = scope.spawn(start);
@@ -140,6 +136,7 @@ fn assert_each_written_once(db: &Db, acknowledged: &[String]) {
 
 #[test]
 fn two_instances_write_each_tracking_id_once() {
+    let _load = shared_load();
     on_postgres(|| {
         let saves: usize = std::env::var("CONTACTS_PG_SAVES")
             .ok()
@@ -201,13 +198,7 @@ fn two_instances_write_each_tracking_id_once() {
             acknowledged.lock().unwrap().push(id);
         });
         let elapsed = started.elapsed();
-        let failures = failures.into_inner().unwrap();
-        assert!(
-            failures.is_empty(),
-            "{} failed: {:?}",
-            failures.len(),
-            &failures[..failures.len().min(5)]
-        );
+        assert_none_failed(failures);
         let acknowledged = acknowledged.into_inner().unwrap();
         assert_eq!(acknowledged.len(), saves);
         assert_each_written_once(&a.db, &acknowledged);
@@ -216,7 +207,8 @@ fn two_instances_write_each_tracking_id_once() {
             .command(&["deliveries", "list", "--state", "pending", "--limit", "2"])
             .unwrap();
         assert_eq!(listed.matches("\tpending\t").count(), 2, "{listed}");
-        let migrated = std::process::Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+        let migrated = SERVER
+            .command()
             .arg("migrate")
             .env("CONTACTS_DB", a.db.arg())
             .output()
@@ -281,6 +273,7 @@ fn assert_in_order(db: &Db, receiver: &Receiver, target: &str) {
 
 #[test]
 fn a_killed_instance_loses_nothing_and_its_claims_are_taken_over() {
+    let _load = shared_load();
     on_postgres(|| {
         const CLIENTS: usize = 8;
         const SAVES: usize = 2_000;
@@ -421,13 +414,14 @@ fn a_killed_instance_loses_nothing_and_its_claims_are_taken_over() {
 
 #[test]
 fn the_database_stopped_under_load_gives_envelopes_and_the_server_recovers() {
+    let _load = shared_load();
     const CLIENTS: usize = 4;
     const OUTAGE: Duration = Duration::from_secs(5);
     let scratch = Scratch::new();
     let cluster = Cluster::start(false).unwrap();
     let db = Db::Postgres(cluster.create_database("contacts").unwrap());
     let config = config_file(&scratch.0, &customers(), "");
-    let server = warmed_up(Server::start_on(
+    let server = warmed_up(SERVER.start_on(
         db,
         &scratch.0,
         &["--no-relay", "--config", config.to_str().unwrap()],
@@ -541,7 +535,7 @@ fn retention_prunes_expired_records() {
         let config = config_file(&scratch.0, &customers(), retention);
         let db = Db::for_dir(&scratch.0);
         let args = ["--config", config.to_str().unwrap(), "--no-relay"];
-        let server = warmed_up(Server::start_on(db, &scratch.0, &args, &[]));
+        let server = warmed_up(SERVER.start_on(db, &scratch.0, &args, &[]));
         for i in 0..5 {
             let id = format!("expiring-{i}");
             assert!(is_success(&save(&server, i, &id), &id));

@@ -1,8 +1,8 @@
 //! A stand-in for a target (MAS or MDM): an HTTP server on 127.0.0.1 that
 //! records every delivery it gets, deduplicates on `Idempotency-Key` as a
 //! well-behaved target does, and answers as scripted: a status, a
-//! `Retry-After`, a delay, or never. The delivery tests, the benchmark and
-//! `cargo xtask run` (through `examples/receiver.rs`) use it.
+//! `Retry-After`, a delay, or never. The delivery tests, the server's
+//! benchmark and `cargo xtask run` (through its `receiver` example) use it.
 
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -37,8 +37,6 @@ pub struct Received {
     pub at: Instant,
     pub headers: HeaderMap,
     pub body: Value,
-    /// The status answered (0 for no answer).
-    pub answered: u16,
 }
 
 impl Received {
@@ -195,7 +193,6 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         at: Instant::now(),
         headers,
         body,
-        answered,
     };
     if (200..300).contains(&answered) {
         let first = lock(&shared.applied).insert(received.key().to_owned());

@@ -4,20 +4,17 @@
 //! configuration from `CONTACTS_…` variables and `config check`; the JSON
 //! log lines.
 
-// The helpers below are test code too: a failed setup step is a failed test,
-// and `clippy.toml`'s allowance covers only `#[test]` functions themselves.
-#![allow(clippy::unwrap_used)]
-
-use std::process::{Command, Output};
+use std::process::Output;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-mod support;
-
+use contacts_testkit::db::Db;
+use contacts_testkit::harness::*;
 use contacts_testkit::postgres::Cluster;
-use support::*;
+
+use crate::SERVER;
 
 /// Polls `probe` until it answers `status`, for at most `within`.
 fn wait_for_status(server: &Server, probe: &str, status: u16, within: Duration) -> Reply {
@@ -34,7 +31,7 @@ fn wait_for_status(server: &Server, probe: &str, status: u16, within: Duration) 
 #[test]
 fn the_probes_answer_envelopes_without_credentials() {
     let scratch = Scratch::new();
-    let server = Server::start_configured(&scratch.0, "", &[]);
+    let server = SERVER.start_configured(&scratch.0, "", &[]);
     for probe in ["/livez", "/readyz", "/healthz"] {
         let reply = server.get(probe, &[("Request-Tracking-Id", "probe-1")]);
         assert_eq!(reply.status, 200, "{probe}: {}", reply.text);
@@ -51,7 +48,7 @@ fn livez_stays_up_and_readyz_follows_the_database() {
     let cluster = Cluster::start(false).unwrap();
     let db = Db::Postgres(cluster.create_database("contacts").unwrap());
     let config = config_file(&scratch.0, &development_customers(), "");
-    let server = Server::start_on(
+    let server = SERVER.start_on(
         db,
         &scratch.0,
         &["--no-relay", "--config", config.to_str().unwrap()],
@@ -86,7 +83,8 @@ fn file_config(scratch: &Scratch, extra: &str) -> std::path::PathBuf {
 
 /// Runs `contacts-server config check` with `env` and `args` after it.
 fn config_check(env: &[(&str, &str)], args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+    SERVER
+        .command()
         .args(["config", "check"])
         .args(args)
         .env_remove("CONTACTS_DB")
@@ -99,7 +97,7 @@ fn config_check(env: &[(&str, &str)], args: &[&str]) -> Output {
 fn the_environment_configures_the_server_and_json_logs_carry_the_tracking_id() {
     let scratch = Scratch::new();
     let config = file_config(&scratch, "");
-    let server = Server::start_on(
+    let server = SERVER.start_on(
         Db::for_dir(&scratch.0),
         &scratch.0,
         &[],

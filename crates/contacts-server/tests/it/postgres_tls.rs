@@ -4,14 +4,12 @@
 //! without TLS. Each case runs `contacts-server migrate`, which connects as
 //! the server does at start, and reads its exit status and message.
 
-// The helpers below are test code too: a failed setup step is a failed test,
-// and `clippy.toml`'s allowance covers only `#[test]` functions themselves.
-#![allow(clippy::unwrap_used)]
-
 use std::path::Path;
 use std::process::Command;
 
 use contacts_testkit::postgres::Cluster;
+
+use crate::SERVER;
 
 /// A password the URLs carry (the test servers trust every local
 /// connection and ignore it): no message may show it.
@@ -138,7 +136,8 @@ fn tls_cluster() -> Cluster {
 
 /// `contacts-server migrate --db URL`: `Ok` or the message it exited with.
 fn migrate(url: &str) -> Result<(), String> {
-    let output = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+    let output = SERVER
+        .command()
         .args(["migrate", "--db", url])
         .env_remove("CONTACTS_DB")
         .output()

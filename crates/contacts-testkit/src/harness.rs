@@ -1,11 +1,11 @@
-//! What the integration test binaries share: a scratch directory, the built
-//! server started on 127.0.0.1 with its own database (a SQLite file, or a
-//! PostgreSQL database inside [`on_postgres`]: `db.rs`), an
-//! HTTP client, configuration files, snapshots of the database, and
-//! stand-in targets (`receiver.rs`).
+//! The built server under test: started on 127.0.0.1 with its own database
+//! (a SQLite file in the test's scratch directory, or a PostgreSQL database
+//! inside [`on_postgres`](crate::db::on_postgres)), an HTTP client with the
+//! contract's sample headers, configuration files of the development user,
+//! and the Prometheus text read back. The tests name the program:
+//! `ServerBinary::new(env!("CARGO_BIN_EXE_contacts-server"))`, so this crate
+//! does not depend on the server.
 
-// Each test binary uses a different part of this module.
-#![allow(dead_code)]
 // The helpers below are test code too: a failed setup step is a failed test,
 // and `clippy.toml`'s allowance covers only `#[test]` functions themselves.
 #![allow(clippy::unwrap_used)]
@@ -19,31 +19,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-pub mod db;
-pub mod receiver;
+use crate::db::Db;
 
-// Each test binary uses a different part of these too.
-#[allow(unused_imports)]
-pub use db::{Db, on_postgres};
-
-/// Runs each of the named tests of the enclosing file's root again with its
-/// servers on PostgreSQL: `postgres_too!(a_test, another_test);` inside a
-/// module of that file.
-#[allow(unused_macros)]
-macro_rules! postgres_too {
-    ($($test:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $test() {
-                $crate::support::on_postgres(super::$test);
-            }
-        )*
-    };
-}
-#[allow(unused_imports)]
-pub(crate) use postgres_too;
-
+/// The contract sample's `Authorization`: the development user `ocsuser`.
 pub const SAMPLE_AUTH: &str = "Basic b2NzdXNlcjpvY3N1c2Vy";
+/// The development customers, one in each state.
 pub const ACTIVE: &str = "000010000005008";
 pub const INACTIVE: &str = "000010000005009";
 pub const CANCELLED: &str = "000010000005010";
@@ -51,15 +31,18 @@ pub const CANCELLED: &str = "000010000005010";
 /// The contacts of the contract's sample request.
 pub fn sample_contacts() -> Value {
     let request: Value = serde_json::from_str(include_str!(
-        "../../../contacts-model/tests/fixtures/contract-sample-request.json"
+        "../../contacts-model/tests/fixtures/contract-sample-request.json"
     ))
     .expect("the fixture is JSON");
     request["contacts"].clone()
 }
 
 /// A scratch directory removed when dropped.
+#[derive(Debug)]
 pub struct Scratch(pub PathBuf);
 
+// Making one creates a directory: no `Default` that would hide it.
+#[allow(clippy::new_without_default)]
 impl Scratch {
     pub fn new() -> Self {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -79,8 +62,101 @@ impl Drop for Scratch {
     }
 }
 
+/// The server program under test, as cargo built it for the tests.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerBinary(&'static str);
+
+impl ServerBinary {
+    /// The program at `path`: `env!("CARGO_BIN_EXE_contacts-server")`.
+    pub const fn new(path: &'static str) -> Self {
+        Self(path)
+    }
+
+    /// The program, to run with arguments of a test's own.
+    pub fn command(self) -> Command {
+        Command::new(self.0)
+    }
+
+    /// Starts the server without its relay: the outbox stays as written, and
+    /// nothing is sent to the development targets' ports.
+    pub fn start(self, dir: &Path, extra: &[&str]) -> Server {
+        let mut args = vec!["--no-relay"];
+        args.extend_from_slice(extra);
+        self.start_relaying(dir, &args)
+    }
+
+    /// Starts the server as configured, relay included unless `--no-relay`.
+    pub fn start_relaying(self, dir: &Path, extra: &[&str]) -> Server {
+        self.start_with_env(dir, extra, &[])
+    }
+
+    /// Starts the server with `env` added to its environment.
+    pub fn start_with_env(self, dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        self.start_on(Db::for_dir(dir), dir, extra, env)
+    }
+
+    /// Starts the server on `db`, logging to `dir/server.log`.
+    pub fn start_on(self, db: Db, dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("server.log"))
+            .unwrap();
+        let mut child = self
+            .command()
+            .args(["--addr", "127.0.0.1:0", "--db"])
+            .arg(db.arg())
+            .args(extra)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let mut metrics = None;
+        if extra.iter().any(|a| a.starts_with("--metrics-addr")) {
+            let mut second = String::new();
+            stdout.read_line(&mut second).unwrap();
+            metrics = second.trim().strip_prefix("metrics on ").map(str::to_owned);
+        }
+        let Some(base) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            panic!(
+                "no start-up line: {line:?}; log: {}",
+                fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+            );
+        };
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build();
+        Server {
+            binary: self,
+            base: base.to_owned(),
+            metrics,
+            child,
+            db,
+            agent: ureq::Agent::new_with_config(config),
+        }
+    }
+
+    /// Starts the server with a configuration of the development user,
+    /// profile and customers and `extra` TOML (see [`config_file`]), and `flags`.
+    pub fn start_configured(self, dir: &Path, extra: &str, flags: &[&str]) -> Server {
+        let config = config_file(dir, &development_customers(), extra);
+        let mut args = vec!["--config", config.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        self.start(dir, &args)
+    }
+}
+
 /// A running server process.
+#[derive(Debug)]
 pub struct Server {
+    /// The program it runs, for the operators' commands on its database.
+    binary: ServerBinary,
     pub child: Child,
     pub base: String,
     /// The `/metrics` URL, where `--metrics-addr` was given.
@@ -90,6 +166,7 @@ pub struct Server {
 }
 
 /// A response: status, headers and the body as JSON (`Null` where it is not JSON).
+#[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     pub headers: ureq::http::HeaderMap,
@@ -129,82 +206,12 @@ impl Reply {
 }
 
 impl Server {
-    /// Starts the server without its relay: the outbox stays as written, and
-    /// nothing is sent to the development targets' ports.
-    pub fn start(dir: &Path, extra: &[&str]) -> Self {
-        let mut args = vec!["--no-relay"];
-        args.extend_from_slice(extra);
-        Self::start_relaying(dir, &args)
-    }
-
-    /// Starts the server as configured, relay included unless `--no-relay`.
-    pub fn start_relaying(dir: &Path, extra: &[&str]) -> Self {
-        Self::start_with_env(dir, extra, &[])
-    }
-
-    /// Starts the server with `env` added to its environment.
-    pub fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        Self::start_on(Db::for_dir(dir), dir, extra, env)
-    }
-
-    /// Starts the server on `db`, logging to `dir/server.log`.
-    pub fn start_on(db: Db, dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("server.log"))
-            .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
-            .args(["--addr", "127.0.0.1:0", "--db"])
-            .arg(db.arg())
-            .args(extra)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let mut metrics = None;
-        if extra.iter().any(|a| a.starts_with("--metrics-addr")) {
-            let mut second = String::new();
-            stdout.read_line(&mut second).unwrap();
-            metrics = second.trim().strip_prefix("metrics on ").map(str::to_owned);
-        }
-        let Some(base) = line.trim().strip_prefix("listening on ") else {
-            let _ = child.kill();
-            panic!(
-                "no start-up line: {line:?}; log: {}",
-                fs::read_to_string(dir.join("server.log")).unwrap_or_default()
-            );
-        };
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build();
-        Self {
-            base: base.to_owned(),
-            metrics,
-            child,
-            db,
-            agent: ureq::Agent::new_with_config(config),
-        }
-    }
-
-    /// Starts the server with a configuration of the development user,
-    /// profile and customers and `extra` TOML (see [`config_file`]), and `flags`.
-    pub fn start_configured(dir: &Path, extra: &str, flags: &[&str]) -> Self {
-        let config = config_file(dir, &development_customers(), extra);
-        let mut args = vec!["--config", config.to_str().unwrap()];
-        args.extend_from_slice(flags);
-        Self::start(dir, &args)
-    }
-
     /// Runs `contacts-server ARGS --db DB` (an operator's command) and
     /// returns its standard output, or its standard error if it failed.
     pub fn command(&self, args: &[&str]) -> Result<String, String> {
-        let output = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+        let output = self
+            .binary
+            .command()
             .args(args)
             .arg("--db")
             .arg(self.db.arg())
@@ -323,7 +330,9 @@ pub fn config_file(dir: &Path, customers: &[String], extra: &str) -> PathBuf {
 
 /// The argon2 hash of the development password `ocsuser`.
 pub fn development_hash() -> String {
-    let development: toml::Table = include_str!("../../dev-config.toml").parse().unwrap();
+    let development: toml::Table = include_str!("../../contacts-server/dev-config.toml")
+        .parse()
+        .unwrap();
     development["users"]["ocsuser"]["password_hash"]
         .as_str()
         .unwrap()

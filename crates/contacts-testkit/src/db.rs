@@ -3,13 +3,17 @@
 //! PostgreSQL server (or on `CONTACTS_TEST_POSTGRES_URL` where it is set).
 //! The same test code reads either.
 
+// The helpers below are test code too: a failed setup step is a failed test,
+// and `clippy.toml`'s allowance covers only `#[test]` functions themselves.
+#![allow(clippy::unwrap_used)]
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use contacts_testkit::postgres::Cluster;
+use crate::postgres::Cluster;
 
 /// A database a server was started on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +64,21 @@ struct PostgresRun {
 
 thread_local! {
     static POSTGRES: RefCell<Option<PostgresRun>> = const { RefCell::new(None) };
+}
+
+/// Runs each of the named tests of the enclosing module's parent again with
+/// its servers on PostgreSQL: `postgres_too!(a_test, another_test);` inside
+/// a module `on_postgres` beside them.
+#[macro_export]
+macro_rules! postgres_too {
+    ($($test:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                $crate::db::on_postgres(super::$test);
+            }
+        )*
+    };
 }
 
 /// Runs a test with its servers on PostgreSQL, then drops its databases.

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use reqwest::Url;
 
+use crate::access::auth::check_hashes;
 use crate::config::{Config, Target};
 use crate::http::web::{Headers, Web};
 use crate::ops::cli::Options;
@@ -19,6 +20,7 @@ pub fn check(options: &Options) -> Result<String, String> {
         Some(path) => Config::load(path)?,
         None => Config::development()?,
     };
+    check_hashes(&config.users)?;
     Web::new(
         options.static_dir.clone(),
         &Headers {

@@ -201,12 +201,24 @@ fn config_check_exits_non_zero_with_what_to_fix() {
         "[targets.MDM]\nurl = \"https://mdm.example.com/in\"\nheaders = { Content-Type = \"text/plain\" }\n",
     );
     let missing = scratch.0.join("missing.toml");
+    let cheap_hash = scratch.0.join("cheap-hash.toml");
+    std::fs::write(
+        &cheap_hash,
+        "[users.agent1]\npassword_hash = \"$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA\"\nprofiles = [\"CAAG_302\"]\n[profiles]\nCAAG_302 = \"CAAG\"\n",
+    )
+    .unwrap();
     for (env, args, status, expected) in [
         (
             vec![("CONTACTS_CONFIG", zero.to_str().unwrap())],
             vec![],
             1,
             "write_timeout_ms must be at least 1 ms",
+        ),
+        (
+            vec![("CONTACTS_CONFIG", cheap_hash.to_str().unwrap())],
+            vec![],
+            1,
+            "user 'agent1' is argon2id with m=8,t=1,p=1",
         ),
         (
             vec![("CONTACTS_CONFIG", relay_header.to_str().unwrap())],

@@ -1,8 +1,10 @@
-//! The TOML configuration: users, profiles and their sources, customers,
+//! The TOML configuration: users, the bearer tokens' issuer (`auth.rs`),
+//! profiles and their sources, customers,
 //! demo data, the console origins allowed to frame the editor and to post to
 //! the API, the limits that protect the server, and the delivery to the
 //! targets (`delivery.rs`).
 
+mod auth;
 mod delivery;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -15,6 +17,7 @@ use serde::Deserialize;
 
 use crate::store::{CustomerStatus, PoolSettings};
 
+pub use auth::{Auth, KeySource, Oidc, TokenProfiles};
 pub use delivery::{DeliverySettings, HealthThresholds, RelaySettings, Retention, Target};
 
 /// The development configuration used when no `--config` is given: user
@@ -32,7 +35,10 @@ struct ConfigFile {
     #[serde(default)]
     served_over_https: bool,
     /// `NAME = "hash"` (the short form: every profile) or a `[users.NAME]` table.
+    #[serde(default)]
     users: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    auth: auth::AuthFile,
     profiles: BTreeMap<String, String>,
     #[serde(default)]
     customers: BTreeMap<String, CustomerStatus>,
@@ -210,8 +216,10 @@ pub struct Config {
     /// proxy that ends TLS): every response then carries
     /// `Strict-Transport-Security`.
     pub served_over_https: bool,
-    /// The users by name.
+    /// The users by name (none where Basic is off).
     pub users: HashMap<String, User>,
+    /// Which credentials are taken: Basic, bearer tokens of an issuer.
+    pub auth: Auth,
     /// ProfileId → source.
     pub profiles: HashMap<String, String>,
     /// The customers and their statuses.
@@ -246,8 +254,15 @@ impl Config {
     /// from the process's environment.
     pub fn from_toml(text: &str) -> Result<Self, String> {
         let file: ConfigFile = toml::from_str(text).map_err(|e| e.to_string())?;
-        if file.users.is_empty() {
-            return Err("configure at least one user under [users]".into());
+        let auth = auth::auth(file.auth, &|p| file.profiles.contains_key(p))?;
+        if auth.basic && file.users.is_empty() {
+            return Err("configure at least one user under [users], or set basic = false under [auth] with an [auth.oidc] issuer".into());
+        }
+        if !auth.basic && !file.users.is_empty() {
+            return Err(
+                "[users] are configured but [auth] basic = false: remove them, or take Basic"
+                    .into(),
+            );
         }
         for source in &file.frame_ancestors {
             check_frame_ancestor(source)?;
@@ -283,6 +298,7 @@ impl Config {
             frame_ancestors: file.frame_ancestors,
             served_over_https: file.served_over_https,
             users,
+            auth,
             profiles: file.profiles.into_iter().collect(),
             customers,
             console_origins: file.console_origins,

@@ -1,5 +1,6 @@
 //! Who is calling, through which profile: the extractor every API handler
-//! takes. It reads the users and the profiles from substates of the
+//! takes. It reads the users, the credentials taken (`Schemes`: Basic, a
+//! bearer tokens' issuer) and the profiles from substates of the
 //! application's state (axum's `FromRef`), so that it needs no state of its own.
 
 use std::collections::HashMap;
@@ -10,6 +11,7 @@ use axum::http::request::Parts;
 use contacts_model::ErrorItem;
 
 use crate::access::auth::Users;
+use crate::access::bearer::{Issuer, bearer_token};
 use crate::http::error::{AppError, Failure};
 use crate::http::tracking::RequestContext;
 
@@ -17,10 +19,18 @@ use crate::http::tracking::RequestContext;
 #[derive(Debug, Default)]
 pub struct Profiles(pub HashMap<String, String>);
 
+/// The credentials taken: Basic (the users), bearer tokens of an issuer, or both.
+#[derive(Debug)]
+pub struct Schemes {
+    pub basic: bool,
+    pub bearer: Option<Issuer>,
+}
+
 /// Who is calling: an authenticated user, through a configured profile.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The user name of the Basic credentials.
+    /// The user name of the Basic credentials, or a token's user followed
+    /// by its issuer in parentheses, as the audit trail records them.
     pub user: String,
     /// The ProfileId header, trimmed.
     pub profile_id: String,
@@ -32,6 +42,7 @@ impl<S> FromRequestParts<S> for Caller
 where
     S: Send + Sync,
     Arc<Users>: FromRef<S>,
+    Arc<Schemes>: FromRef<S>,
     Arc<Profiles>: FromRef<S>,
 {
     type Rejection = AppError;
@@ -39,10 +50,27 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let context = RequestContext::from_request_parts(parts, state).await?;
         let users = Arc::<Users>::from_ref(state);
-        let user = users
-            .authenticate(parts)
-            .await
-            .map_err(|failure| context.fail(failure))?;
+        let schemes = Arc::<Schemes>::from_ref(state);
+        // The ProfileIds a token grants; `None` for a Basic user's own.
+        let (user, granted) = match (bearer_token(parts), &schemes.bearer) {
+            (Some(token), Some(issuer)) => {
+                let token_user = issuer
+                    .authenticate(token, parts)
+                    .await
+                    .map_err(|failure| context.fail(failure))?;
+                let user = format!("{} ({})", token_user.user, token_user.issuer);
+                (user, Some(token_user.profiles))
+            }
+            (None, _) if schemes.basic => {
+                let user = users
+                    .authenticate(parts)
+                    .await
+                    .map_err(|failure| context.fail(failure))?;
+                (user, None)
+            }
+            (Some(_), None) => return Err(context.fail(Failure::Unauthorized)),
+            (None, _) => return Err(context.fail(Failure::TokenRequired)),
+        };
         // The sample header reads `CAAG_302 (QA Environment)`: the id is the first word.
         let Some(profile_id) = parts
             .headers
@@ -64,7 +92,11 @@ where
             tracing::info!(user, profile_id, "unknown profile");
             return Err(context.fail(Failure::SourceNotConfigured));
         };
-        if !users.may_use(&user, &profile_id) {
+        let may_use = granted.map_or_else(
+            || users.may_use(&user, &profile_id),
+            |granted| granted.contains(&profile_id),
+        );
+        if !may_use {
             tracing::warn!(user, profile_id, "profile not granted to this user");
             return Err(context.fail(Failure::ProfileNotGranted(profile_id)));
         }

@@ -21,9 +21,8 @@ use crate::config::LoginLimits;
 /// User names longer than this share the limiter key of their first bytes.
 const MAX_KEY_BYTES: usize = 128;
 
-/// How often (in checks) the limiters forget the keys that are back to a
-/// full allowance, so that a flood of new names or addresses cannot grow them
-/// without end.
+/// How often (in attempts) an allowance forgets the keys that are back to a
+/// full allowance.
 const FORGET_EVERY: usize = 1_024;
 
 /// The client's address: the last `X-Forwarded-For` entry where the proxy
@@ -45,20 +44,49 @@ pub fn client_address(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr
     })
 }
 
+/// An allowance of attempts per key (a user name, a client address),
+/// refilled evenly over the minute: governor's keyed GCRA limiter, which
+/// forgets now and then the keys that are back to a full allowance, so that a
+/// flood of new keys cannot grow it without end.
+#[derive(Debug)]
+pub struct Allowance<K: Clone + Eq + std::hash::Hash> {
+    limiter: DefaultKeyedRateLimiter<K>,
+    spent: AtomicUsize,
+}
+
+impl<K: Clone + Eq + std::hash::Hash> Allowance<K> {
+    pub fn per_minute(attempts: NonZeroU32) -> Self {
+        Self {
+            limiter: RateLimiter::keyed(Quota::per_minute(attempts)),
+            spent: AtomicUsize::new(0),
+        }
+    }
+
+    /// Spends one attempt of `key`, or says how long to wait where its
+    /// allowance is spent.
+    pub fn spend(&self, key: &K) -> Result<(), Duration> {
+        if self.spent.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
+            self.limiter.retain_recent();
+        }
+        let now = DefaultClock::default().now();
+        self.limiter
+            .check_key(key)
+            .map_err(|refused| refused.wait_time_from(now))
+    }
+}
+
 /// The allowance of password checks per user name and per client address.
 #[derive(Debug)]
 pub struct LoginThrottle {
-    users: DefaultKeyedRateLimiter<String>,
-    addresses: DefaultKeyedRateLimiter<IpAddr>,
-    checks: AtomicUsize,
+    users: Allowance<String>,
+    addresses: Allowance<IpAddr>,
 }
 
 impl LoginThrottle {
     pub fn new(limits: &LoginLimits) -> Self {
         Self {
-            users: RateLimiter::keyed(Quota::per_minute(limits.per_user)),
-            addresses: RateLimiter::keyed(Quota::per_minute(limits.per_address)),
-            checks: AtomicUsize::new(0),
+            users: Allowance::per_minute(limits.per_user),
+            addresses: Allowance::per_minute(limits.per_address),
         }
     }
 
@@ -70,22 +98,13 @@ impl LoginThrottle {
     /// of simultaneous guesses gets. Agents are hardly charged, since a
     /// successful check is cached and later requests need no argon2.
     pub fn attempt(&self, user: &str, address: Option<IpAddr>) -> Result<(), Duration> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
-            self.users.retain_recent();
-            self.addresses.retain_recent();
-        }
         let mut end = MAX_KEY_BYTES.min(user.len());
         while !user.is_char_boundary(end) {
             end -= 1;
         }
-        let now = DefaultClock::default().now();
-        self.users
-            .check_key(&user[..end].to_owned())
-            .map_err(|refused| refused.wait_time_from(now))?;
+        self.users.spend(&user[..end].to_owned())?;
         if let Some(address) = address {
-            self.addresses
-                .check_key(&address)
-                .map_err(|refused| refused.wait_time_from(now))?;
+            self.addresses.spend(&address)?;
         }
         Ok(())
     }

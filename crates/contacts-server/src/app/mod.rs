@@ -17,7 +17,8 @@ use tokio::sync::watch;
 use state::AppState;
 
 use crate::access::auth::Users;
-use crate::access::caller::Profiles;
+use crate::access::bearer::Issuer;
+use crate::access::caller::{Profiles, Schemes};
 use crate::config::{Config, Limits, Retention};
 use crate::contacts::in_flight::InFlight;
 use crate::http::body::BODY_LIMIT;
@@ -109,6 +110,16 @@ async fn build(options: &Options) -> Result<Built, String> {
         }
     };
     let store = open_store(options, &config).await?;
+    let bearer = match config.auth.oidc {
+        Some(oidc) => {
+            Some(Issuer::start(oidc, &config.limits.login, options.trust_forwarded_for).await?)
+        }
+        None => None,
+    };
+    let schemes = Arc::new(Schemes {
+        basic: config.auth.basic,
+        bearer,
+    });
     let state = AppState {
         probes: Arc::new(Probes::new(Arc::clone(&store))),
         store,
@@ -117,6 +128,7 @@ async fn build(options: &Options) -> Result<Built, String> {
             &config.limits.login,
             options.trust_forwarded_for,
         )?),
+        schemes,
         profiles: Arc::new(Profiles(config.profiles)),
         in_flight: Arc::new(InFlight::default()),
         web: Arc::new(Web::new(

@@ -9,7 +9,7 @@ use axum::extract::FromRef;
 use tokio::sync::watch;
 
 use crate::access::auth::Users;
-use crate::access::caller::Profiles;
+use crate::access::caller::{Profiles, Schemes};
 use crate::config::DeliverySettings;
 use crate::contacts::ContactsState;
 use crate::contacts::in_flight::InFlight;
@@ -22,6 +22,8 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub users: Arc<Users>,
+    /// Which credentials are taken, and the bearer tokens' issuer.
+    pub schemes: Arc<Schemes>,
     pub profiles: Arc<Profiles>,
     pub in_flight: Arc<InFlight>,
     pub web: Arc<Web>,
@@ -50,6 +52,12 @@ impl FromRef<AppState> for Arc<Web> {
 impl FromRef<AppState> for Arc<Users> {
     fn from_ref(state: &AppState) -> Self {
         Arc::clone(&state.users)
+    }
+}
+
+impl FromRef<AppState> for Arc<Schemes> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.schemes)
     }
 }
 

@@ -19,6 +19,10 @@ pub enum Failure {
     BadRequest(Vec<ErrorItem>),
     /// Missing or wrong credentials.
     Unauthorized,
+    /// A bearer token refused, for this reason.
+    TokenRefused(&'static str),
+    /// No bearer token where the server takes no other credentials.
+    TokenRequired,
     /// A write sent by a page of another site (cross-site request forgery).
     CrossSite,
     /// A preflight from a page of an origin not configured as a console.
@@ -61,7 +65,9 @@ impl Failure {
     fn status(&self) -> StatusCode {
         match self {
             Failure::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Failure::Unauthorized => StatusCode::UNAUTHORIZED,
+            Failure::Unauthorized | Failure::TokenRefused(_) | Failure::TokenRequired => {
+                StatusCode::UNAUTHORIZED
+            }
             Failure::CrossSite | Failure::CrossOrigin | Failure::ProfileNotGranted(_) => {
                 StatusCode::FORBIDDEN
             }
@@ -84,7 +90,9 @@ impl Failure {
     fn summary(&self) -> &'static str {
         match self {
             Failure::BadRequest(_) => "Bad Request",
-            Failure::Unauthorized => "Unauthorized",
+            Failure::Unauthorized | Failure::TokenRefused(_) | Failure::TokenRequired => {
+                "Unauthorized"
+            }
             Failure::CrossSite | Failure::CrossOrigin | Failure::ProfileNotGranted(_) => {
                 "Forbidden"
             }
@@ -119,6 +127,13 @@ impl Failure {
             Failure::BadRequest(items) => items,
             Failure::Unauthorized => one(
                 "Sign in with a valid user and password (HTTP Basic authorization).".into(),
+            ),
+            Failure::TokenRefused(reason) => one(format!(
+                "The bearer token was refused: {reason}. Sign in again to get a new one."
+            )),
+            Failure::TokenRequired => one(
+                "Send a bearer token of the configured issuer (Authorization: Bearer …)."
+                    .into(),
             ),
             Failure::CrossSite => one(
                 "Writes are accepted from this server's own pages and the configured console origins only."

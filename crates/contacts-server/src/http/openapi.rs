@@ -286,7 +286,8 @@ pub fn document() -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Updates the billing and service contacts of a customer (active, inactive or cancelled). Source: CAAG; targets: MAS and MDM. Every response body is a Success or Failure envelope.",
         },
-        "security": [{ "basic": [] }],
+        // Either scheme, as the deployment takes them ([auth] basic, [auth.oidc]).
+        "security": [{ "basic": [] }, { "bearer": [] }],
         "paths": {
             "/api/v1/customers/{eZpayID}/contacts": {
                 "parameters": auth_parameters,
@@ -308,8 +309,8 @@ pub fn document() -> Value {
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Success" } } },
                         },
                         "400": failure_response("Invalid body, eZpayID, tracking id or If-Match, or no ProfileId"),
-                        "401": failure_response("Missing or wrong credentials"),
-                        "403": failure_response("Sent by a page of another site (Origin or Sec-Fetch-Site), or a ProfileId not granted to this user"),
+                        "401": failure_response("Missing or wrong credentials, or a bearer token refused (expired, not yet valid, bad signature, another issuer or audience, a key the issuer does not list); error.errors says which"),
+                        "403": failure_response("Sent by a page of another site (Origin or Sec-Fetch-Site), or a ProfileId not granted to this user (for a bearer token: not in its profiles claim)"),
                         "404": failure_response("Unknown customer"),
                         "408": failure_response("The body did not arrive in time"),
                         "409": failure_response("A request with this tracking id is in flight"),
@@ -317,7 +318,7 @@ pub fn document() -> Value {
                         "413": failure_response("Body larger than 16 KiB"),
                         "415": failure_response("Body not sent as application/json"),
                         "422": failure_response("Tracking id already used by this source for a different request, or by another user"),
-                        "429": failure_response("Too many password checks for this user name or client address; see Retry-After"),
+                        "429": failure_response("Too many password checks for this user name or client address, or too many refused bearer tokens from this address; see Retry-After"),
                         "500": failure_response("Source not configured, or a service error"),
                         "503": failure_response("The database is unavailable (nothing was saved), or too many password checks queued (see Retry-After)"),
                     },
@@ -335,10 +336,10 @@ pub fn document() -> Value {
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ContactsResponse" } } },
                         },
                         "400": failure_response("Invalid eZpayID or tracking id, or no ProfileId"),
-                        "401": failure_response("Missing or wrong credentials"),
-                        "403": failure_response("A ProfileId not granted to this user"),
+                        "401": failure_response("Missing or wrong credentials, or a bearer token refused (expired, not yet valid, bad signature, another issuer or audience, a key the issuer does not list); error.errors says which"),
+                        "403": failure_response("A ProfileId not granted to this user (for a bearer token: not in its profiles claim)"),
                         "404": failure_response("Unknown customer"),
-                        "429": failure_response("Too many password checks for this user name or client address; see Retry-After"),
+                        "429": failure_response("Too many password checks for this user name or client address, or too many refused bearer tokens from this address; see Retry-After"),
                         "500": failure_response("Source not configured, or a service error"),
                         "503": failure_response("The database is unavailable, or too many password checks queued (see Retry-After)"),
                     },
@@ -360,7 +361,13 @@ pub fn document() -> Value {
             },
         },
         "components": {
-            "securitySchemes": { "basic": { "type": "http", "scheme": "basic" } },
+            "securitySchemes": {
+                "basic": { "type": "http", "scheme": "basic" },
+                "bearer": {
+                    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                    "description": "A JWT of the configured issuer ([auth.oidc]), signed with an asymmetric key of its key set (RS256, ES256 …), for this server's audience, within exp and nbf. The user claim (sub by default) names the user; the profiles claim (a JSON array of strings) lists the ProfileIds it may send.",
+                },
+            },
             "parameters": {
                 "eZpayID": {
                     "name": "eZpayID", "in": "path", "required": true,
@@ -468,6 +475,20 @@ mod tests {
         assert_eq!(
             rule["then"]["properties"]["work_phone"]["pattern"],
             not_whitespace_class()
+        );
+    }
+
+    #[test]
+    fn either_scheme_is_described() {
+        let document = document();
+        assert_eq!(
+            document["security"],
+            json!([{ "basic": [] }, { "bearer": [] }])
+        );
+        let bearer = &document["components"]["securitySchemes"]["bearer"];
+        assert_eq!(
+            (&bearer["scheme"], &bearer["bearerFormat"]),
+            (&json!("bearer"), &json!("JWT"))
         );
     }
 

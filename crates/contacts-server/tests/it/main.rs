@@ -10,7 +10,8 @@
 //!   and retention there;
 //! - [`postgres_tls`]: every `sslmode` against servers with and without TLS;
 //! - [`ops`]: the probes, the `CONTACTS_…` variables, `config check`, the
-//!   JSON logs.
+//!   JSON logs;
+//! - [`tokens`]: bearer tokens against an issuer's key set served by the test.
 //!
 //! A module's `on_postgres` runs its tests again on PostgreSQL.
 
@@ -24,6 +25,7 @@ mod delivery;
 mod ops;
 mod postgres;
 mod postgres_tls;
+mod tokens;
 
 use std::fmt::Debug;
 use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};

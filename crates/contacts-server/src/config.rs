@@ -117,6 +117,7 @@ struct UserFile {
 struct LimitsFile {
     header_read_timeout_ms: u64,
     body_read_timeout_ms: u64,
+    write_timeout_ms: u64,
     max_database_bytes: Option<u64>,
     max_connections: usize,
     shutdown_timeout_ms: u64,
@@ -131,6 +132,7 @@ impl Default for LimitsFile {
         Self {
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 10_000,
+            write_timeout_ms: 10_000,
             max_database_bytes: None,
             max_connections: 1_024,
             shutdown_timeout_ms: 30_000,
@@ -183,6 +185,10 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// A client must send the whole body within this time.
     pub body_read_timeout: Duration,
+    /// A write to the client that makes no progress for this long (a client
+    /// that sends requests and never reads the answers) closes the
+    /// connection, freeing its slot.
+    pub write_timeout: Duration,
     /// The database file grows no larger: a write that needs more space
     /// fails as a service error, exactly as on a full disk.
     pub max_database_bytes: Option<u64>,
@@ -339,6 +345,9 @@ fn limits(file: &LimitsFile) -> Result<Limits, String> {
     if file.header_read_timeout_ms == 0 || file.body_read_timeout_ms == 0 {
         return Err("limits: a read timeout must be at least 1 ms".into());
     }
+    if file.write_timeout_ms == 0 {
+        return Err("limits: write_timeout_ms must be at least 1 ms".into());
+    }
     if file.max_connections == 0 || file.max_password_checks == Some(0) {
         return Err("limits: max_connections and max_password_checks must be at least 1".into());
     }
@@ -348,6 +357,7 @@ fn limits(file: &LimitsFile) -> Result<Limits, String> {
     Ok(Limits {
         header_read_timeout: Duration::from_millis(file.header_read_timeout_ms),
         body_read_timeout: Duration::from_millis(file.body_read_timeout_ms),
+        write_timeout: Duration::from_millis(file.write_timeout_ms),
         max_database_bytes: file.max_database_bytes,
         max_connections: file.max_connections,
         shutdown_timeout: Duration::from_millis(file.shutdown_timeout_ms),

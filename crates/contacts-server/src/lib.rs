@@ -37,7 +37,9 @@ mod store;
 pub use access::auth::hash_password;
 pub use app::{Server, app, serve};
 pub use ops::cli;
+pub use ops::config_check::check as check_config;
 pub use ops::deliveries::run as deliveries;
+pub use ops::logs::init as init_logs;
 pub use store::Database;
 
 /// `contacts-server migrate`: brings the database's schema up to date (under

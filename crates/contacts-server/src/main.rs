@@ -46,12 +46,12 @@ fn run(command: Command) -> Result<(), String> {
             print!("{out}");
             Ok(())
         }
+        Command::CheckConfig(options) => {
+            print!("{}", contacts_server::check_config(&options)?);
+            Ok(())
+        }
         Command::Serve(options) => {
-            tracing_subscriber::fmt()
-                .with_writer(std::io::stderr)
-                .with_ansi(false)
-                .with_target(false)
-                .init();
+            contacts_server::init_logs(options.log_format);
             runtime()?.block_on(async {
                 let shutdown = shutdown_signal();
                 contacts_server::serve(options, shutdown).await

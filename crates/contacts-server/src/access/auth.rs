@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64ct::{Base64, Encoding};
@@ -23,6 +23,37 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .hash_password(password.as_bytes())
         .map(|hash| hash.to_string())
         .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+/// Checks every user's password hash: a PHC string of argon2id at the cost
+/// of [`hash_password`]'s, the decoy's that unknown names are checked
+/// against, since another cost would let the time of a refusal tell which
+/// names exist (and a cheaper one would make guessing cheaper).
+pub fn check_hashes(users: &HashMap<String, User>) -> Result<(), String> {
+    let mut names: Vec<&String> = users.keys().collect();
+    names.sort();
+    let want = Params::default();
+    for name in names {
+        let hash = PasswordHash::new(&users[name].password_hash)
+            .map_err(|e| format!("the password hash of user '{name}' is not a PHC string: {e}"))?;
+        let same_cost = Params::try_from(&hash).is_ok_and(|have| {
+            (have.m_cost(), have.t_cost(), have.p_cost())
+                == (want.m_cost(), want.t_cost(), want.p_cost())
+        });
+        if hash.algorithm != Algorithm::Argon2id.ident() || !same_cost {
+            return Err(format!(
+                "the password hash of user '{name}' is {} with {}; the server needs argon2id with \
+                 m={},t={},p={}, the cost it spends on unknown user names: make it again with \
+                 `contacts-server hash-password`",
+                hash.algorithm,
+                hash.params,
+                want.m_cost(),
+                want.t_cost(),
+                want.p_cost()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Why a login was refused.
@@ -61,11 +92,7 @@ impl Users {
         limits: &LoginLimits,
         trust_forwarded_for: bool,
     ) -> Result<Self, String> {
-        for (name, user) in &users {
-            PasswordHash::new(&user.password_hash).map_err(|e| {
-                format!("the password hash of user '{name}' is not a PHC string: {e}")
-            })?;
-        }
+        check_hashes(&users)?;
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).map_err(|e| format!("no random numbers: {e}"))?;
         let decoy = hash_password(&Base64::encode_string(&secret))?;
@@ -193,6 +220,45 @@ fn basic_credentials(value: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_argon2id_hashes_at_the_decoys_cost_are_taken() {
+        let hash_with = |algorithm, params| {
+            Argon2::new(algorithm, argon2::Version::V0x13, params)
+                .hash_password(b"password")
+                .expect("hashes")
+                .to_string()
+        };
+        let users = |hash: String| {
+            HashMap::from([(
+                "agent1".to_owned(),
+                User {
+                    password_hash: hash,
+                    profiles: None,
+                },
+            )])
+        };
+        assert_eq!(
+            check_hashes(&users(hash_password("password").expect("hashes"))),
+            Ok(())
+        );
+        let cheap = Params::new(8, 1, 1, None).expect("params");
+        for (hash, expected) in [
+            (
+                hash_with(Algorithm::Argon2id, cheap.clone()),
+                "argon2id with m=8,t=1,p=1",
+            ),
+            (
+                hash_with(Algorithm::Argon2i, Params::default()),
+                "argon2i with",
+            ),
+            ("h".to_owned(), "not a PHC string"),
+        ] {
+            let error = check_hashes(&users(hash)).expect_err(expected);
+            assert!(error.contains(expected), "{error}");
+            assert!(error.contains("user 'agent1'"), "{error}");
+        }
+    }
 
     #[test]
     fn reads_basic_credentials() {

@@ -29,8 +29,9 @@ use crate::http::tracking;
 use crate::http::web::{self, Headers, Web};
 use crate::http::{listen, openapi};
 use crate::ops::cli::Options;
+use crate::ops::health::{self, Probes};
+use crate::ops::retention;
 use crate::ops::telemetry::{self, Endpoint};
-use crate::ops::{health, retention};
 use crate::store::{OpenOptions, Store};
 use crate::{contacts, relay};
 
@@ -120,6 +121,7 @@ async fn build(options: &Options) -> Result<Built, String> {
         bearer,
     });
     let state = AppState {
+        probes: Arc::new(Probes::new(Arc::clone(&store))),
         store,
         users: Arc::new(Users::new(
             config.users,
@@ -157,7 +159,7 @@ impl Server {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;
         let metrics = match options.metrics_addr {
-            Some(addr) => Some(Endpoint::bind(addr, Arc::clone(&built.state.store)).await?),
+            Some(addr) => Some(Endpoint::bind(addr, Arc::clone(&built.state.probes)).await?),
             None => None,
         };
         Ok(Self {

@@ -14,6 +14,7 @@ use crate::config::DeliverySettings;
 use crate::contacts::ContactsState;
 use crate::contacts::in_flight::InFlight;
 use crate::http::web::Web;
+use crate::ops::health::Probes;
 use crate::store::Store;
 
 /// Everything the routes share.
@@ -31,6 +32,15 @@ pub struct AppState {
     /// Told after every applied update, so that the relay sends it at once
     /// rather than at its next poll.
     pub queued: Arc<watch::Sender<()>>,
+    /// The database's answer and the queue figures, shared by the probes
+    /// and the metrics.
+    pub probes: Arc<Probes>,
+}
+
+impl FromRef<AppState> for Arc<Probes> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.probes)
+    }
 }
 
 impl FromRef<AppState> for Arc<Web> {

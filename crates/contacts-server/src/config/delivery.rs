@@ -13,6 +13,34 @@ use crate::store::TARGETS;
 /// The prefix of a header value read from the environment.
 const FROM_ENV: &str = "env:";
 
+/// The headers the relay sets on every delivery (lower case), which a
+/// target's `headers` may not set: the body's type and length, the tracking
+/// id and the idempotency key the target relies on.
+const RELAY_HEADERS: [&str; 5] = [
+    "content-type",
+    "content-length",
+    "idempotency-key",
+    "request-tracking-id",
+    "host",
+];
+
+/// Whether a URL query parameter's name reads as a credential.
+fn is_secret_name(name: &str) -> bool {
+    const SECRET_WORDS: [&str; 9] = [
+        "token",
+        "key",
+        "secret",
+        "password",
+        "passwd",
+        "pwd",
+        "auth",
+        "sig",
+        "credential",
+    ];
+    let name = name.to_ascii_lowercase();
+    SECRET_WORDS.iter().any(|word| name.contains(word))
+}
+
 /// `[targets.NAME]` as written in the file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -226,6 +254,12 @@ fn target(
                     "targets.{name}.url: put credentials in headers (read from the environment), not in the URL"
                 ));
             }
+            // The URL is logged and stored with each failed attempt.
+            if let Some((key, _)) = url.query_pairs().find(|(key, _)| is_secret_name(key)) {
+                return Err(format!(
+                    "targets.{name}.url: the query parameter '{key}' looks like a secret, and the URL is logged and stored with failed deliveries; send it in a header read from the environment (headers = {{ Authorization = \"env:NAME\" }})"
+                ));
+            }
             Ok(url)
         })
         .transpose()?;
@@ -236,6 +270,11 @@ fn target(
     for (header, value) in &file.headers {
         let header_name = HeaderName::try_from(header.as_str())
             .map_err(|_| format!("targets.{name}.headers: '{header}' is not a header name"))?;
+        if RELAY_HEADERS.contains(&header_name.as_str()) {
+            return Err(format!(
+                "targets.{name}.headers: the relay sets '{header}' itself; remove it"
+            ));
+        }
         let value = match value.strip_prefix(FROM_ENV) {
             Some(variable) => env(variable).ok_or_else(|| {
                 format!("targets.{name}.headers.{header}: the environment variable {variable} is not set")
@@ -310,6 +349,22 @@ mod tests {
             ("[MAS]\nurl = \"ftp://a\"", "http:// or https://"),
             ("[MAS]\nurl = \"not a url\"", "not a URL"),
             ("[MAS]\nurl = \"https://u:p@a\"", "credentials"),
+            (
+                "[MAS]\nurl = \"https://a/in?api_key=s3cret\"",
+                "'api_key' looks like a secret",
+            ),
+            (
+                "[MAS]\nurl = \"https://a/in?v=2&Access_Token=s3cret\"",
+                "'Access_Token' looks like a secret",
+            ),
+            (
+                "[MAS]\nheaders = { Content-Type = \"text/plain\" }",
+                "sets 'Content-Type' itself",
+            ),
+            (
+                "[MAS]\nheaders = { idempotency-key = \"x\" }",
+                "sets 'idempotency-key' itself",
+            ),
             ("[MAS]\ntimeout_ms = 0", "at least 1"),
             (
                 "[MAS]\nheaders = { A = \"env:NOT_SET\" }",
@@ -323,6 +378,7 @@ mod tests {
         ] {
             let error = parse(text).expect_err(text);
             assert!(error.contains(expected), "{text}: {error}");
+            assert!(!error.contains("s3cret"), "{text}: {error}");
         }
     }
 

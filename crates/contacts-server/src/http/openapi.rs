@@ -388,7 +388,7 @@ pub fn document() -> Value {
                 },
                 "If-Match": {
                     "name": "If-Match", "in": "header", "required": false,
-                    "description": "Optional. The ETag of GET …/contacts (or *, any version): the update is applied only if the contacts are still at that version, else 412. One strong tag only; a weak tag or a list is a 400. A request whose tracking id was applied before is replayed whatever If-Match says, and an unknown customer is a 404 first.",
+                    "description": "Optional. The ETag of GET …/contacts (or *, any version): the update is applied only if the contacts are still at that version, else 412. One entity tag only; a weak tag, a list or text that is no entity tag is a 400, and a strong tag that holds no version (such as \"abc\") matches none: 412. A request whose tracking id was applied before is replayed whatever If-Match says, and an unknown customer is a 404 first.",
                     "schema": { "type": "string", "pattern": "^(\\*|\"[0-9]+\")$" },
                     "example": "\"3\"",
                 },

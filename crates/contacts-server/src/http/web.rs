@@ -136,9 +136,7 @@ pub async fn fallback(
 ) -> Response {
     let path = request.uri().path().to_owned();
     let readable = matches!(*request.method(), Method::GET | Method::HEAD);
-    let name = path.rsplit('/').next().unwrap_or_default();
-    let demo_script = name.strip_suffix(".gz").unwrap_or(name) == DEMO_SCRIPT;
-    let served = readable && !is_api(&path) && (web.development_login || !demo_script);
+    let served = readable && !is_api(&path) && (web.development_login || !is_demo_script(&path));
     let site = web.site.as_ref().filter(|_| served);
     let found = match site {
         Some(site) if is_page(&path) => site.pages.clone().oneshot(request).await,
@@ -153,6 +151,19 @@ pub async fn fallback(
         .headers_mut()
         .insert(header::CACHE_CONTROL, cache_control(&path));
     found.into_response()
+}
+
+/// Whether `path` names the demo page's script (or its gzipped copy) as the
+/// file server reads it: percent-decoded (`/%65mbed.js`), whatever empty or
+/// `.` segments (`/embed.js/`, `//./embed.js`) or letter case.
+fn is_demo_script(path: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let name = decoded
+        .split('/')
+        .rfind(|segment| !segment.is_empty() && *segment != ".")
+        .unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(name);
+    name.eq_ignore_ascii_case(DEMO_SCRIPT)
 }
 
 /// How long a browser may keep a file: for ever where its name carries a
@@ -226,6 +237,26 @@ mod tests {
         assert!(!is_page("/app.wasm") && !is_page("/static/x.css"));
         assert!(!is_page("/customers/000010000005008"));
         assert!(is_api("/api/v2/x") && is_api("/api") && !is_api("/apiary"));
+    }
+
+    #[test]
+    fn knows_the_demo_script_however_its_path_is_written() {
+        for hidden in [
+            "/embed.js",
+            "/embed.js.gz",
+            "/%65mbed.js",
+            "/%65%6D%62%65%64%2E%6A%73",
+            "/embed.js%2Egz",
+            "/embed.js/",
+            "/embed.js%2F",
+            "//./embed.js",
+            "/x/EMBED.JS",
+        ] {
+            assert!(is_demo_script(hidden), "{hidden}");
+        }
+        for other in ["/", "/embed.json", "/loader.js", "/embed", "/%zzembed.js"] {
+            assert!(!is_demo_script(other), "{other}");
+        }
     }
 
     #[test]

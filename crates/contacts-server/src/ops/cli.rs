@@ -1,5 +1,6 @@
-//! The command line, read with clap: the server's flags, and the
-//! `hash-password`, `migrate` and `deliveries` commands. A command line that
+//! The command line, read with clap: the server's flags, each also from a
+//! `CONTACTS_…` environment variable (a flag wins), and the `hash-password`,
+//! `migrate`, `deliveries` and `config check` commands. A command line that
 //! cannot be run as written is a [`clap::Error`]: it exits with status 2.
 
 use std::ffi::OsString;
@@ -8,7 +9,7 @@ use std::path::PathBuf;
 
 use clap::error::ErrorKind;
 use clap::parser::ValueSource;
-use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use contacts_model::EzpayId;
 
 use crate::store::{Database, DeliveryState};
@@ -22,28 +23,41 @@ const DEFAULT_DB: &str = "contacts.sqlite";
 /// How many deliveries `deliveries list` prints unless told otherwise.
 const DEFAULT_LIST_LIMIT: usize = 1_000;
 
+/// How log lines are written to standard error.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One line of text per event, for a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line, for a log pipeline.
+    Json,
+}
+
 /// How to run the server.
 #[derive(Debug, Clone, Args)]
 pub struct Options {
     /// Where to listen; port 0 picks a free one.
-    #[arg(long, value_name = "IP:PORT", default_value_t = DEFAULT_ADDR, value_parser = address)]
+    #[arg(long, value_name = "IP:PORT", default_value_t = DEFAULT_ADDR, value_parser = address, env = "CONTACTS_ADDR")]
     pub addr: SocketAddr,
     /// The database: a SQLite file (created if missing) or a PostgreSQL URL
     /// (read from `--db`, which every command takes).
     #[arg(skip = Database::Sqlite(DEFAULT_DB.into()))]
     pub db: Database,
     /// The built editor to serve.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "CONTACTS_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
     /// The TOML configuration (default: the development users, customers and targets).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "CONTACTS_CONFIG")]
     pub config: Option<PathBuf>,
     /// Do not deliver the outbox to the targets from this process (another one relays).
-    #[arg(long)]
+    #[arg(long, env = "CONTACTS_NO_RELAY")]
     pub no_relay: bool,
     /// Where to serve GET /metrics (Prometheus text); off by default.
-    #[arg(long, value_name = "IP:PORT", value_parser = address)]
+    #[arg(long, value_name = "IP:PORT", value_parser = address, env = "CONTACTS_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+    /// How to write the logs: text lines, or one JSON object per line.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text, env = "CONTACTS_LOG_FORMAT")]
+    pub log_format: LogFormat,
     /// Allow the development login (no --config) on an address other than loopback.
     #[arg(long)]
     pub dev: bool,
@@ -62,6 +76,7 @@ impl Default for Options {
             config: None,
             no_relay: false,
             metrics_addr: None,
+            log_format: LogFormat::Text,
             dev: false,
             trust_forwarded_for: false,
         }
@@ -79,6 +94,8 @@ pub enum Command {
     Deliveries(Database, DeliveriesCommand),
     /// Bring the database's schema up to date, and nothing else.
     Migrate(Database),
+    /// Check the configuration the server would run with, and print it.
+    CheckConfig(Options),
 }
 
 /// The reference Contacts API: serves the API and the built editor, and
@@ -114,6 +131,23 @@ enum Verb {
     /// Lists, retries or discards the deliveries to the targets.
     #[command(subcommand)]
     Deliveries(DeliveriesCommand),
+    /// Checks the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Checks the configuration the server would run with, from these flags,
+    /// the CONTACTS_… environment variables and the file, and prints it with
+    /// its secrets hidden; exits with status 1 on a mistake.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    options: Options,
 }
 
 /// An operator's command on the deliveries.
@@ -172,22 +206,53 @@ where
     }
     let db = options.db.clone();
     Ok(match command {
-        None => {
-            if options.config.is_none() && !options.dev && !options.addr.ip().is_loopback() {
-                return Err(refused(format!(
-                    "refusing to listen on {}: without --config the server runs with the development \
-                     login (user ocsuser, password ocsuser), which anyone who can reach that address could use; \
-                     give --config with your users, listen on a loopback address such as 127.0.0.1, \
-                     or add --dev to expose the development login anyway",
-                    options.addr
-                )));
-            }
-            Command::Serve(options)
-        }
+        None => Command::Serve(exposed(options).map_err(refused)?),
         Some(Verb::HashPassword) => Command::HashPassword,
         Some(Verb::Migrate) => Command::Migrate(db),
         Some(Verb::Deliveries(command)) => Command::Deliveries(db, command),
+        Some(Verb::Config(ConfigCommand::Check(CheckArgs { options: checked }))) => {
+            // The server's flags go after `config check`: given before it,
+            // they would be silently left out of what is checked.
+            if let Some(flag) = Options::FLAGS
+                .iter()
+                .find(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+            {
+                return Err(refused(format!(
+                    "give --{} after `config check`, not before it",
+                    flag.replace('_', "-")
+                )));
+            }
+            Command::CheckConfig(exposed(Options { db, ..checked }).map_err(refused)?)
+        }
     })
+}
+
+impl Options {
+    /// The ids of the server's flags.
+    const FLAGS: [&str; 8] = [
+        "addr",
+        "static_dir",
+        "config",
+        "no_relay",
+        "metrics_addr",
+        "log_format",
+        "dev",
+        "trust_forwarded_for",
+    ];
+}
+
+/// `options`, unless they would expose the development login beyond loopback.
+fn exposed(options: Options) -> Result<Options, String> {
+    if options.config.is_none() && !options.dev && !options.addr.ip().is_loopback() {
+        return Err(format!(
+            "refusing to listen on {}: without --config the server runs with the development \
+             login (user ocsuser, password ocsuser), which anyone who can reach that address could use; \
+             give --config with your users, listen on a loopback address such as 127.0.0.1, \
+             or add --dev to expose the development login anyway",
+            options.addr
+        ));
+    }
+    Ok(options)
 }
 
 fn address(text: &str) -> Result<SocketAddr, String> {
@@ -365,6 +430,7 @@ mod tests {
             &["deliveries", "list", "--help"][..],
             &["deliveries", "retry", "--help"][..],
             &["deliveries", "discard", "-h"][..],
+            &["config", "check", "--help"][..],
         ] {
             let help = parse_args(list).expect_err("help, not a command");
             assert_eq!(help.kind(), ErrorKind::DisplayHelp, "{list:?}");
@@ -411,6 +477,52 @@ mod tests {
                 &["deliveries", "discard", "1", "--state", "dead"][..],
                 "unexpected argument '--state'",
             ),
+        ] {
+            let error = parse_args(list).expect_err("must fail");
+            assert_eq!(error.exit_code(), 2, "{list:?}: {error}");
+            let error = error.to_string();
+            assert!(error.contains(expected), "{list:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn config_check_takes_the_servers_flags_after_it() {
+        let Ok(Command::CheckConfig(options)) = parse_args(&[
+            "config",
+            "check",
+            "--config",
+            "c.toml",
+            "--addr",
+            "0.0.0.0:8080",
+            "--log-format",
+            "json",
+            "--db",
+            "x.sqlite",
+        ]) else {
+            panic!("a check");
+        };
+        assert_eq!(options.config, Some(PathBuf::from("c.toml")));
+        assert_eq!(options.addr.port(), 8080);
+        assert_eq!(options.log_format, LogFormat::Json);
+        assert_eq!(options.db, Database::Sqlite(PathBuf::from("x.sqlite")));
+        for (list, expected) in [
+            (
+                &["--config", "c.toml", "config", "check"][..],
+                "--config after",
+            ),
+            (
+                &["--log-format=json", "config", "check"][..],
+                "--log-format after",
+            ),
+            (
+                &["config", "check", "--addr", "0.0.0.0:1"][..],
+                "development login",
+            ),
+            (
+                &["config", "check", "--log-format", "xml"][..],
+                "invalid value 'xml'",
+            ),
+            (&["config"][..], "check"),
         ] {
             let error = parse_args(list).expect_err("must fail");
             assert_eq!(error.exit_code(), 2, "{list:?}: {error}");

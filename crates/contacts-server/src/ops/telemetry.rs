@@ -1,12 +1,11 @@
 //! Metrics in the Prometheus text format, served on a listener of their own
 //! (`--metrics-addr`), never on the API's address. The HTTP metrics come from
 //! `axum-prometheus`'s layer; the relay, the saves and the pruning record
-//! theirs with the `metrics` macros; the queue gauges are read from the
-//! store at each scrape.
+//! theirs with the `metrics` macros; the queue gauges are the figures the
+//! probes share, read from the store at most once a second.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use axum::Router;
 use axum::extract::State;
@@ -24,7 +23,7 @@ use tokio::sync::watch;
 
 use crate::config::Limits;
 use crate::http::listen;
-use crate::store::{Store, every_target};
+use crate::ops::health::Probes;
 
 /// The bounds of `contacts_delivery_latency_seconds`: from a target that
 /// answers at once to one that was down for an hour.
@@ -54,12 +53,12 @@ pub struct Endpoint {
 #[derive(Debug, Clone)]
 struct Scrape {
     handle: PrometheusHandle,
-    store: Arc<dyn Store>,
+    probes: Arc<Probes>,
 }
 
 impl Endpoint {
     /// Installs the process's metrics recorder and binds `addr`.
-    pub async fn bind(addr: SocketAddr, store: Arc<dyn Store>) -> Result<Self, String> {
+    pub async fn bind(addr: SocketAddr, probes: Arc<Probes>) -> Result<Self, String> {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(
                 Matcher::Full(AXUM_HTTP_REQUESTS_DURATION_SECONDS.to_owned()),
@@ -81,7 +80,7 @@ impl Endpoint {
             .map_err(|e| format!("cannot listen for metrics on {addr}: {e}"))?;
         Ok(Self {
             listener,
-            scrape: Scrape { handle, store },
+            scrape: Scrape { handle, probes },
         })
     }
 
@@ -105,10 +104,10 @@ impl Endpoint {
 }
 
 async fn scrape(State(scrape): State<Scrape>) -> Response {
-    match scrape.store.target_queues(SystemTime::now()).await {
+    match scrape.probes.queues().await {
         Ok(queues) => {
-            for queue in every_target(queues) {
-                let target = queue.target;
+            for queue in queues.iter() {
+                let target = queue.target.clone();
                 metrics::gauge!("contacts_deliveries_pending", "target" => target.clone())
                     .set(queue.pending as f64);
                 metrics::gauge!("contacts_deliveries_dead", "target" => target.clone())
@@ -117,7 +116,8 @@ async fn scrape(State(scrape): State<Scrape>) -> Response {
                     .set(queue.oldest_pending_age.map_or(0.0, |age| age.as_secs_f64()));
             }
         }
-        Err(error) => tracing::error!(%error, "cannot read the delivery queues for metrics"),
+        // The store's error is logged where it was read.
+        Err(_) => tracing::error!("cannot read the delivery queues for metrics"),
     }
     scrape.handle.run_upkeep();
     (

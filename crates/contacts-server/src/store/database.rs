@@ -28,9 +28,18 @@ impl FromStr for Database {
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             // Checked here so that a typing mistake is told at once; the error
             // names the part at fault, never the URL (it may hold a password).
-            text.parse::<tokio_postgres::Config>()
+            let (url, _) = super::postgres::tls::split(text).map_err(|e| format!("--db: {e}"))?;
+            url.parse::<tokio_postgres::Config>()
                 .map_err(|e| format!("--db: the PostgreSQL URL is not valid: {e}"))?;
             return Ok(Database::Postgres(text.to_owned()));
+        }
+        if looks_like_libpq(text) {
+            // Not repeated: it may hold a password.
+            return Err(
+                "--db: this reads as a libpq connection string (host=… dbname=…); \
+                 give a URL instead: postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?sslmode=…]"
+                    .into(),
+            );
         }
         let path = text.strip_prefix("sqlite:").unwrap_or(text);
         if path.is_empty() {
@@ -38,6 +47,18 @@ impl FromStr for Database {
         }
         Ok(Database::Sqlite(PathBuf::from(path)))
     }
+}
+
+/// Whether `text` holds a `KEY=VALUE` word of libpq's connection strings,
+/// which would otherwise be taken for the name of a SQLite file to create.
+fn looks_like_libpq(text: &str) -> bool {
+    const KEYS: [&str; 8] = [
+        "host", "hostaddr", "port", "dbname", "user", "password", "sslmode", "service",
+    ];
+    text.split_whitespace().any(|word| {
+        word.split_once('=')
+            .is_some_and(|(key, _)| KEYS.contains(&key.to_ascii_lowercase().as_str()))
+    })
 }
 
 /// Shows the database without its password.
@@ -188,6 +209,17 @@ mod tests {
             .expect_err("an unknown parameter");
         assert!(!error.contains("s3cret"), "{error}");
         assert!("sqlite:".parse::<Database>().is_err());
+        for libpq in [
+            "host=db.example.com dbname=contacts user=app password=s3cret",
+            "dbname=contacts",
+        ] {
+            let error = libpq.parse::<Database>().expect_err(libpq);
+            assert!(error.contains("libpq connection string"), "{error}");
+            assert!(!error.contains("s3cret"), "{error}");
+        }
+        assert!("data/contacts=old.sqlite".parse::<Database>().is_ok());
+        // `sqlite:` says a file is meant, whatever its name.
+        assert!("sqlite:host=x".parse::<Database>().is_ok());
     }
 
     #[test]

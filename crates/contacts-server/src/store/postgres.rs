@@ -28,7 +28,6 @@ use deadpool_postgres::{
     Transaction,
 };
 use tokio::sync::watch;
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 
@@ -42,6 +41,7 @@ use super::{
 };
 
 mod outbox;
+pub mod tls;
 mod wake_ups;
 
 /// The advisory lock the migrations run under (any fixed number will do;
@@ -59,6 +59,8 @@ pub struct PostgresStore {
     pool: Pool,
     /// For the connection of the wake-ups, outside the pool.
     config: tokio_postgres::Config,
+    /// The URL's TLS settings, for that connection too.
+    tls: tls::Tls,
 }
 
 impl PostgresStore {
@@ -67,9 +69,11 @@ impl PostgresStore {
 
     /// Connects to the database at `url` and brings its schema up to date.
     pub async fn open(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
+        let (url, tls) = tls::split(url).map_err(StoreError::failed)?;
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::failed(format!("the PostgreSQL URL is not valid: {e}")))?;
+        config.ssl_mode(tls.ssl_mode());
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(settings.connect_timeout);
         }
@@ -87,7 +91,7 @@ impl PostgresStore {
         config.options(options);
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.connector().map_err(StoreError::failed)?,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -100,8 +104,15 @@ impl PostgresStore {
             .recycle_timeout(Some(settings.wait_timeout))
             .build()
             .map_err(|e| StoreError::failed(format!("cannot build the connection pool: {e}")))?;
-        let store = Self { pool, config };
-        store.migrate().await?;
+        let store = Self { pool, config, tls };
+        // The first connection: a TLS failure is told with the mode asked for.
+        store.migrate().await.map_err(|e| match e {
+            StoreError::Unavailable(mut fault) => {
+                fault.message = format!("{}: {}", store.tls, fault.message);
+                StoreError::Unavailable(fault)
+            }
+            other => other,
+        })?;
         Ok(store)
     }
 
@@ -211,7 +222,18 @@ impl rows::Row for tokio_postgres::Row {
 /// No connection from the pool: the database is away, or every connection
 /// is busy for longer than the pool's wait.
 fn unavailable(error: PoolError) -> StoreError {
-    StoreError::unavailable_by(format!("no database connection: {error}"), error)
+    // The reason is often only in the causes (a TLS handshake's: "invalid
+    // peer certificate: UnknownIssuer"), which the errors' own text leaves out.
+    let mut message = format!("no database connection: {error}");
+    let mut cause = std::error::Error::source(&error);
+    while let Some(error) = cause {
+        let text = error.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        cause = error.source();
+    }
+    StoreError::unavailable_by(message, error)
 }
 
 async fn read_customer(
@@ -478,7 +500,7 @@ impl Store for PostgresStore {
         heard: watch::Sender<()>,
         stop: watch::Receiver<bool>,
     ) {
-        wake_ups::exchange(&self.config, saved, &heard, stop).await;
+        wake_ups::exchange(&self.config, &self.tls, saved, &heard, stop).await;
     }
 }
 

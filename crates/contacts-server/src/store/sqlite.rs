@@ -124,23 +124,27 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 }
 
 fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
-    let version: i64 = connection.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    // The version is read inside the write transaction: another process
+    // opening the same old file (a server and `deliveries list`) waits for
+    // this one's migrations and then finds them done, rather than applying
+    // them a second time.
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let applied = usize::try_from(version).map_err(|_| {
         StoreError::failed(format!(
             "the database has a negative schema version {version}"
         ))
     })?;
     for (version, migration) in migrations::pending(MIGRATIONS, applied)? {
-        let tx = connection.transaction_with_behavior(TransactionBehavior::Exclusive)?;
         tx.execute_batch(migration)?;
         tx.pragma_update(
             None,
             "user_version",
             i64::try_from(version).unwrap_or(i64::MAX),
         )?;
-        tx.commit()?;
         tracing::info!(version, "database migrated");
     }
+    tx.commit()?;
     Ok(())
 }
 
@@ -557,6 +561,42 @@ mod tests {
         let path = dir.join(format!("{name}.sqlite"));
         let _ = std::fs::remove_file(&path);
         (dir, path)
+    }
+
+    /// Two processes open one version 1 file at once: both wait for a writer
+    /// that holds the file, then one migrates it and the other finds it done.
+    #[test]
+    fn two_openings_of_one_old_file_migrate_it_once() {
+        let (dir, path) = scratch("concurrent-migration");
+        let mut holder = connect(&path).expect("opens");
+        holder.execute_batch(MIGRATIONS[0]).expect("version 1");
+        holder
+            .pragma_update(None, "user_version", 1)
+            .expect("version 1");
+        let lock = holder
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .expect("holds the write lock");
+        let openings: Vec<_> = (0..2)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || Sqlite::open(&path, None).map(|_| ()))
+            })
+            .collect();
+        // Long enough for both to have read what they read before writing.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        drop(lock);
+        for opening in openings {
+            opening
+                .join()
+                .expect("no panic")
+                .expect("both open the file");
+        }
+        let version: i64 = connect(&path)
+            .expect("opens")
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("a version");
+        assert_eq!(usize::try_from(version), Ok(SqliteStore::SCHEMA_VERSION));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //! - [`delivery`]: the relay's deliveries to stand-in targets;
 //! - [`postgres`]: several instances on one PostgreSQL database, its outage,
 //!   and retention there;
+//! - [`postgres_tls`]: every `sslmode` against servers with and without TLS;
+//! - [`ops`]: the probes, the `CONTACTS_…` variables, `config check`, the
+//!   JSON logs;
 //! - [`tokens`]: bearer tokens against an issuer's key set served by the test.
 //!
 //! A module's `on_postgres` runs its tests again on PostgreSQL.
@@ -19,7 +22,9 @@
 mod abuse;
 mod api;
 mod delivery;
+mod ops;
 mod postgres;
+mod postgres_tls;
 mod tokens;
 
 use std::fmt::Debug;

@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
-use tokio_postgres::{AsyncMessage, Config, NoTls};
+use tokio_postgres::{AsyncMessage, Config};
+
+use super::tls::Tls;
 
 /// The channel of the notifications.
 const CHANNEL: &str = "contacts_outbox";
@@ -18,12 +20,13 @@ const RECONNECT: Duration = Duration::from_secs(2);
 /// Carries wake-ups until `stop`: see [`crate::store::Store::exchange_wake_ups`].
 pub(super) async fn exchange(
     config: &Config,
+    tls: &Tls,
     mut saved: watch::Receiver<()>,
     heard: &watch::Sender<()>,
     mut stop: watch::Receiver<bool>,
 ) {
     while !*stop.borrow() {
-        if let Err(error) = session(config, &mut saved, heard, &mut stop).await {
+        if let Err(error) = session(config, tls, &mut saved, heard, &mut stop).await {
             tracing::warn!(%error, "no wake-ups between instances for now; the relays poll");
         }
         tokio::select! {
@@ -37,12 +40,13 @@ pub(super) async fn exchange(
 /// ended it.
 async fn session(
     config: &Config,
+    tls: &Tls,
     saved: &mut watch::Receiver<()>,
     heard: &watch::Sender<()>,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), String> {
     let (client, mut connection) = config
-        .connect(NoTls)
+        .connect(tls.connector()?)
         .await
         .map_err(|e| format!("cannot connect: {e}"))?;
     // The connection's messages: the notifications go to `notified` by the

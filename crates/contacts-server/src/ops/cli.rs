@@ -101,7 +101,13 @@ pub enum Command {
 /// The reference Contacts API: serves the API and the built editor, and
 /// delivers the accepted updates to the targets. Without a command, it serves.
 #[derive(Debug, Parser)]
-#[command(name = "contacts-server", disable_help_subcommand = true)]
+// A flag given twice takes its later value, as the hand-written parser did
+// (the end-to-end tests give `--static-dir` twice to serve a second build).
+#[command(
+    name = "contacts-server",
+    disable_help_subcommand = true,
+    args_override_self = true
+)]
 struct Cli {
     #[command(flatten)]
     options: Options,
@@ -315,6 +321,16 @@ mod tests {
         assert_eq!(options.config, Some(PathBuf::from("c.toml")));
         assert_eq!(options.metrics_addr.map(|a| a.port()), Some(9100));
         assert!(options.no_relay);
+    }
+
+    #[test]
+    fn a_flag_given_twice_takes_its_later_value() {
+        let Ok(Command::Serve(options)) =
+            parse_args(&["--static-dir", "dist", "--static-dir", "other"])
+        else {
+            panic!("a flag given twice");
+        };
+        assert_eq!(options.static_dir, Some(PathBuf::from("other")));
     }
 
     #[test]

@@ -17,8 +17,9 @@ use crate::http::web::Web;
 use crate::ops::health::Probes;
 use crate::store::Store;
 
-/// Everything the routes share.
-#[derive(Debug, Clone)]
+/// Everything the routes share; each field is a substate of its own
+/// (`#[derive(FromRef)]`).
+#[derive(Debug, Clone, FromRef)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub users: Arc<Users>,
@@ -35,48 +36,6 @@ pub struct AppState {
     /// The database's answer and the queue figures, shared by the probes
     /// and the metrics.
     pub probes: Arc<Probes>,
-}
-
-impl FromRef<AppState> for Arc<Probes> {
-    fn from_ref(state: &AppState) -> Self {
-        Arc::clone(&state.probes)
-    }
-}
-
-impl FromRef<AppState> for Arc<Web> {
-    fn from_ref(state: &AppState) -> Self {
-        Arc::clone(&state.web)
-    }
-}
-
-impl FromRef<AppState> for Arc<Users> {
-    fn from_ref(state: &AppState) -> Self {
-        Arc::clone(&state.users)
-    }
-}
-
-impl FromRef<AppState> for Arc<Schemes> {
-    fn from_ref(state: &AppState) -> Self {
-        Arc::clone(&state.schemes)
-    }
-}
-
-impl FromRef<AppState> for Arc<Profiles> {
-    fn from_ref(state: &AppState) -> Self {
-        Arc::clone(&state.profiles)
-    }
-}
-
-impl FromRef<AppState> for Arc<dyn Store> {
-    fn from_ref(state: &AppState) -> Self {
-        Arc::clone(&state.store)
-    }
-}
-
-impl FromRef<AppState> for Arc<DeliverySettings> {
-    fn from_ref(state: &AppState) -> Self {
-        Arc::clone(&state.delivery)
-    }
 }
 
 impl FromRef<AppState> for ContactsState {

@@ -11,6 +11,12 @@ use serde_json::{Map, Value, json};
 use crate::http::error::json_response;
 use crate::http::tracking::RequestContext;
 
+/// The 401 of both operations: what a refused credential or token is.
+const REFUSED_CREDENTIALS: &str = "Missing or wrong credentials, or a bearer token refused (expired, not yet valid, bad signature, another issuer or audience, a key the issuer does not list); error.errors says which";
+
+/// The 429 of both operations: what the throttles count.
+const TOO_MANY_REFUSALS: &str = "Too many password checks for this user name or client address, or too many refused bearer tokens from this address; see Retry-After";
+
 /// The OpenAPI route.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().route("/openapi.json", get(openapi))
@@ -309,7 +315,7 @@ pub fn document() -> Value {
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Success" } } },
                         },
                         "400": failure_response("Invalid body, eZpayID, tracking id or If-Match, or no ProfileId"),
-                        "401": failure_response("Missing or wrong credentials, or a bearer token refused (expired, not yet valid, bad signature, another issuer or audience, a key the issuer does not list); error.errors says which"),
+                        "401": failure_response(REFUSED_CREDENTIALS),
                         "403": failure_response("Sent by a page of another site (Origin or Sec-Fetch-Site), or a ProfileId not granted to this user (for a bearer token: not in its profiles claim)"),
                         "404": failure_response("Unknown customer"),
                         "408": failure_response("The body did not arrive in time"),
@@ -318,7 +324,7 @@ pub fn document() -> Value {
                         "413": failure_response("Body larger than 16 KiB"),
                         "415": failure_response("Body not sent as application/json"),
                         "422": failure_response("Tracking id already used by this source for a different request, or by another user"),
-                        "429": failure_response("Too many password checks for this user name or client address, or too many refused bearer tokens from this address; see Retry-After"),
+                        "429": failure_response(TOO_MANY_REFUSALS),
                         "500": failure_response("Source not configured, or a service error"),
                         "503": failure_response("The database is unavailable (nothing was saved), or too many password checks queued (see Retry-After)"),
                     },
@@ -336,10 +342,10 @@ pub fn document() -> Value {
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ContactsResponse" } } },
                         },
                         "400": failure_response("Invalid eZpayID or tracking id, or no ProfileId"),
-                        "401": failure_response("Missing or wrong credentials, or a bearer token refused (expired, not yet valid, bad signature, another issuer or audience, a key the issuer does not list); error.errors says which"),
+                        "401": failure_response(REFUSED_CREDENTIALS),
                         "403": failure_response("A ProfileId not granted to this user (for a bearer token: not in its profiles claim)"),
                         "404": failure_response("Unknown customer"),
-                        "429": failure_response("Too many password checks for this user name or client address, or too many refused bearer tokens from this address; see Retry-After"),
+                        "429": failure_response(TOO_MANY_REFUSALS),
                         "500": failure_response("Source not configured, or a service error"),
                         "503": failure_response("The database is unavailable, or too many password checks queued (see Retry-After)"),
                     },

@@ -1,8 +1,12 @@
-//! The `Authorization` header value of a signed-in agent.
+//! The `Authorization` header value of a signed-in agent, and where it comes
+//! from: the agent, the console's fixed value, or the console's `getToken`.
 //!
 //! It lives in the editor's memory only: never in storage, the URL or logs.
 
 use std::fmt;
+
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::draft;
 
@@ -50,6 +54,76 @@ impl Authorization {
         let decoded = web_sys::window()?.atob(encoded.trim()).ok()?;
         let (user, _password) = decoded.split_once(":")?;
         (!user.is_empty()).then(|| draft::owner(user))
+    }
+}
+
+/// The console's `getToken`: a function that returns the agent's bearer
+/// token, or a Promise of it. It is called before each request, with
+/// `{refused: true}` after the service refused the last token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetToken(pub js_sys::Function);
+
+impl GetToken {
+    fn bearer(token: &str) -> Authorization {
+        Authorization(format!("Bearer {}", token.trim()))
+    }
+
+    /// The `Authorization` of the token `getToken` gives (`Bearer …`), or
+    /// why there is none: it threw, it rejected, or it gave no token.
+    pub async fn authorization(&self, refused: bool) -> Result<Authorization, String> {
+        let hint = js_sys::Object::new();
+        if refused {
+            let _ = js_sys::Reflect::set(&hint, &"refused".into(), &true.into());
+        }
+        let reason = |e: JsValue| {
+            e.dyn_ref::<js_sys::Error>().map_or_else(
+                || "getToken failed".to_owned(),
+                |e| String::from(e.message()),
+            )
+        };
+        let given = self.0.call1(&JsValue::NULL, &hint).map_err(reason)?;
+        let token = JsFuture::from(js_sys::Promise::resolve(&given))
+            .await
+            .map_err(reason)?;
+        token
+            .as_string()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| Self::bearer(&t))
+            .ok_or_else(|| "getToken gave no token".to_owned())
+    }
+}
+
+/// Where the `Authorization` of each call comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Signer {
+    /// Credentials the agent typed, or the console's fixed `authorization`.
+    Fixed(Authorization),
+    /// The console's `getToken`, asked before each request.
+    Host(GetToken),
+}
+
+impl Signer {
+    /// The `Authorization` of the next request; `refused` where the service
+    /// refused the last one (only the host can then give another).
+    pub async fn authorization(&self, refused: bool) -> Result<Authorization, String> {
+        match self {
+            Signer::Fixed(authorization) => Ok(authorization.clone()),
+            Signer::Host(get_token) => get_token.authorization(refused).await,
+        }
+    }
+
+    /// Whose drafts these are ([`Authorization::owner`]); `None` for
+    /// tokens for now.
+    pub fn owner(&self) -> Option<String> {
+        match self {
+            Signer::Fixed(authorization) => authorization.owner(),
+            Signer::Host(_) => None,
+        }
+    }
+
+    /// Whether a refused request is worth one more try with a fresh token.
+    pub fn renews(&self) -> bool {
+        matches!(self, Signer::Host(_))
     }
 }
 

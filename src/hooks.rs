@@ -11,15 +11,18 @@ use yew::prelude::*;
 
 use crate::api::{self, ApiConfig};
 use crate::draft;
-use crate::events::announce;
+use crate::events::{announce, announce_dirty};
 use crate::form::{Action, FormState};
 use crate::session::{Session, SessionAction};
 
 /// Hands the form what a call brought, unless the service refused the
-/// credentials ([`Action::refuses_credentials`]): then, and only then, the
-/// agent is signed out instead, and their draft of the customer in this tab
-/// and their edits in the form are forgotten, so that the next agent to
-/// sign in sees none of them; the form awaits the customer again for them.
+/// credentials the agent signed in with or the console fixed
+/// ([`Action::refuses_credentials`]): then, and only then, the agent is
+/// signed out instead, and their draft of the customer in this tab and
+/// their edits in the form are forgotten, so that the next agent to sign in
+/// sees none of them; the form awaits the customer again for them. A token
+/// of the console's `getToken` refused twice (see [`ApiConfig`]) is shown
+/// as the Failure it is: the agent cannot sign in here, and keeps the edits.
 fn hand_over(
     session: &UseReducerDispatcher<Session>,
     form: &UseReducerDispatcher<FormState>,
@@ -27,11 +30,11 @@ fn hand_over(
     customer: &EzpayId,
     received: Action,
 ) {
-    if !received.refuses_credentials() {
+    if !received.refuses_credentials() || config.signer.renews() {
         form.dispatch(received);
         return;
     }
-    if let Some(owner) = config.authorization.owner() {
+    if let Some(owner) = config.signer.owner() {
         draft::clear(&owner, customer);
     }
     form.dispatch(Action::Forget);
@@ -55,7 +58,7 @@ pub fn use_load_contacts(
         };
         spawn_local(async move {
             let contacts = api::fetch_contacts(&config, &customer).await;
-            let owner = config.authorization.owner();
+            let owner = config.signer.owner();
             let received = Action::ReceiveContacts {
                 draft: owner.and_then(|owner| draft::load(&owner, &customer).map(Box::new)),
                 customer: customer.clone(),
@@ -85,11 +88,10 @@ pub fn use_save(
             let (reply, version) = api::save_contacts(&config, &submission).await;
             let retryable = api::may_pass_on_retry(&reply);
             let answer = reply.unwrap_or_else(|e| e.to_envelope(&submission.tracking_id));
-            if let (Envelope::Success { .. }, Some(owner)) = (&answer, config.authorization.owner())
-            {
+            if let (Envelope::Success { .. }, Some(owner)) = (&answer, config.signer.owner()) {
                 draft::clear(&owner, &submission.customer);
             }
-            announce(&host, &answer);
+            announce(&host, &answer, &submission.customer);
             let received = Action::ReceiveAnswer {
                 answer: answer.clone(),
                 retryable,
@@ -116,5 +118,32 @@ pub fn use_keep_draft(form: &UseReducerHandle<FormState>, owner: Option<String>)
         Some((owner, customer, Some(edits))) => draft::save(owner, customer, edits),
         Some((owner, customer, None)) => draft::clear(owner, customer),
         None => {}
+    });
+}
+
+/// Tells the embedding page (on `host`) whether the agent has unsaved
+/// edits, each time that changes (`contacts-dirty`).
+#[hook]
+pub fn use_announce_dirty(form: &UseReducerHandle<FormState>, host: Element) {
+    use_effect_with(form.is_changed(), move |dirty| {
+        announce_dirty(&host, *dirty)
+    });
+}
+
+/// Opens the customer the embedding page asks for (`EditorHandle::load`, the
+/// element's `ezpay-id`) where it is not the one in the form already, and
+/// shows its eZpayID in the customer bar (`show`).
+#[hook]
+pub fn use_open_given(form: &UseReducerHandle<FormState>, ezpay_id: &str, show: Callback<String>) {
+    let current = form.load.customer().cloned();
+    let form = form.dispatcher();
+    use_effect_with(ezpay_id.to_owned(), move |ezpay_id| {
+        let Ok(customer) = EzpayId::parse(ezpay_id) else {
+            return;
+        };
+        if current.as_ref() != Some(&customer) {
+            show.emit(ezpay_id.clone());
+            form.dispatch(Action::Open(customer));
+        }
     });
 }

@@ -9,7 +9,7 @@
 // `#[wasm_bindgen_test]` functions and their helpers.
 #![allow(clippy::unwrap_used)]
 
-use contacts_editor::credentials::Authorization;
+use contacts_editor::credentials::{Authorization, GetToken};
 use contacts_editor::draft::{self, Draft};
 use contacts_editor::embed::mount_contact_editor;
 use contacts_editor::form::input_id;
@@ -453,6 +453,7 @@ fn names_what_is_wrong_with_options() {
         (r#"{"ezpayId":15}"#, "`ezpayId` must be a string"),
         (r#"{"contacts":{}}"#, "`contacts` must be an array"),
         (r#"{"contacts":[7]}"#, "array of contact objects"),
+        (r#"{"getToken":"a token"}"#, "`getToken` must be a function"),
         ("[]", "plain object"),
         ("\"text\"", "plain object"),
     ];
@@ -464,4 +465,124 @@ fn names_what_is_wrong_with_options() {
         );
         assert!(error.contains(expected), "{given}: {error}");
     }
+}
+
+/// A `getToken` of the given body, called with the hint `{refused}`.
+fn get_token(body: &str) -> GetToken {
+    GetToken(js_sys::Function::new_with_args("hint", body))
+}
+
+#[wasm_bindgen_test]
+async fn get_token_gives_bearer_credentials_or_says_why_not() {
+    let header = |given: Result<Authorization, String>| given.map(|a| a.header_value().to_owned());
+    let renewing = get_token("return Promise.resolve(hint.refused ? ' fresh ' : 'stale')");
+    assert_eq!(
+        header(renewing.authorization(false).await),
+        Ok("Bearer stale".into())
+    );
+    assert_eq!(
+        header(renewing.authorization(true).await),
+        Ok("Bearer fresh".into())
+    );
+    assert_eq!(
+        header(get_token("return 'plain'").authorization(false).await),
+        Ok("Bearer plain".into())
+    );
+    let refusals = [
+        ("throw new Error('no session')", "no session"),
+        ("return Promise.reject(new Error('expired'))", "expired"),
+        ("return Promise.reject('text')", "getToken failed"),
+        ("return ''", "getToken gave no token"),
+        ("return 42", "getToken gave no token"),
+    ];
+    for (body, why) in refusals {
+        assert_eq!(
+            get_token(body).authorization(false).await,
+            Err(why.into()),
+            "{body}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_get_token_that_rejects_shows_the_editors_own_failure_and_no_sign_in() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&host).unwrap();
+    let options = EditorOptions {
+        api_base: "http://127.0.0.1:9".into(),
+        ezpay_id: CUSTOMER.into(),
+        get_token: Some(get_token(
+            "return Promise.reject(new Error('the console is signed out'))",
+        )),
+        ..EditorOptions::default()
+    };
+    let mut handle = mount(host.clone(), options);
+    let mut waited_ms = 0;
+    let error = loop {
+        yew::scheduler::flush().await;
+        if let Some(error) = host.query_selector("#load-error").unwrap() {
+            break error.text_content().unwrap();
+        }
+        assert!(waited_ms < 5_000, "no failure shown");
+        sleep(50).await;
+        waited_ms += 50;
+    };
+    assert!(error.contains("could not sign the agent in"), "{error}");
+    assert!(error.contains("the console is signed out"), "{error}");
+    assert!(
+        host.query_selector("#sign-in-user").unwrap().is_none(),
+        "no sign-in form"
+    );
+    assert!(
+        host.query_selector("input[type=password]")
+            .unwrap()
+            .is_none()
+    );
+    handle.unmount();
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn tells_the_page_when_edits_begin_and_end_and_loads_what_it_asks() {
+    draft::clear(&draft::owner(USER), &customer());
+    let editor = Mounted::new().await;
+    let heard = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let listener = {
+        let heard = heard.clone();
+        wasm_bindgen::closure::Closure::<dyn Fn(web_sys::CustomEvent)>::new(
+            move |e: web_sys::CustomEvent| {
+                let dirty = js_sys::Reflect::get(&e.detail(), &"dirty".into()).unwrap();
+                heard.borrow_mut().push(dirty.as_bool().unwrap());
+            },
+        )
+    };
+    editor
+        .host
+        .add_event_listener_with_callback("contacts-dirty", listener.as_ref().unchecked_ref())
+        .unwrap();
+    let (t, field) = (ContactType::Billing, Field::Name);
+    editor.type_into(t, field, "Jane Smith").await;
+    editor.type_into(t, field, "Jane Smyth").await;
+    editor.type_into(t, field, "John Smith").await;
+    assert_eq!(*heard.borrow(), [true, false]);
+
+    let mut editor = editor;
+    assert!(editor.handle.load("12".into()).is_err(), "not an eZpayID");
+    editor.handle.load("000010000005009".into()).unwrap();
+    yew::scheduler::flush().await;
+    let bar: HtmlInputElement = editor
+        .host
+        .query_selector("#ezpay-id")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(bar.value(), "000010000005009");
+    assert!(
+        editor
+            .text_of(".notice")
+            .is_some_and(|n| n.contains("Loading"))
+    );
+    editor.unmount();
 }

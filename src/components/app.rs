@@ -18,15 +18,17 @@ use crate::components::load_notice::load_notice;
 use crate::components::result_panel::ResultPanel;
 use crate::components::save_bar::SaveBar;
 use crate::components::sign_in::{SignIn, use_sign_in};
-use crate::credentials::Authorization;
+use crate::credentials::{Authorization, Signer};
 use crate::draft;
 use crate::form::{Action, FormState, SaveState, input_id};
-use crate::hooks::{use_keep_draft, use_load_contacts, use_save};
+use crate::hooks::{
+    use_announce_dirty, use_keep_draft, use_load_contacts, use_open_given, use_save,
+};
 use crate::options::EditorOptions;
 use crate::session::{Credentials, SIGNED_OUT, Session, SessionAction};
 
 /// Properties of the [`App`].
-#[derive(Debug, Properties, PartialEq)]
+#[derive(Debug, Clone, Properties, PartialEq)]
 pub struct AppProps {
     /// How the editor was started.
     pub options: Rc<EditorOptions>,
@@ -48,9 +50,9 @@ fn focus(id: &str) {
 /// The form as the options start it: the contacts the embedding page gave,
 /// with the agent's draft from this tab on top, or the options' customer
 /// awaiting its own.
-fn initial_form(options: &EditorOptions, authorization: Option<&Authorization>) -> FormState {
+fn initial_form(options: &EditorOptions, signer: Option<&Signer>) -> FormState {
     let customer = EzpayId::parse(&options.ezpay_id).ok();
-    let owner = authorization.and_then(Authorization::owner);
+    let owner = signer.and_then(Signer::owner);
     let given = customer
         .as_ref()
         .zip(options.contacts.clone())
@@ -67,19 +69,27 @@ fn initial_form(options: &EditorOptions, authorization: Option<&Authorization>) 
 #[function_component(App)]
 pub fn app(props: &AppProps) -> Html {
     let options = &props.options;
-    let authorization = options
-        .authorization
-        .as_deref()
-        .and_then(Authorization::given);
-    let form = use_reducer(|| initial_form(options, authorization.as_ref()));
-    let session = use_reducer(|| Session::new(authorization, options.profile_id()));
+    // The console's getToken, where given, else its fixed credentials.
+    let signer = options.get_token.clone().map(Signer::Host).or_else(|| {
+        let given = options.authorization.as_deref()?;
+        Authorization::given(given).map(Signer::Fixed)
+    });
+    let form = use_reducer(|| initial_form(options, signer.as_ref()));
+    let session = use_reducer(|| Session::new(signer, options.profile_id()));
     let customer_bar_state = use_customer_bar(&options.ezpay_id);
     let sign_in_state = use_sign_in();
     let config = session.api_config(&options.api_base);
-    let owner = config.as_ref().and_then(|c| c.authorization.owner());
+    let owner = config.as_ref().and_then(|c| c.signer.owner());
     use_load_contacts(&form, session.dispatcher(), config.clone());
     use_save(&form, session.dispatcher(), config, props.host.clone());
     use_keep_draft(&form, owner);
+    use_announce_dirty(&form, props.host.clone());
+    let bar = customer_bar_state.clone();
+    use_open_given(
+        &form,
+        &options.ezpay_id,
+        Callback::from(move |id| bar.show(id)),
+    );
 
     let dispatch = form.dispatcher().to_callback();
     let onsave = {

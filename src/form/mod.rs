@@ -78,6 +78,11 @@ impl LoadState {
         }
     }
 
+    /// The customer whose contacts are awaited or shown, if any.
+    pub fn customer(&self) -> Option<&EzpayId> {
+        self.awaited().or(self.shown().map(|shown| &shown.customer))
+    }
+
     /// The contacts in the panels, if a customer's are.
     pub fn shown(&self) -> Option<&Shown> {
         match self {
@@ -239,7 +244,8 @@ pub enum Action {
 
 impl Action {
     /// Whether what a call brought says that the service refused the
-    /// credentials (a 401). Such an answer never reaches the form: the hooks
+    /// credentials (a 401). Unless they came from the console's `getToken`,
+    /// such an answer never reaches the form: the hooks
     /// sign the agent out instead, which forgets the edits.
     pub fn refuses_credentials(&self) -> bool {
         let envelope = match self {

@@ -25,6 +25,8 @@ pub struct Web {
     /// Whether the development login is active, and with it the demo
     /// page's script, which holds the development credentials.
     development_login: bool,
+    /// `frame-origins.json`: `{"origins": […]}`, the `frame-ancestors` sources.
+    frame_origins: String,
 }
 
 /// What decides the headers and files the static side sends.
@@ -81,6 +83,7 @@ impl Web {
             csp,
             hsts,
             development_login: headers.development_login,
+            frame_origins: serde_json::json!({ "origins": headers.frame_ancestors }).to_string(),
         })
     }
 }
@@ -94,6 +97,21 @@ fn content_security_policy(frame_ancestors: &[String]) -> String {
          form-action 'self'; frame-ancestors {}",
         frame_ancestors.join(" ")
     )
+}
+
+/// `GET /frame-origins.json`: the sources of `frame_ancestors` (`'self'` or
+/// origins), the only origins whose messages the framed editor
+/// (`frame.html`) takes and to which it posts. A static host serving
+/// `dist/` without this server writes the file itself.
+pub async fn frame_origins(State(web): State<Arc<Web>>) -> Response {
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ];
+    (headers, web.frame_origins.clone()).into_response()
 }
 
 /// Middleware: the security headers of every response.

@@ -55,7 +55,7 @@ impl ApiConfig {
     /// tracking id.
     async fn send(
         &self,
-        request: impl Fn() -> RequestBuilder,
+        request: &dyn Fn() -> RequestBuilder,
         tracking_id: &str,
         body: Option<&str>,
     ) -> Result<Answer, CallError> {
@@ -263,7 +263,7 @@ pub async fn save_contacts(
     // A validated request holds strings only, which always serialise.
     let body = js_json::stringify(&submission.request).unwrap_or_default();
     match config
-        .send(request, &submission.tracking_id, Some(&body))
+        .send(&request, &submission.tracking_id, Some(&body))
         .await
     {
         Ok((status, body, version)) => (read_envelope(status, &body), version),
@@ -325,7 +325,7 @@ pub async fn fetch_contacts(
     let tracking_id = new_tracking_id();
     let url = config.contacts_url(customer);
     let answer = config
-        .send(|| Request::get(&url), &tracking_id, None)
+        .send(&|| Request::get(&url), &tracking_id, None)
         .await
         .map_err(|e| e.to_envelope(&tracking_id))?;
     read_contacts(answer, &tracking_id)

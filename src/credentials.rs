@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -41,19 +42,34 @@ impl Authorization {
         &self.0
     }
 
-    /// Whose drafts these credentials see ([`draft::owner`]): the user name
-    /// of Basic credentials, as the bytes they carry (decoded by the
-    /// browser's `atob`, one character per byte: it is only hashed, so its
-    /// UTF-8 is left as it is); `None` for another scheme or a blank name,
-    /// which keep no drafts. The password is dropped at once.
-    pub fn owner(&self) -> Option<String> {
-        let (scheme, encoded) = self.0.split_at_checked(6)?;
-        if !scheme.eq_ignore_ascii_case("basic ") {
+    /// Whose drafts these credentials see, before [`draft::owner`] digests
+    /// it: the user name of Basic credentials, as the bytes they carry
+    /// (decoded by the browser's `atob`, one character per byte: it is only
+    /// digested, so its UTF-8 is left as it is), the password dropped at
+    /// once; or a bearer token's issuer and subject (`iss`, `sub`), which
+    /// stay the same from one token of the agent to the next. `None` for
+    /// another scheme or a blank user, which keep no drafts.
+    pub fn user(&self) -> Option<String> {
+        let (scheme, encoded) = self.0.split_once(' ')?;
+        let window = web_sys::window()?;
+        let user = if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = window.atob(encoded.trim()).ok()?;
+            decoded.split_once(':')?.0.to_owned()
+        } else if scheme.eq_ignore_ascii_case("bearer") {
+            // The claims, base64url without padding, which `atob` reads once
+            // made base64; the token is the server's to check, not the editor's.
+            let claims = encoded
+                .split('.')
+                .nth(1)?
+                .replace('-', "+")
+                .replace('_', "/");
+            let claims = js_sys::JSON::parse(&window.atob(&claims).ok()?).ok()?;
+            let claim = |name: &str| Reflect::get(&claims, &name.into()).ok()?.as_string();
+            format!("{}\n{}", claim("iss")?, claim("sub")?)
+        } else {
             return None;
-        }
-        let decoded = web_sys::window()?.atob(encoded.trim()).ok()?;
-        let (user, _password) = decoded.split_once(":")?;
-        (!user.is_empty()).then(|| draft::owner(user))
+        };
+        (!user.trim().is_empty()).then_some(user)
     }
 }
 
@@ -73,7 +89,7 @@ impl GetToken {
     pub async fn authorization(&self, refused: bool) -> Result<Authorization, String> {
         let hint = js_sys::Object::new();
         if refused {
-            let _ = js_sys::Reflect::set(&hint, &"refused".into(), &true.into());
+            let _ = Reflect::set(&hint, &"refused".into(), &true.into());
         }
         let reason = |e: JsValue| {
             e.dyn_ref::<js_sys::Error>().map_or_else(
@@ -112,13 +128,12 @@ impl Signer {
         }
     }
 
-    /// Whose drafts these are ([`Authorization::owner`]); `None` for
-    /// tokens for now.
-    pub fn owner(&self) -> Option<String> {
-        match self {
-            Signer::Fixed(authorization) => authorization.owner(),
-            Signer::Host(_) => None,
-        }
+    /// Whose drafts these are: the [`draft::owner`] of the user of the
+    /// credentials, or of the token `getToken` gives now, salted with
+    /// `salt` ([`draft::salt`]).
+    pub async fn owner(&self, salt: &str) -> Option<String> {
+        let user = self.authorization(false).await.ok()?.user()?;
+        draft::owner(salt, &user).await
     }
 
     /// Whether a refused request is worth one more try with a fresh token.

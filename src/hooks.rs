@@ -1,15 +1,19 @@
 //! The editor's effects, as hooks that follow the form state: a customer
-//! whose contacts are awaited is fetched, a submission on its way is sent,
+//! whose contacts are awaited is fetched (or handed the contacts the
+//! embedding page gave), a submission on its way is sent,
 //! and the unsaved edits follow every change into the tab's storage. The
 //! decisions are the reducers' ([`FormState`], [`Session`]); these only talk
 //! to the API, the storage and the page, and report back with actions.
 
-use contacts_model::{Envelope, EzpayId};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use contacts_model::{ContactDraft, Envelope, EzpayId};
 use web_sys::Element;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::api::{self, ApiConfig};
+use crate::api::{self, ApiConfig, CustomerContacts};
 use crate::draft;
 use crate::events::{announce, announce_dirty};
 use crate::form::{Action, FormState};
@@ -27,6 +31,7 @@ fn hand_over(
     session: &UseReducerDispatcher<Session>,
     form: &UseReducerDispatcher<FormState>,
     config: &ApiConfig,
+    owner: Option<&str>,
     customer: &EzpayId,
     received: Action,
 ) {
@@ -34,21 +39,26 @@ fn hand_over(
         form.dispatch(received);
         return;
     }
-    if let Some(owner) = config.signer.owner() {
-        draft::clear(&owner, customer);
+    if let Some(owner) = owner {
+        draft::clear(owner, customer);
     }
     form.dispatch(Action::Forget);
     session.dispatch(SessionAction::SignOut);
 }
 
-/// Fetches the contacts of the customer the form awaits, once there are
-/// credentials, and hands them (with the agent's draft for that customer) to
-/// the form, which drops them if it awaits another customer by then.
+/// Loads the contacts of the customer the form awaits, once there are
+/// credentials: the contacts the embedding page gave (`given`, taken by the
+/// first load) or else the API's, and hands them (with the agent's draft for
+/// that customer) to the form, which drops them if it awaits another
+/// customer by then. It also finds whose drafts the credentials see, and
+/// tells `owner`.
 #[hook]
 pub fn use_load_contacts(
     form: &UseReducerHandle<FormState>,
     session: UseReducerDispatcher<Session>,
     config: Option<ApiConfig>,
+    given: Rc<RefCell<Option<Vec<ContactDraft>>>>,
+    owner: UseStateSetter<Option<String>>,
 ) {
     let deps = (form.load.awaited().cloned(), config.is_some());
     let form = form.dispatcher();
@@ -56,15 +66,32 @@ pub fn use_load_contacts(
         let (Some(customer), Some(config)) = (awaited.clone(), config) else {
             return;
         };
+        let given = given.borrow_mut().take();
         spawn_local(async move {
-            let contacts = api::fetch_contacts(&config, &customer).await;
-            let owner = config.signer.owner();
+            let found = config.signer.owner(&draft::salt(&config.api_base)).await;
+            owner.set(found.clone());
+            let contacts = match given {
+                Some(contacts) => Ok(CustomerContacts {
+                    contacts,
+                    ..CustomerContacts::default()
+                }),
+                None => api::fetch_contacts(&config, &customer).await,
+            };
             let received = Action::ReceiveContacts {
-                draft: owner.and_then(|owner| draft::load(&owner, &customer).map(Box::new)),
+                draft: found
+                    .as_deref()
+                    .and_then(|owner| draft::load(owner, &customer).map(Box::new)),
                 customer: customer.clone(),
                 contacts,
             };
-            hand_over(&session, &form, &config, &customer, received);
+            hand_over(
+                &session,
+                &form,
+                &config,
+                found.as_deref(),
+                &customer,
+                received,
+            );
         });
     });
 }
@@ -76,6 +103,7 @@ pub fn use_save(
     form: &UseReducerHandle<FormState>,
     session: UseReducerDispatcher<Session>,
     config: Option<ApiConfig>,
+    owner: Option<String>,
     host: Element,
 ) {
     let sending = form.save.sending().cloned();
@@ -88,8 +116,8 @@ pub fn use_save(
             let (reply, version) = api::save_contacts(&config, &submission).await;
             let retryable = api::may_pass_on_retry(&reply);
             let answer = reply.unwrap_or_else(|e| e.to_envelope(&submission.tracking_id));
-            if let (Envelope::Success { .. }, Some(owner)) = (&answer, config.signer.owner()) {
-                draft::clear(&owner, &submission.customer);
+            if let (Envelope::Success { .. }, Some(owner)) = (&answer, &owner) {
+                draft::clear(owner, &submission.customer);
             }
             announce(&host, &answer, &submission.customer);
             let received = Action::ReceiveAnswer {
@@ -97,7 +125,15 @@ pub fn use_save(
                 retryable,
                 version,
             };
-            hand_over(&session, &form, &config, &submission.customer, received);
+            let customer = &submission.customer;
+            hand_over(
+                &session,
+                &form,
+                &config,
+                owner.as_deref(),
+                customer,
+                received,
+            );
         });
     });
 }

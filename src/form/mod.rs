@@ -264,31 +264,13 @@ impl Action {
 
 impl FormState {
     /// The form as the editor starts: the customer of the URL or the
-    /// options, if valid, awaiting its contacts; or showing at once the
-    /// contacts the embedding page gave, with this tab's draft on top.
-    pub fn new(
-        customer: Option<EzpayId>,
-        given: Option<(Vec<ContactDraft>, Option<Draft>)>,
-    ) -> Self {
-        let Some(customer) = customer else {
-            return Self::default();
-        };
-        let mut form = Self {
-            load: LoadState::of(customer.clone()),
+    /// options, if valid, awaiting its contacts (from the API, or those the
+    /// embedding page gave, which the hooks hand over as if loaded).
+    pub fn new(customer: Option<EzpayId>) -> Self {
+        customer.map_or_else(Self::default, |customer| Self {
+            load: LoadState::of(customer),
             ..Self::default()
-        };
-        if let Some((contacts, draft)) = given {
-            form.receive_contacts(
-                customer,
-                Ok(CustomerContacts {
-                    status: None,
-                    version: None,
-                    contacts,
-                }),
-                draft.map(Box::new),
-            );
-        }
-        form
+        })
     }
 
     /// The panel of one contact type.

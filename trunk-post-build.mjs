@@ -6,9 +6,9 @@
 // content (`filehash`), so that a browser may keep them for a year: a new
 // build names new content anew. The entry points keep their names and are
 // revalidated on every load (`Cache-Control: no-cache`): `index.html`,
-// `loader.js`, `embed.html`, `embed.js`, and `contacts-editor.js`, the one
-// module a host page imports whatever the build, which names this build's
-// files. Every URL is relative, so `dist/` may be hosted under any path.
+// `loader.js`, `embed.html`, `embed.js`, `frame.html`, `frame.js`, and
+// `contacts-editor.js`, the one module a host page imports whatever the
+// build, which names this build's files (and defines `<contact-editor>`). Every URL is relative, so `dist/` may be hosted under any path.
 
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -111,8 +111,14 @@ document.querySelector('main').append(element);
 }
 
 const HTML = 'text/html; charset=utf-8';
+const TYPES = { '.html': HTML, '.js': 'text/javascript', '.css': 'text/css' };
+/** The demo console of `cargo xtask run` (static/console/), served as its development server does. */
+const demoConsole = {};
 
 before(async () => {
+  for (const name of ['index.html', 'console.js', 'console.css']) {
+    demoConsole[`/console/${name}`] = await readFile(path.join(REPO_ROOT, 'static/console', name), 'utf8');
+  }
   const jwk = { ...publicKey.export({ format: 'jwk' }), kid: KEY_ID, alg: 'RS256', use: 'sig' };
   fixture.keys = await serve((pathname) => pathname === '/jwks.json' && [200, 'application/json', JSON.stringify({ keys: [jwk] })]);
   fixture.issuer = origin(fixture.keys);
@@ -127,6 +133,10 @@ before(async () => {
         return [200, HTML, INTRUDER];
       case '/element.html':
         return [200, HTML, elementPage(editor(), "async () => (await (await fetch('/token')).json()).token")];
+      case '/console/index.html':
+      case '/console/console.js':
+      case '/console/console.css':
+        return [200, TYPES[path.extname(pathname)], demoConsole[pathname]];
       case '/rejecting.html':
         return [200, HTML, elementPage(editor(), "() => Promise.reject(new Error('The console has signed the agent out'))")];
       default:
@@ -281,5 +291,16 @@ test('a getToken that rejects shows the editor own Failure and no sign-in form',
     assert.match(text, /The console has signed the agent out/);
     assert.equal(await page.getByLabel('User', { exact: true }).count(), 0, 'no sign-in form');
     await assertAccessible(page, 'getToken rejected');
+  });
+});
+
+test('the demo console of cargo xtask run frames the editor and mounts the element', { timeout: 60_000 }, async () => {
+  await inSession(fixture.browser, 'demo-console', async ({ page }) => {
+    await page.goto(`${origin(fixture.console)}/console/index.html?editor=${fixture.server.baseUrl}`);
+    const frame = page.frameLocator('#framed-editor');
+    await frame.getByText('Customer status: active').waitFor({ timeout: 15_000 });
+    await page.locator('contact-editor').getByText('Customer status: active').waitFor({ timeout: 15_000 });
+    await page.getByText('ready {}').waitFor();
+    await assertAccessible(page, 'demo console');
   });
 });

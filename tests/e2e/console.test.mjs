@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { assertAccessible, inSession, launchBrowser } from './support/browser.mjs';
+import { assertAccessible, inSession } from './support/browser.mjs';
 import { ACTIVE_CUSTOMER, CUSTOMER_WITHOUT_CONTACTS, DEV_PROFILE_ID, REPO_ROOT } from './support/config.mjs';
 import { assertEventually, button, fillPanel, isContactsPost, storedContact, waitForEditor } from './support/editor.mjs';
-import { ContactsServer } from './support/server.mjs';
+import { useServerAndBrowser } from './support/fixture.mjs';
 
 const AUDIENCE = 'contacts-api';
 const KEY_ID = 'e2e-key-1';
@@ -36,7 +36,7 @@ async function serve(route) {
 
 const origin = (server, host = '127.0.0.1') => `http://${host}:${server.address().port}`;
 
-const fixture = { issuer: null, keys: null, console: null, server: null, browser: null };
+const fixture = { issuer: null, keys: null, console: null };
 const configPath = path.join(tmpdir(), `contacts-console-e2e-${process.pid}.toml`);
 
 /** A token of the issuer for the agent, valid for `ttl` seconds. */
@@ -122,7 +122,7 @@ before(async () => {
   const jwk = { ...publicKey.export({ format: 'jwk' }), kid: KEY_ID, alg: 'RS256', use: 'sig' };
   fixture.keys = await serve((pathname) => pathname === '/jwks.json' && [200, 'application/json', JSON.stringify({ keys: [jwk] })]);
   fixture.issuer = origin(fixture.keys);
-  const editor = () => fixture.server.baseUrl;
+  const editor = () => started.server.baseUrl;
   fixture.console = await serve((pathname, query) => {
     switch (pathname) {
       case '/token':
@@ -152,20 +152,13 @@ before(async () => {
   assert.notEqual(config, development, 'dev-config.toml sets frame_ancestors');
   const oidc = `\n[auth.oidc]\nissuer = "${fixture.issuer}"\naudience = "${AUDIENCE}"\njwks_url = "${fixture.issuer}/jwks.json"\nleeway_seconds = 0\n`;
   await writeFile(configPath, config + oidc);
-  const [server, browser] = await Promise.allSettled([ContactsServer.start({ args: ['--config', configPath] }), launchBrowser()]);
-  fixture.server = server.value ?? null;
-  fixture.browser = browser.value ?? null;
-  for (const outcome of [server, browser]) {
-    if (outcome.status === 'rejected') throw outcome.reason;
-  }
 });
 
+// Registered after the hook above, which writes the configuration it starts the server with.
+const started = useServerAndBrowser({ args: ['--config', configPath] });
+
 after(async () => {
-  await Promise.all([
-    fixture.browser?.close(),
-    fixture.server?.dispose(),
-    ...[fixture.console, fixture.keys].map((server) => server && new Promise((resolve) => server.close(resolve))),
-  ]);
+  await Promise.all([fixture.console, fixture.keys].map((server) => server && new Promise((resolve) => server.close(resolve))));
   await rm(configPath, { force: true });
 });
 
@@ -192,7 +185,7 @@ function recordPosts(page) {
 }
 
 test('a console frames the editor, sends init with a token, and hears saved', { timeout: 60_000 }, async () => {
-  await inSession(fixture.browser, 'framed-save', async ({ page }) => {
+  await inSession(started.browser, 'framed-save', async ({ page }) => {
     const posts = recordPosts(page);
     const frame = await openFramed(page);
     assert.equal(await frame.getByLabel('User', { exact: true }).count(), 0, 'no sign-in form');
@@ -206,14 +199,14 @@ test('a console frames the editor, sends init with a token, and hears saved', { 
     assert.equal(posts.length, 1);
     assert.match(posts[0].headers.authorization, /^Bearer /);
     assert.deepEqual(saved, { type: 'saved', ezpayId: ACTIVE_CUSTOMER, requestTrackingId: posts[0].headers['request-tracking-id'] });
-    assert.equal((await storedContact(fixture.server, ACTIVE_CUSTOMER, 'billing')).name, 'Framed Agent');
+    assert.equal((await storedContact(started.server, ACTIVE_CUSTOMER, 'billing')).name, 'Framed Agent');
     await assertEventually(async () => (await messages(page)).at(-1)?.dirty === false, 'no dirty: false after the save');
     await assertAccessible(frame, 'framed, saved');
   });
 });
 
 test('a token that expires mid-session costs one token-needed round and no sign-in', { timeout: 60_000 }, async () => {
-  await inSession(fixture.browser, 'framed-expiry', async ({ page }) => {
+  await inSession(started.browser, 'framed-expiry', async ({ page }) => {
     const posts = recordPosts(page);
     const frame = await openFramed(page, '?first_ttl=2');
     // The first token has expired (the server allows no leeway).
@@ -227,13 +220,13 @@ test('a token that expires mid-session costs one token-needed round and no sign-
     assert.equal(posts[0].headers['request-tracking-id'], posts[1].headers['request-tracking-id'], 'one tracking id');
     assert.notEqual(posts[0].headers.authorization, posts[1].headers.authorization, 'a fresh token');
     assert.equal(await frame.getByLabel('User', { exact: true }).count(), 0, 'no sign-in form');
-    assert.equal((await storedContact(fixture.server, ACTIVE_CUSTOMER, 'billing')).name, 'After Expiry');
+    assert.equal((await storedContact(started.server, ACTIVE_CUSTOMER, 'billing')).name, 'After Expiry');
     await assertAccessible(frame, 'framed, saved after a new token');
   });
 });
 
 test('messages from an origin not listed change nothing', { timeout: 60_000 }, async () => {
-  await inSession(fixture.browser, 'framed-intruder', async ({ page }) => {
+  await inSession(started.browser, 'framed-intruder', async ({ page }) => {
     const sent = [];
     page.on('request', (request) => sent.push(request.headers().authorization ?? ''));
     const frame = await openFramed(page);
@@ -260,7 +253,7 @@ test('messages from an origin not listed change nothing', { timeout: 60_000 }, a
 });
 
 test('the contact-editor element loads, saves and follows its ezpay-id', { timeout: 60_000 }, async () => {
-  await inSession(fixture.browser, 'element', async ({ page }) => {
+  await inSession(started.browser, 'element', async ({ page }) => {
     await page.goto(`${origin(fixture.console)}/element.html`);
     await waitForEditor(page);
     assert.equal(await page.getByLabel('User', { exact: true }).count(), 0, 'no sign-in form');
@@ -272,7 +265,7 @@ test('the contact-editor element loads, saves and follows its ezpay-id', { timeo
     const saved = (await page.evaluate(() => window.__events)).find((e) => e.type === 'contacts-saved');
     assert.equal(saved.detail.status, 'Success');
     assert.equal(saved.detail.ezpay_id, ACTIVE_CUSTOMER);
-    assert.equal((await storedContact(fixture.server, ACTIVE_CUSTOMER, 'billing')).name, 'Element Agent');
+    assert.equal((await storedContact(started.server, ACTIVE_CUSTOMER, 'billing')).name, 'Element Agent');
 
     await page.evaluate((id) => document.querySelector('contact-editor').setAttribute('ezpay-id', id), CUSTOMER_WITHOUT_CONTACTS);
     await page.getByText('Customer status: inactive').waitFor();
@@ -282,7 +275,7 @@ test('the contact-editor element loads, saves and follows its ezpay-id', { timeo
 });
 
 test('a getToken that rejects shows the editor own Failure and no sign-in form', { timeout: 45_000 }, async () => {
-  await inSession(fixture.browser, 'element-rejecting', async ({ page }) => {
+  await inSession(started.browser, 'element-rejecting', async ({ page }) => {
     await page.goto(`${origin(fixture.console)}/rejecting.html`);
     const failure = page.locator('#load-error');
     await failure.waitFor({ timeout: 15_000 });
@@ -295,8 +288,8 @@ test('a getToken that rejects shows the editor own Failure and no sign-in form',
 });
 
 test('the demo console of cargo xtask run frames the editor and mounts the element', { timeout: 60_000 }, async () => {
-  await inSession(fixture.browser, 'demo-console', async ({ page }) => {
-    await page.goto(`${origin(fixture.console)}/console/index.html?editor=${fixture.server.baseUrl}`);
+  await inSession(started.browser, 'demo-console', async ({ page }) => {
+    await page.goto(`${origin(fixture.console)}/console/index.html?editor=${started.server.baseUrl}`);
     const frame = page.frameLocator('#framed-editor');
     await frame.getByText('Customer status: active').waitFor({ timeout: 15_000 });
     await page.locator('contact-editor').getByText('Customer status: active').waitFor({ timeout: 15_000 });

@@ -11,7 +11,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 
 import { assertAccessible, inSession } from './support/browser.mjs';
 import { ACTIVE_CUSTOMER, CUSTOMER_WITHOUT_CONTACTS, DEV_PROFILE_ID, REPO_ROOT } from './support/config.mjs';
@@ -115,7 +115,9 @@ const TYPES = { '.html': HTML, '.js': 'text/javascript', '.css': 'text/css' };
 /** The demo console of `cargo xtask run` (static/console/), served as its development server does. */
 const demoConsole = {};
 
-before(async () => {
+// The issuer's key set, the console and the configuration that names them,
+// made before the server starts with it.
+{
   for (const name of ['index.html', 'console.js', 'console.css']) {
     demoConsole[`/console/${name}`] = await readFile(path.join(REPO_ROOT, 'static/console', name), 'utf8');
   }
@@ -152,9 +154,8 @@ before(async () => {
   assert.notEqual(config, development, 'dev-config.toml sets frame_ancestors');
   const oidc = `\n[auth.oidc]\nissuer = "${fixture.issuer}"\naudience = "${AUDIENCE}"\njwks_url = "${fixture.issuer}/jwks.json"\nleeway_seconds = 0\n`;
   await writeFile(configPath, config + oidc);
-});
+}
 
-// Registered after the hook above, which writes the configuration it starts the server with.
 const started = useServerAndBrowser({ args: ['--config', configPath] });
 
 after(async () => {

@@ -58,11 +58,13 @@ impl Authorization {
         } else if scheme.eq_ignore_ascii_case("bearer") {
             // The claims, base64url without padding, which `atob` reads once
             // made base64; the token is the server's to check, not the editor's.
-            let claims = encoded
-                .split('.')
-                .nth(1)?
-                .replace('-', "+")
-                .replace('_', "/");
+            let claims: String = (encoded.split('.').nth(1)?.chars())
+                .map(|c| match c {
+                    '-' => '+',
+                    '_' => '/',
+                    c => c,
+                })
+                .collect();
             let claims = js_sys::JSON::parse(&window.atob(&claims).ok()?).ok()?;
             let claim = |name: &str| Reflect::get(&claims, &name.into()).ok()?.as_string();
             format!("{}\n{}", claim("iss")?, claim("sub")?)

@@ -2,8 +2,9 @@
 // a custom element. trunk-post-build.mjs appends this file to
 // contacts-editor.js, where `init` and `mountContactEditor` are in scope.
 //
-// Properties: `getToken` (a function giving the agent's token, or a Promise
-// of it; without it the agent signs in) and `contacts` (the customer's
+// Properties, read when the element is put in the page: `getToken` (a
+// function giving the agent's token, or a Promise of it; the latest one set
+// is called; without it the agent signs in) and `contacts` (the customer's
 // contacts as the API sends them). The editor's events (`contacts-saved`,
 // `contacts-failed`, `contacts-dirty`) are events of the element. Changing
 // `ezpay-id` opens that customer, asking first where there are unsaved edits.
@@ -11,8 +12,6 @@ class ContactEditorElement extends HTMLElement {
   static observedAttributes = ['ezpay-id'];
 
   #editor = null;
-  #getToken;
-  #contacts;
   #dirty = false;
 
   constructor() {
@@ -22,35 +21,19 @@ class ContactEditorElement extends HTMLElement {
     });
   }
 
-  get getToken() {
-    return this.#getToken;
-  }
-
-  set getToken(getToken) {
-    this.#getToken = getToken;
-  }
-
-  get contacts() {
-    return this.#contacts;
-  }
-
-  set contacts(contacts) {
-    this.#contacts = contacts;
-    if (this.#editor) this.#mount();
-  }
-
   connectedCallback() {
-    // Properties set on the element before this module defined it hide the
-    // accessors: they are taken over here.
-    for (const name of ['getToken', 'contacts']) {
-      if (Object.hasOwn(this, name)) {
-        const value = this[name];
-        delete this[name];
-        this[name] = value;
-      }
-    }
     // After the page's own script has set the properties.
-    queueMicrotask(() => this.#mount());
+    queueMicrotask(async () => {
+      await Promise.all([init(), styled()]);
+      if (!this.isConnected || this.#editor) return;
+      this.#editor = mountContactEditor(this, {
+        apiBase: this.getAttribute('api-base') ?? '',
+        ezpayId: this.getAttribute('ezpay-id') ?? '',
+        profileId: this.getAttribute('profile-id'),
+        contacts: this.contacts,
+        getToken: this.getToken && ((hint) => this.getToken(hint)),
+      });
+    });
   }
 
   disconnectedCallback() {
@@ -65,20 +48,6 @@ class ContactEditorElement extends HTMLElement {
       return;
     }
     this.#editor.load(ezpayId);
-  }
-
-  async #mount() {
-    await Promise.all([init(), styled()]);
-    if (!this.isConnected) return;
-    this.#editor?.unmount();
-    this.#editor = mountContactEditor(this, {
-      apiBase: this.getAttribute('api-base') ?? '',
-      ezpayId: this.getAttribute('ezpay-id') ?? '',
-      profileId: this.getAttribute('profile-id'),
-      contacts: this.#contacts,
-      // The latest getToken the page set, called by the editor before each request.
-      getToken: this.#getToken && ((hint) => this.#getToken(hint)),
-    });
   }
 }
 

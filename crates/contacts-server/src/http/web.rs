@@ -249,6 +249,29 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn frame_origins_are_the_frame_ancestors() {
+        let ancestors = [
+            "'self'".to_owned(),
+            "https://console.example.com".to_owned(),
+        ];
+        let headers = Headers {
+            frame_ancestors: &ancestors,
+            served_over_https: false,
+            development_login: false,
+        };
+        let web = Arc::new(Web::new(None, &headers).expect("valid headers"));
+        let response = frame_origins(State(web)).await;
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .expect("a small body");
+        assert_eq!(
+            body,
+            r#"{"origins":["'self'","https://console.example.com"]}"#
+        );
+    }
+
     #[test]
     fn tells_pages_from_files_and_api() {
         assert!(is_page("/") && is_page("/customers"));

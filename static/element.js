@@ -13,6 +13,7 @@ class ContactEditorElement extends HTMLElement {
 
   #editor = null;
   #dirty = false;
+  #reverting = false;
 
   constructor() {
     super();
@@ -42,9 +43,12 @@ class ContactEditorElement extends HTMLElement {
   }
 
   attributeChangedCallback(name, before, ezpayId) {
-    if (!this.#editor || before === ezpayId) return;
+    if (!this.#editor || before === ezpayId || this.#reverting) return;
     if (this.#dirty && !window.confirm('Open another customer? Your unsaved changes to this one stay in this browser tab.')) {
-      this.setAttribute('ezpay-id', before);
+      // The agent stays: the attribute goes back to the customer shown.
+      this.#reverting = true;
+      this.setAttribute('ezpay-id', before ?? '');
+      this.#reverting = false;
       return;
     }
     this.#editor.load(ezpayId);

@@ -4,7 +4,8 @@
 //                 {type: 'token', token}, {type: 'load', ezpayId}
 // editor -> host: {type: 'ready'}, {type: 'token-needed'},
 //                 {type: 'saved', ezpayId, requestTrackingId},
-//                 {type: 'failed', ...envelope, ezpayId}, {type: 'dirty', dirty}
+//                 {type: 'failed', ...envelope}, {type: 'dirty', dirty},
+//                 {type: 'error', message} (a message it could not act on)
 //
 // Messages are taken only from the parent window, and only from an origin
 // the deployment lists: frame-origins.json, which contacts-server answers

@@ -15,7 +15,7 @@ import { after, test } from 'node:test';
 
 import { assertAccessible, inSession } from './support/browser.mjs';
 import { ACTIVE_CUSTOMER, CUSTOMER_WITHOUT_CONTACTS, DEV_PROFILE_ID, REPO_ROOT } from './support/config.mjs';
-import { assertEventually, button, fillPanel, isContactsPost, storedContact, waitForEditor } from './support/editor.mjs';
+import { assertEventually, button, field, fillPanel, isContactsPost, storedContact, waitForEditor } from './support/editor.mjs';
 import { useServerAndBrowser } from './support/fixture.mjs';
 
 const AUDIENCE = 'contacts-api';
@@ -254,7 +254,7 @@ test('messages from an origin not listed change nothing', { timeout: 60_000 }, a
 });
 
 test('the contact-editor element loads, saves and follows its ezpay-id', { timeout: 60_000 }, async () => {
-  await inSession(started.browser, 'element', async ({ page }) => {
+  await inSession(started.browser, 'element', async ({ page, dialogs }) => {
     await page.goto(`${origin(fixture.console)}/element.html`);
     await waitForEditor(page);
     assert.equal(await page.getByLabel('User', { exact: true }).count(), 0, 'no sign-in form');
@@ -268,8 +268,22 @@ test('the contact-editor element loads, saves and follows its ezpay-id', { timeo
     assert.equal(saved.detail.ezpay_id, ACTIVE_CUSTOMER);
     assert.equal((await storedContact(started.server, ACTIVE_CUSTOMER, 'billing')).name, 'Element Agent');
 
-    await page.evaluate((id) => document.querySelector('contact-editor').setAttribute('ezpay-id', id), CUSTOMER_WITHOUT_CONTACTS);
+    // With unsaved edits the element asks first; the agent declines (the
+    // session dismisses every dialog) and stays on the customer.
+    const setCustomer = (id) => page.evaluate((ezpayId) => document.querySelector('contact-editor').setAttribute('ezpay-id', ezpayId), id);
+    await fillPanel(page, 'billing', { name: 'Unsaved Edit' });
+    await page.waitForFunction(() => window.__events.at(-1)?.detail.dirty === true);
+    await setCustomer(CUSTOMER_WITHOUT_CONTACTS);
+    assert.equal(dialogs.length, 1, `one question: ${dialogs}`);
+    assert.match(dialogs[0], /^confirm: Open another customer\?/);
+    assert.equal(await page.locator('contact-editor').getAttribute('ezpay-id'), ACTIVE_CUSTOMER, 'the attribute goes back');
+    assert.equal(await field(page, 'billing', 'name').inputValue(), 'Unsaved Edit');
+
+    await button(page, 'Reset billing').click();
+    await page.waitForFunction(() => window.__events.at(-1)?.detail.dirty === false);
+    await setCustomer(CUSTOMER_WITHOUT_CONTACTS);
     await page.getByText('Customer status: inactive').waitFor();
+    assert.equal(dialogs.length, 1, 'no question without unsaved edits');
     assert.equal(await page.getByLabel('eZpayID', { exact: true }).inputValue(), CUSTOMER_WITHOUT_CONTACTS);
     await assertAccessible(page, 'element, another customer');
   });

@@ -57,6 +57,7 @@ function getToken({ refused } = {}) {
 
 function start({ ezpayId, profileId, contacts }) {
   editor?.unmount();
+  editor = null;
   slot.replaceChildren();
   editor = mountContactEditor(slot, { apiBase: '', ezpayId, profileId, contacts, getToken });
 }
@@ -81,8 +82,9 @@ const handlers = {
 
 window.addEventListener('message', (event) => {
   const listed = host ? event.origin === host : origins.includes(event.origin);
-  const handler = handlers[event.data?.type];
-  if (event.source !== window.parent || !listed || !handler || (!editor && event.data.type !== 'init')) return;
+  const type = event.data?.type;
+  const handler = typeof type === 'string' && Object.hasOwn(handlers, type) ? handlers[type] : undefined;
+  if (event.source !== window.parent || !listed || !handler || (!editor && type !== 'init')) return;
   try {
     handler(event.data, event.origin);
   } catch (error) {

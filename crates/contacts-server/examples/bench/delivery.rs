@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 use contacts_testkit::postgres;
 use contacts_testkit::receiver::Receiver;
 
-use super::{Latencies, config, ms, post};
+use crate::api::{config, customer, post};
+use crate::{CUSTOMERS, Latencies, ms};
 
 /// Closed-loop clients of the saves' phases.
 const CLIENTS: usize = 16;
@@ -337,10 +338,7 @@ fn steady(
                         Ok(version) => {
                             sent.lock()
                                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                .insert(
-                                    tracking_id,
-                                    (posted, super::customer(i % super::CUSTOMERS), version),
-                                );
+                                .insert(tracking_id, (posted, customer(i % CUSTOMERS), version));
                         }
                         Err(_) => {
                             failed.fetch_add(1, Ordering::Relaxed);

@@ -33,9 +33,13 @@
 //!
 //! `--server PATH` adds the delivery figures of `delivery.rs` (saves
 //! with the targets up, down and not configured; the targets down for a
-//! minute; delivery latency at 100 and 500 saves/s on each engine set-up)
+//! minute; delivery latency at a sweep of rates on each engine set-up;
+//! the saves with and without a flood of `/healthz`)
 //! for the server binary at PATH, and `--baseline PATH` beside it, the two
-//! taking turns; `--deliveries-only` skips the rest.
+//! taking turns; `--deliveries-only` skips the rest. `--only` picks some of
+//! the delivery figures; `--rates`, `--seconds` and `--setups` choose the
+//! latency sweep's rates, the length of each load and the engine set-ups
+//! (`latency.rs`).
 //!
 //! Run it optimised: `cargo run --profile server -p contacts-server
 //! --example bench [-- --engine postgres [--engines-only]] [--server PATH
@@ -45,6 +49,8 @@ mod api;
 mod delivery;
 mod engines;
 mod flood;
+mod health;
+mod latency;
 mod load;
 mod running;
 
@@ -62,7 +68,33 @@ const TIME_LIMIT: Duration = Duration::from_secs(60);
 /// parallelism as it would in service.
 const CUSTOMERS: usize = 100;
 
-const USAGE: &str = "usage: bench [--engine sqlite|postgres [--engines-only]] [--server PATH [--baseline PATH] [--deliveries-only]]";
+const USAGE: &str = "usage: bench [--engine sqlite|postgres [--engines-only]] [--server PATH [--baseline PATH] [--deliveries-only] [--only saves,outage,latency,health] [--rates 100,500,...] [--seconds N] [--setups sqlite,pg1,pg2,pg-api]]";
+
+/// Takes `flag` and its value out of `args`, if there.
+fn take(args: &mut Vec<String>, flag: &str) -> Result<Option<String>, String> {
+    let Some(at) = args.iter().position(|arg| arg == flag) else {
+        return Ok(None);
+    };
+    let value = args.get(at + 1).ok_or(USAGE)?.clone();
+    args.drain(at..at + 2);
+    Ok(Some(value))
+}
+
+/// The comma-separated items of `flag`'s value, each read by `parse`.
+fn list<T>(
+    args: &mut Vec<String>,
+    flag: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<Vec<T>>, String> {
+    take(args, flag)?
+        .map(|value| {
+            value
+                .split(',')
+                .map(|item| parse(item.trim()).ok_or_else(|| format!("{flag} {value}: {USAGE}")))
+                .collect()
+        })
+        .transpose()
+}
 
 fn main() -> Result<(), String> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -70,12 +102,29 @@ fn main() -> Result<(), String> {
     // `--baseline PATH`, taken out of the arguments.
     let mut builds = Vec::new();
     for (flag, name) in [("--server", "this"), ("--baseline", "baseline")] {
-        if let Some(at) = args.iter().position(|arg| arg == flag) {
-            let binary = args.get(at + 1).ok_or(USAGE)?.into();
-            builds.push(delivery::Build { name, binary });
-            args.drain(at..at + 2);
+        if let Some(binary) = take(&mut args, flag)? {
+            builds.push(delivery::Build {
+                name,
+                binary: binary.into(),
+            });
         }
     }
+    let sections = list(&mut args, "--only", |s| {
+        ["saves", "outage", "latency", "health"]
+            .contains(&s)
+            .then(|| s.to_owned())
+    })?
+    .unwrap_or_default();
+    let sweep = latency::Sweep {
+        rates: list(&mut args, "--rates", |r| r.parse().ok().filter(|r| *r > 0))?
+            .unwrap_or_else(|| latency::RATES.to_vec()),
+        steady: take(&mut args, "--seconds")?
+            .map(|s| s.parse().ok().filter(|s| *s > 0).ok_or(USAGE))
+            .transpose()?
+            .map_or(latency::STEADY, Duration::from_secs),
+        setups: list(&mut args, "--setups", latency::Setup::parse)?
+            .unwrap_or_else(|| latency::Setup::ALL.to_vec()),
+    };
     let deliveries_only = args.iter().any(|arg| arg == "--deliveries-only");
     args.retain(|arg| arg != "--deliveries-only");
     let (relay, postgres) = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
@@ -103,7 +152,7 @@ fn main() -> Result<(), String> {
         if builds.is_empty() {
             Ok(())
         } else {
-            delivery::run(&dir, &builds)
+            delivery::run(&dir, &builds, &sections, &sweep)
         }
     });
     let _ = std::fs::remove_dir_all(&dir);

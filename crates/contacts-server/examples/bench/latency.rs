@@ -111,6 +111,8 @@ pub struct Sweep {
     pub rates: Vec<u32>,
     pub steady: Duration,
     pub setups: Vec<Setup>,
+    /// PostgreSQL: connections per instance, where not the default.
+    pub pool: Option<usize>,
 }
 
 /// One target's deliveries in one run.
@@ -296,8 +298,12 @@ pub fn latency(dir: &Path, builds: &[Build], sweep: &Sweep) -> Result<(), String
         None
     };
     println!(
-        "\ndelivery latency, from the agent's POST to the target's receipt, {} s of open-loop saves at each rate (kept up: every save arrived in order, at most {BACKLOG_SECONDS} s of saves waiting when the load stopped, the last quarter's p50 within {GROWTH}× the first's + {} ms):",
+        "\ndelivery latency, from the agent's POST to the target's receipt, {} s of open-loop saves at each rate{} (kept up: every save arrived in order, at most {BACKLOG_SECONDS} s of saves waiting when the load stopped, the last quarter's p50 within {GROWTH}× the first's + {} ms):",
         sweep.steady.as_secs_f64(),
+        sweep
+            .pool
+            .map(|size| format!(", a pool of {size} connections per instance"))
+            .unwrap_or_default(),
         GROWTH_SLACK.as_millis()
     );
     let mut incomplete = Vec::new();
@@ -314,7 +320,7 @@ pub fn latency(dir: &Path, builds: &[Build], sweep: &Sweep) -> Result<(), String
                 }
                 let (mas, mdm) = (Receiver::start("MAS"), Receiver::start("MDM"));
                 let name = format!("l{}r{rate}b{b}", *setup as usize);
-                let config = config(dir, &name, Some(&mas), Some(&mdm), None)?;
+                let config = config(dir, &name, Some(&mas), Some(&mdm), sweep.pool)?;
                 let (servers, saving) =
                     setup.start(build, cluster.as_ref(), dir, &name, &config)?;
                 let bases: Vec<String> = servers[..saving].iter().map(|s| s.base.clone()).collect();

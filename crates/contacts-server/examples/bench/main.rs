@@ -37,9 +37,9 @@
 //! the saves with and without a flood of `/healthz`)
 //! for the server binary at PATH, and `--baseline PATH` beside it, the two
 //! taking turns; `--deliveries-only` skips the rest. `--only` picks some of
-//! the delivery figures; `--rates`, `--seconds` and `--setups` choose the
-//! latency sweep's rates, the length of each load and the engine set-ups
-//! (`latency.rs`).
+//! the delivery figures; `--rates`, `--seconds`, `--setups` and `--pool`
+//! choose the latency sweep's rates, the length of each load, the engine
+//! set-ups and the connections per instance (`latency.rs`).
 //!
 //! Run it optimised: `cargo run --profile server -p contacts-server
 //! --example bench [-- --engine postgres [--engines-only]] [--server PATH
@@ -68,7 +68,7 @@ const TIME_LIMIT: Duration = Duration::from_secs(60);
 /// parallelism as it would in service.
 const CUSTOMERS: usize = 100;
 
-const USAGE: &str = "usage: bench [--engine sqlite|postgres [--engines-only]] [--server PATH [--baseline PATH] [--deliveries-only] [--only saves,outage,latency,health] [--rates 100,500,...] [--seconds N] [--setups sqlite,pg1,pg2,pg-api]]";
+const USAGE: &str = "usage: bench [--engine sqlite|postgres [--engines-only]] [--server PATH [--baseline PATH] [--deliveries-only] [--only saves,outage,latency,health] [--rates 100,500,...] [--seconds N] [--setups sqlite,pg1,pg2,pg-api] [--pool N]]";
 
 /// Takes `flag` and its value out of `args`, if there.
 fn take(args: &mut Vec<String>, flag: &str) -> Result<Option<String>, String> {
@@ -124,6 +124,9 @@ fn main() -> Result<(), String> {
             .map_or(latency::STEADY, Duration::from_secs),
         setups: list(&mut args, "--setups", latency::Setup::parse)?
             .unwrap_or_else(|| latency::Setup::ALL.to_vec()),
+        pool: take(&mut args, "--pool")?
+            .map(|s| s.parse().ok().filter(|s| *s > 0).ok_or(USAGE))
+            .transpose()?,
     };
     let deliveries_only = args.iter().any(|arg| arg == "--deliveries-only");
     args.retain(|arg| arg != "--deliveries-only");

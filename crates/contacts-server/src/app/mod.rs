@@ -184,7 +184,8 @@ impl Server {
 
     /// Starts the relay (unless `--no-relay`), the retention and the metrics
     /// listener, serves until `shutdown` completes, then finishes the
-    /// requests and the delivery attempts in progress.
+    /// requests and the delivery attempts in progress within the shutdown
+    /// deadline.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,

@@ -3,7 +3,7 @@
 //! against the same load without them. The two take turns for a few
 //! rounds, each round starting with the other, on SQLite and on one
 //! PostgreSQL instance; the saves' p99 of each, over every round's
-//! requests, and their ratio (the goal: within 1.2×).
+//! requests, and their ratio (the goal: within 1.2×), and each round's.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,7 +21,8 @@ use crate::{Latencies, ms};
 const PROBES: usize = 1_000;
 const PROBE_CLIENTS: usize = 64;
 const LOAD: Duration = Duration::from_secs(5);
-const ROUNDS: usize = 3;
+/// Rounds: even, so that each order comes as often as the other.
+const ROUNDS: usize = 4;
 
 /// Sends [`PROBES`] `GET /healthz` to `base` from [`PROBE_CLIENTS`]
 /// clients, evenly over [`LOAD`]: how many answered 200, and their p99.
@@ -74,8 +75,10 @@ pub fn health(dir: &Path, builds: &[Build]) -> Result<(), String> {
             // Without, then with the probes: every round's saves, and the
             // probes' answers.
             let mut pooled: [Vec<Duration>; 2] = Default::default();
+            let mut rounds: Vec<[Duration; 2]> = Vec::new();
             let (mut answered, mut probe_p99) = (0, Duration::ZERO);
             for round in 0..ROUNDS {
+                let mut p99s = [Duration::ZERO; 2];
                 for probed in [round % 2 == 1, round % 2 == 0] {
                     let name = format!("h{}{b}{round}{}", engine.len(), usize::from(probed));
                     let db = match engine {
@@ -93,17 +96,24 @@ pub fn health(dir: &Path, builds: &[Build]) -> Result<(), String> {
                         answered += ok;
                         probe_p99 = probe_p99.max(p99);
                     }
+                    p99s[usize::from(probed)] = latencies.percentile(99);
                     pooled[usize::from(probed)].extend(latencies.times);
                 }
+                rounds.push(p99s);
             }
+            let per_round: Vec<String> = rounds
+                .iter()
+                .map(|[without, with]| format!("{:.2}", with.as_secs_f64() / without.as_secs_f64()))
+                .collect();
             let [without, with] = pooled.map(|times| Latencies::new(times, 0));
             let (without, with) = (without.percentile(99), with.percentile(99));
             println!(
-                "  {engine:<11} {:<9} saves' p99 without the probes {:.2} ms, with them {:.2} ms: ratio {:.2} ({} of {} probes answered 200, their p99 at most {:.1} ms)",
+                "  {engine:<11} {:<9} saves' p99 without the probes {:.2} ms, with them {:.2} ms: ratio {:.2} (per round: {}; {} of {} probes answered 200, their p99 at most {:.1} ms)",
                 build.name,
                 ms(without),
                 ms(with),
                 with.as_secs_f64() / without.as_secs_f64(),
+                per_round.join(", "),
                 answered,
                 PROBES * ROUNDS,
                 ms(probe_p99)

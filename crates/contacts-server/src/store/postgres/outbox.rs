@@ -8,6 +8,9 @@
 //! the other relay's claim committed meanwhile, PostgreSQL checks the locked
 //! row again and finds its lease running, so it is left out. The claim of an
 //! instance that died is taken over when its lease ends.
+//!
+//! A relay's round (record the attempts that ended, claim what is due) is
+//! one transaction whose statements are sent together ([`round`]).
 
 use std::time::SystemTime;
 

@@ -5,16 +5,19 @@ use crate::{Failure, Result, dist, paths, peer, test, tools};
 
 /// Prints the API's throughput and latency (also under a flood of wrong
 /// passwords), the delivery figures (saves with the targets up, down and not
-/// configured; delivery latency at steady loads on each engine set-up), the
+/// configured; delivery latency over a sweep of steady loads on each engine
+/// set-up, and the highest rate kept up with; the saves with and without
+/// `/healthz` probes), the
 /// editor's first-load size and time to interactive beside the React peer's
 /// (`../shared/peer/`), and the JS package's validation speed and size.
 /// `--engine postgres` adds the storage engines side by side; `--baseline
 /// PATH` gives the delivery figures of the server binary at PATH (another
-/// build) beside this build's, taking turns; `--baseline-pkg DIR` does the
-/// same for the JS package's speed, DIR holding another build of `pkg/`.
+/// build) beside this build's, taking turns; `--rates 100,500,…` the
+/// latency sweep's rates of saves per second; `--baseline-pkg DIR` does for
+/// the JS package's speed what `--baseline` does for the server, DIR holding
+/// another build of `pkg/`.
 pub fn bench(args: &[String]) -> Result {
-    const USAGE: &str =
-        "usage: cargo xtask bench [--engine postgres] [--baseline PATH] [--baseline-pkg DIR]";
+    const USAGE: &str = "usage: cargo xtask bench [--engine postgres] [--baseline PATH] [--rates 100,500,...] [--baseline-pkg DIR]";
     let mut example: Vec<String> = Vec::new();
     let mut baseline_pkg: Option<&String> = None;
     let mut rest = args;
@@ -24,8 +27,8 @@ pub fn bench(args: &[String]) -> Result {
                 example.extend([flag.clone(), engine.clone()]);
                 rest = more;
             }
-            [flag, path, more @ ..] if flag == "--baseline" => {
-                example.extend([flag.clone(), path.clone()]);
+            [flag, value, more @ ..] if flag == "--baseline" || flag == "--rates" => {
+                example.extend([flag.clone(), value.clone()]);
                 rest = more;
             }
             [flag, dir, more @ ..] if flag == "--baseline-pkg" => {
@@ -40,7 +43,7 @@ pub fn bench(args: &[String]) -> Result {
     run(&mut server_cargo("build"))?;
     let server = paths::target().join("server").join("contacts-server");
     step(
-        "reference API: POSTs from 16 concurrent clients with the relay idle, busy and stuck; deliveries per second; agents' saves during a login flood; saves with the targets up, down and not configured; delivery latency at 100 and 500 saves/s",
+        "reference API: POSTs from 16 concurrent clients with the relay idle, busy and stuck; deliveries per second; agents' saves during a login flood; saves with the targets up, down and not configured; delivery latency over a sweep of rates; saves beside /healthz probes",
     );
     run(server_cargo("run")
         .args(["--example", "bench", "--", "--server"])

@@ -32,7 +32,7 @@ tasks:
   test     the whole test suite (formatting, lints, host, wasm, browser,
            Node and end-to-end tests)
   dist     release artefacts: dist/ (the editor) and pkg/ (the JS package)
-  bench [--engine postgres]
+  bench [--engine postgres] [--baseline PATH] [--rates 100,500,...]
            print benchmark figures (API throughput and latency, editor
            size and time to interactive beside the React peer's of
            ../shared/peer/, JS validation speed and size); with

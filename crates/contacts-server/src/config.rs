@@ -194,8 +194,9 @@ pub struct Limits {
     pub max_database_bytes: Option<u64>,
     /// The most connections open at once; more wait in the listen backlog.
     pub max_connections: usize,
-    /// How long a graceful shutdown waits for the requests in progress
-    /// before it closes their connections.
+    /// How long a graceful shutdown waits for the requests in progress and
+    /// the delivery attempts being sent before it closes the connections and
+    /// cuts the attempts.
     pub shutdown_timeout: Duration,
     /// The throttling of password checks.
     pub login: LoginLimits,

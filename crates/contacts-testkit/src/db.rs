@@ -191,6 +191,18 @@ impl Db {
         }
     }
 
+    /// Runs `sql`, statements without parameters (a schema of an older
+    /// release, say).
+    pub fn batch(&self, sql: &str) {
+        match self {
+            Db::Sqlite(path) => rusqlite::Connection::open(path)
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+            Db::Postgres(url) => Self::postgres(url).batch_execute(sql).unwrap(),
+        }
+    }
+
     /// The first column (text) of every row of `sql`, with `?1` bound to `param`.
     pub fn texts(&self, sql: &str, param: &str) -> Vec<String> {
         match self {

@@ -186,7 +186,8 @@ impl Server {
 
     /// Starts the relay (unless `--no-relay`), the retention and the metrics
     /// listener, serves until `shutdown` completes, then finishes the
-    /// requests and the delivery attempts in progress.
+    /// requests and the delivery attempts in progress within the shutdown
+    /// deadline.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -211,6 +212,7 @@ impl Server {
                 &state.delivery,
                 [&state.queued, &heard],
                 &stopped,
+                limits.shutdown_timeout,
             )?
         } else {
             tracing::info!("--no-relay: this process delivers nothing");
@@ -222,12 +224,21 @@ impl Server {
             stopped.clone(),
         ));
         if let Some(metrics) = self.metrics {
-            tokio::spawn(metrics.serve(limits.clone(), stopped));
+            tokio::spawn(metrics.serve(limits.clone(), stopped.clone()));
         }
-        listen::serve(self.listener, router, &limits, shutdown).await;
-        // Nothing is lost by stopping: what was not recorded delivered is
-        // sent again after the restart.
-        let _ = stop.send(true);
+        // At `shutdown` the listener stops taking connections and the relays
+        // stop claiming, together; each then finishes what it has in flight
+        // until the shutdown deadline. Nothing is lost by stopping: what was
+        // not recorded delivered is sent again after the restart.
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let mut stopping = stopped;
+        listen::serve(self.listener, router, &limits, async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        })
+        .await;
         relays.join_all().await;
         let _ = pruning.await;
         let _ = exchange.await;

@@ -11,12 +11,13 @@
 mod backoff;
 mod send;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::{Client, Url};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::task::{self, JoinError, JoinSet};
 
 use crate::config::{DeliverySettings, RelaySettings, Target};
 use crate::store::{Attempted, ClaimRequest, ClaimedDelivery, Store, StoreError};
@@ -48,13 +49,15 @@ pub fn client() -> Result<Client, String> {
 
 /// Starts one task per configured target on the current runtime; they look
 /// for work when either of `wake` changes (this instance's saves, the other
-/// instances' saves) and stop when `stop` changes, after the attempts in
-/// flight.
+/// instances' saves) and stop claiming when `stop` changes; then the
+/// attempts in flight may run for `deadline`, and what they came to is
+/// recorded.
 pub fn spawn(
     store: &Arc<dyn Store>,
     delivery: &DeliverySettings,
     wake: [&watch::Sender<()>; 2],
     stop: &watch::Receiver<bool>,
+    deadline: Duration,
 ) -> Result<JoinSet<()>, String> {
     let client = client()?;
     let owner: Arc<str> = format!(
@@ -80,6 +83,7 @@ pub fn spawn(
             target: target.clone(),
             url,
             settings: delivery.relay.clone(),
+            deadline,
         };
         tasks.spawn(Arc::new(relay).run(wake.map(watch::Sender::subscribe), stop.clone()));
     }
@@ -95,6 +99,28 @@ struct TargetRelay {
     target: Target,
     url: Url,
     settings: RelaySettings,
+    /// How long the attempts in flight may run once the server stops.
+    deadline: Duration,
+}
+
+/// The attempts being sent, and the delivery of each (by its task).
+type InFlight = (JoinSet<(i64, Attempted)>, HashMap<task::Id, i64>);
+
+/// What an attempt that ended came to, its task forgotten.
+fn ended(
+    sending: &mut HashMap<task::Id, i64>,
+    joined: Result<(task::Id, (i64, Attempted)), JoinError>,
+) -> Option<(i64, Attempted)> {
+    match joined {
+        Ok((task, attempt)) => {
+            sending.remove(&task);
+            Some(attempt)
+        }
+        Err(error) => {
+            sending.remove(&error.id());
+            None
+        }
+    }
 }
 
 impl TargetRelay {
@@ -103,7 +129,7 @@ impl TargetRelay {
         [mut queued, mut heard]: [watch::Receiver<()>; 2],
         mut stop: watch::Receiver<bool>,
     ) {
-        let mut in_flight = JoinSet::new();
+        let (mut in_flight, mut sending): InFlight = Default::default();
         let mut finished = Vec::new();
         // The next due time, kept between rounds: a save adds only deliveries
         // due at once (which the claim finds) or waiting behind their head,
@@ -115,8 +141,8 @@ impl TargetRelay {
             queued.mark_unchanged();
             heard.mark_unchanged();
             // The attempts that ended are recorded together: one commit.
-            while let Some(attempt) = in_flight.try_join_next() {
-                finished.extend(attempt.ok());
+            while let Some(joined) = in_flight.try_join_next_with_id() {
+                finished.extend(ended(&mut sending, joined));
             }
             if !finished.is_empty() {
                 next_due_known = false;
@@ -137,7 +163,9 @@ impl TargetRelay {
                             next_due_known = false;
                         }
                         for delivery in claimed {
-                            in_flight.spawn(Arc::clone(&self).attempt(delivery));
+                            let id = delivery.id;
+                            let task = in_flight.spawn(Arc::clone(&self).attempt(delivery));
+                            sending.insert(task.id(), id);
                         }
                         // Where every free slot was filled, more may be due:
                         // look again when an attempt ends. Otherwise sleep
@@ -163,7 +191,7 @@ impl TargetRelay {
             let wake = next_due.map_or(poll, |due| due.min(poll));
             let wake = wake.max(Instant::now() + MIN_SLEEP);
             tokio::select! {
-                Some(attempt) = in_flight.join_next(), if !in_flight.is_empty() => finished.extend(attempt.ok()),
+                Some(joined) = in_flight.join_next_with_id(), if !in_flight.is_empty() => finished.extend(ended(&mut sending, joined)),
                 // Saves that come while a round runs wake it once.
                 Ok(()) = queued.changed() => {}
                 Ok(()) = heard.changed() => {}
@@ -174,9 +202,37 @@ impl TargetRelay {
                 _ = stop.changed() => {}
             }
         }
-        // The attempts in flight end within the target's timeout.
-        while let Some(attempt) = in_flight.join_next().await {
-            finished.extend(attempt.ok());
+        // The attempts in flight may run until the shutdown deadline. Those
+        // still running then are cut, and recorded as failed attempts due at
+        // once, so that the restart sends them again (with their key)
+        // without waiting for their claims to run out.
+        let deadline = tokio::time::Instant::now() + self.deadline;
+        loop {
+            match tokio::time::timeout_at(deadline, in_flight.join_next_with_id()).await {
+                Ok(Some(joined)) => finished.extend(ended(&mut sending, joined)),
+                Ok(None) => break,
+                Err(_) => {
+                    in_flight.abort_all();
+                    tracing::warn!(
+                        target = self.target.name,
+                        in_flight = sending.len(),
+                        "delivery attempts still in flight at the shutdown deadline; they are sent again after the restart"
+                    );
+                    let at = SystemTime::now();
+                    finished.extend(sending.drain().map(|(_, id)| {
+                        let error = "cut by the shutdown deadline".to_owned();
+                        (
+                            id,
+                            Attempted::Retry {
+                                at,
+                                status: None,
+                                error,
+                            },
+                        )
+                    }));
+                    break;
+                }
+            }
         }
         self.record(finished).await;
     }

@@ -459,7 +459,7 @@ impl Store for PostgresStore {
     }
 
     async fn claim_due(&self, claim: ClaimRequest) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        outbox::claim_due(&mut self.client().await?, &claim).await
+        outbox::round(&mut self.client().await?, &claim.owner, &[], Some(&claim)).await
     }
 
     async fn next_due(&self, targets: Vec<&'static str>) -> Result<Option<SystemTime>, StoreError> {
@@ -471,7 +471,23 @@ impl Store for PostgresStore {
         owner: Arc<str>,
         attempts: Vec<(i64, Attempted)>,
     ) -> Result<(), StoreError> {
-        outbox::record(&mut self.client().await?, &owner, &attempts).await
+        outbox::round(&mut self.client().await?, &owner, &attempts, None)
+            .await
+            .map(drop)
+    }
+
+    async fn record_and_claim(
+        &self,
+        attempts: Vec<(i64, Attempted)>,
+        claim: ClaimRequest,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        outbox::round(
+            &mut self.client().await?,
+            &claim.owner,
+            &attempts,
+            Some(&claim),
+        )
+        .await
     }
 
     async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {

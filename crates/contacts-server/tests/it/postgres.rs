@@ -29,7 +29,7 @@ fn customer(i: usize) -> String {
     format!("{:015}", 40_000_000_000_000 + i % CUSTOMERS)
 }
 
-fn customers() -> Vec<String> {
+pub(crate) fn customers() -> Vec<String> {
     (0..CUSTOMERS).map(customer).collect()
 }
 
@@ -40,10 +40,20 @@ fn save(server: &Server, i: usize, tracking_id: &str) -> Reply {
 
 /// Saves `i`, or `None` where the server did not answer (it was killed).
 fn try_save(server: &Server, i: usize, tracking_id: &str) -> Option<Reply> {
+    try_save_at(&server.agent, &server.base, i, tracking_id)
+}
+
+/// Saves `i` through `agent` at the server at `base`, or `None` where it
+/// did not answer (it stopped).
+pub(crate) fn try_save_at(
+    agent: &ureq::Agent,
+    base: &str,
+    i: usize,
+    tracking_id: &str,
+) -> Option<Reply> {
     let body = json!({ "contacts": [{ "type": "billing", "name": format!("Save {i}") }] });
-    let sent = server
-        .agent
-        .post(server.url(&format!("/api/v1/customers/{}/contacts", customer(i))))
+    let sent = agent
+        .post(format!("{base}/api/v1/customers/{}/contacts", customer(i)))
         .header("Authorization", SAMPLE_AUTH)
         .header("ProfileId", "CAAG_302")
         .header("Content-Type", "application/json")
@@ -53,7 +63,7 @@ fn try_save(server: &Server, i: usize, tracking_id: &str) -> Option<Reply> {
 }
 
 /// Whether a reply is the Success envelope for `tracking_id`.
-fn is_success(reply: &Reply, tracking_id: &str) -> bool {
+pub(crate) fn is_success(reply: &Reply, tracking_id: &str) -> bool {
     reply.status == 200
         && reply.body["status"] == "Success"
         && reply.body["request_tracking_id"] == tracking_id

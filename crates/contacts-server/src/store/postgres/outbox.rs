@@ -8,10 +8,17 @@
 //! the other relay's claim committed meanwhile, PostgreSQL checks the locked
 //! row again and finds its lease running, so it is left out. The claim of an
 //! instance that died is taken over when its lease ends.
+//!
+//! A relay's round (record the attempts that ended, claim what is due) is
+//! one transaction whose statements are sent together ([`round`]).
 
 use std::time::SystemTime;
 
-use deadpool_postgres::{GenericClient, Object};
+use deadpool_postgres::{GenericClient, Object, Transaction};
+use futures_util::TryStreamExt;
+use futures_util::future::try_join_all;
+use tokio_postgres::Statement;
+use tokio_postgres::types::ToSql;
 
 use super::rfc3339;
 use crate::store::rows::{self, OperatorAction};
@@ -35,40 +42,84 @@ fn limit(n: usize) -> i64 {
 /// flush leaves the disk's time to the saves, which always wait.
 const WITHOUT_WAITING_FOR_THE_DISK: &str = "SET LOCAL synchronous_commit = off";
 
-pub(super) async fn claim_due(
+/// One round of a relay in one transaction: records `attempts` under
+/// `owner`, then claims due deliveries as `claim` asks, if it asks. Every
+/// statement of the round but the `BEGIN` and the `COMMIT` is sent at once
+/// (tokio-postgres pipelines the requests polled together), and PostgreSQL
+/// runs them in the order sent: three round trips whatever the number of
+/// attempts, where a statement at a time took three per attempt and seven
+/// more for the claim.
+pub(super) async fn round(
     client: &mut Object,
-    claim: &ClaimRequest,
+    owner: &str,
+    attempts: &[(i64, Attempted)],
+    claim: Option<&ClaimRequest>,
 ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-    let now = unix_millis(claim.now);
-    let until = unix_millis(claim.now + claim.lease);
     let tx = client.transaction().await?;
-    tx.batch_execute(WITHOUT_WAITING_FOR_THE_DISK).await?;
-    let statement = tx
-        .prepare_cached(&format!(
-            "WITH due AS (
-                 SELECT o.id AS due_id FROM outbox o
-                 WHERE o.state = 'pending' AND o.target = ANY($3)
-                   AND o.next_attempt_at BETWEEN 0 AND $4 AND o.claimed_until <= $4
-                   AND {IS_HEAD}
-                 ORDER BY o.id LIMIT $5
-                 FOR UPDATE SKIP LOCKED)
-             UPDATE outbox SET claimed_by = $1, claimed_until = $2
-             FROM due WHERE outbox.id = due.due_id
-             RETURNING {CLAIMED_COLUMNS}"
-        ))
-        .await?;
-    let found = tx
-        .query(
-            &statement,
-            &[
-                &&*claim.owner,
-                &until,
-                &claim.targets,
-                &now,
-                &limit(claim.limit),
-            ],
+    let prepared = Prepared::new(&tx).await?;
+    // The values the statements borrow, made before any is sent.
+    let values: Vec<(Option<i32>, i64)> = attempts
+        .iter()
+        .map(|(_, attempted)| match attempted {
+            Attempted::Delivered { status } => (Some(i32::from(*status)), 0),
+            Attempted::Retry { at, status, .. } => (status.map(i32::from), unix_millis(*at)),
+            Attempted::Dead { status, .. } => (status.map(i32::from), 0),
+        })
+        .collect();
+    let claim_values = claim.map(|claim| {
+        (
+            unix_millis(claim.now + claim.lease),
+            unix_millis(claim.now),
+            limit(claim.limit),
         )
-        .await?;
+    });
+    // Each statement and its parameters, in the order they run.
+    let mut statements: Vec<(&Statement, Vec<&(dyn ToSql + Sync)>)> = Vec::new();
+    for ((id, attempted), (status, at)) in attempts.iter().zip(&values) {
+        match attempted {
+            Attempted::Delivered { .. } => {
+                statements.push((&prepared.delivered, vec![id, &owner, status]));
+                statements.push((&prepared.release, vec![id]));
+            }
+            Attempted::Retry { error, .. } => {
+                statements.push((&prepared.retry, vec![id, &owner, at, status, error]));
+            }
+            Attempted::Dead { error, .. } => {
+                statements.push((&prepared.dead, vec![id, &owner, status, error]));
+            }
+        }
+        statements.push((&prepared.end_discarded, vec![id, &owner]));
+    }
+    let recorded = try_join_all(
+        statements
+            .into_iter()
+            .map(|(statement, params)| tx.execute_raw(statement, params)),
+    );
+    let claimed = async {
+        match (claim, &claim_values) {
+            (Some(claim), Some((until, now, limit))) => {
+                tx.query_raw(
+                    &prepared.claim,
+                    [
+                        &&*claim.owner as &(dyn ToSql + Sync),
+                        until,
+                        &claim.targets,
+                        now,
+                        limit,
+                    ],
+                )
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+            }
+            _ => Ok(Vec::new()),
+        }
+    };
+    let (_, _, found) = tokio::try_join!(
+        tx.batch_execute(WITHOUT_WAITING_FOR_THE_DISK),
+        recorded,
+        claimed
+    )?;
     tx.commit().await?;
     let mut claimed = found
         .iter()
@@ -76,6 +127,70 @@ pub(super) async fn claim_due(
         .collect::<Result<Vec<_>, _>>()?;
     claimed.sort_by_key(|delivery| delivery.id);
     Ok(claimed)
+}
+
+/// The statements of a round, prepared once per connection.
+struct Prepared {
+    delivered: Statement,
+    release: Statement,
+    retry: Statement,
+    dead: Statement,
+    end_discarded: Statement,
+    claim: Statement,
+}
+
+impl Prepared {
+    async fn new(tx: &Transaction<'_>) -> Result<Self, StoreError> {
+        // Each form ends the claim and counts the attempt, only while the claim is ours.
+        let claimed = format!("{END_CLAIM}, attempts = attempts + 1");
+        let mine = "WHERE id = $1 AND claimed_by = $2 AND state = 'pending'";
+        Ok(Self {
+            delivered: tx
+                .prepare_cached(&format!(
+                    "UPDATE outbox SET state = 'delivered', {claimed}, last_status = $3,
+                     last_error = NULL, finished_at = now() {mine}"
+                ))
+                .await?,
+            release: tx.prepare_cached(&release_next("$1")).await?,
+            retry: tx
+                .prepare_cached(&format!(
+                    "UPDATE outbox SET {claimed}, next_attempt_at = $3, last_status = $4,
+                     last_error = $5 {mine}"
+                ))
+                .await?,
+            dead: tx
+                .prepare_cached(&format!(
+                    "UPDATE outbox SET state = 'dead', {claimed}, last_status = $3,
+                     last_error = $4 {mine}"
+                ))
+                .await?,
+            // An operator discarded it while it was sent: the claim ends, and
+            // the next of its queue goes, in one statement. Both parts see
+            // the rows as they were before it, when the discarded delivery
+            // was already not waiting, so the next is the first that waits.
+            end_discarded: tx
+                .prepare_cached(&format!(
+                    "WITH ended AS ({} RETURNING id) {} AND EXISTS (SELECT 1 FROM ended)",
+                    end_discarded_claim("$1", "$2"),
+                    release_next("$1")
+                ))
+                .await?,
+            claim: tx
+                .prepare_cached(&format!(
+                    "WITH due AS (
+                         SELECT o.id AS due_id FROM outbox o
+                         WHERE o.state = 'pending' AND o.target = ANY($3)
+                           AND o.next_attempt_at BETWEEN 0 AND $4 AND o.claimed_until <= $4
+                           AND {IS_HEAD}
+                         ORDER BY o.id LIMIT $5
+                         FOR UPDATE SKIP LOCKED)
+                     UPDATE outbox SET claimed_by = $1, claimed_until = $2
+                     FROM due WHERE outbox.id = due.due_id
+                     RETURNING {CLAIMED_COLUMNS}"
+                ))
+                .await?,
+        })
+    }
 }
 
 pub(super) async fn next_due(
@@ -93,63 +208,6 @@ pub(super) async fn next_due(
         .await?;
     let due: Option<i64> = client.query_one(&statement, &[&targets]).await?.get(0);
     Ok(due.map(from_unix_millis))
-}
-
-pub(super) async fn record(
-    client: &mut Object,
-    owner: &str,
-    attempts: &[(i64, Attempted)],
-) -> Result<(), StoreError> {
-    // Each form ends the claim and counts the attempt, only while the claim is ours.
-    let claimed = format!("{END_CLAIM}, attempts = attempts + 1");
-    let mine = "WHERE id = $1 AND claimed_by = $2 AND state = 'pending'";
-    let tx = client.transaction().await?;
-    tx.batch_execute(WITHOUT_WAITING_FOR_THE_DISK).await?;
-    for (id, attempted) in attempts {
-        match attempted {
-            Attempted::Delivered { status } => {
-                let statement = tx
-                    .prepare_cached(&format!(
-                        "UPDATE outbox SET state = 'delivered', {claimed}, last_status = $3,
-                         last_error = NULL, finished_at = now() {mine}"
-                    ))
-                    .await?;
-                tx.execute(&statement, &[id, &owner, &i32::from(*status)])
-                    .await?;
-                let release = tx.prepare_cached(&release_next("$1")).await?;
-                tx.execute(&release, &[id]).await?
-            }
-            Attempted::Retry { at, status, error } => {
-                let statement = tx
-                    .prepare_cached(&format!(
-                        "UPDATE outbox SET {claimed}, next_attempt_at = $3, last_status = $4,
-                         last_error = $5 {mine}"
-                    ))
-                    .await?;
-                let status = status.map(i32::from);
-                tx.execute(&statement, &[id, &owner, &unix_millis(*at), &status, error])
-                    .await?
-            }
-            Attempted::Dead { status, error } => {
-                let statement = tx
-                    .prepare_cached(&format!(
-                        "UPDATE outbox SET state = 'dead', {claimed}, last_status = $3,
-                         last_error = $4 {mine}"
-                    ))
-                    .await?;
-                let status = status.map(i32::from);
-                tx.execute(&statement, &[id, &owner, &status, error])
-                    .await?
-            }
-        };
-        let ended = tx.prepare_cached(&end_discarded_claim("$1", "$2")).await?;
-        if tx.execute(&ended, &[id, &owner]).await? > 0 {
-            let release = tx.prepare_cached(&release_next("$1")).await?;
-            tx.execute(&release, &[id]).await?;
-        }
-    }
-    tx.commit().await?;
-    Ok(())
 }
 
 pub(super) async fn deliveries(

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::{SERVER, heavy};
 
 mod faults;
+mod stop;
 mod updates;
 
 /// `[targets]` and `[relay]` for the receivers given (a target without one is held).

@@ -1,6 +1,9 @@
 //! What makes an update one at its target: no redirect counts as its
-//! delivery, a discard during a send keeps its order, and a tracking id used
-//! again after the window is a new update with a new key.
+//! delivery, a discard during a send keeps its order, a tracking id used
+//! again after the window is a new update with a new key, and a delivery
+//! queued before the key per update keeps the key it had.
+
+use contacts_testkit::db::Db;
 
 use super::*;
 
@@ -134,9 +137,75 @@ fn a_tracking_id_used_again_after_the_window_is_a_new_update_with_a_new_key() {
     }
 }
 
+/// The schema of the release before the key per update: SQLite's
+/// migrations 1 to 7, PostgreSQL's 1 and 2, each counted as its engine
+/// counts them.
+fn schema_before_the_key_per_update(db: &Db) -> String {
+    match db {
+        Db::Sqlite(_) => [
+            include_str!("../../../src/store/migrations/sqlite/0001_schema.sql"),
+            include_str!("../../../src/store/migrations/sqlite/0002_delivery_states.sql"),
+            include_str!("../../../src/store/migrations/sqlite/0003_outbox_pending_index.sql"),
+            include_str!("../../../src/store/migrations/sqlite/0004_audit_by_customer.sql"),
+            include_str!("../../../src/store/migrations/sqlite/0005_idempotency_per_source.sql"),
+            include_str!("../../../src/store/migrations/sqlite/0006_contacts_version.sql"),
+            include_str!("../../../src/store/migrations/sqlite/0007_request_version.sql"),
+            "PRAGMA user_version = 7;",
+        ]
+        .join("\n"),
+        Db::Postgres(_) => [
+            include_str!("../../../src/store/migrations/postgres/0001_schema.sql"),
+            include_str!("../../../src/store/migrations/postgres/0002_save_function.sql"),
+            "CREATE TABLE schema_migrations (
+                 version    INTEGER PRIMARY KEY,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+             );
+             INSERT INTO schema_migrations (version) VALUES (1), (2);",
+        ]
+        .join("\n"),
+    }
+}
+
+#[test]
+fn a_delivery_queued_before_the_upgrade_keeps_the_key_it_had() {
+    let scratch = Scratch::new();
+    let db = Db::for_dir(&scratch.0);
+    db.batch(&schema_before_the_key_per_update(&db));
+    // An update accepted by the release before, still queued for MAS: its
+    // body as that release wrote it (no version).
+    db.execute(
+        r#"INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at)
+           VALUES ('queued-before', ?1, 'MAS',
+                   '{"accepted_at":"2026-11-30T10:00:00.000Z","contacts":[],"ezpay_id":"000010000005008","profile_id":"CAAG_302","request_tracking_id":"queued-before","source":"CAAG","user":"ocsuser"}',
+                   '2026-11-30T10:00:00.000Z')"#,
+        ACTIVE,
+    );
+    let mas = Receiver::start("MAS");
+    let server = relaying(
+        &scratch,
+        &development_customers(),
+        &targets(Some(&mas), None, 2_000, ""),
+    );
+    // A save after the upgrade, of the same customer, queues behind it.
+    save(&server, ACTIVE, "saved-after", 1);
+    wait_for("both deliveries", Duration::from_secs(10), || {
+        mas.applied() == 2
+    });
+    let keys: Vec<String> = mas.received().iter().map(|r| r.key().to_owned()).collect();
+    assert_eq!(
+        keys,
+        [
+            "CAAG:queued-before:MAS".to_owned(),
+            format!("CAAG:saved-after:{ACTIVE}.2:MAS")
+        ],
+        "the queued delivery keeps its key, and goes first; the new one has a key per update"
+    );
+}
+
 /// Again on PostgreSQL, where the engine decides them too.
 mod on_postgres {
     contacts_testkit::postgres_too!(
+        a_delivery_queued_before_the_upgrade_keeps_the_key_it_had,
         a_tracking_id_used_again_after_the_window_is_a_new_update_with_a_new_key,
         a_redirect_is_dead_at_once_with_its_location_and_nothing_reaches_the_location,
         a_delivery_discarded_while_it_is_sent_is_not_overtaken_by_the_next,

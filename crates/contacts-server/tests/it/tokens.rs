@@ -27,6 +27,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode, get_current_timestamp
 use p256::elliptic_curve::Generate;
 use p256::elliptic_curve::sec1::ToSec1Point;
 use p256::pkcs8::EncodePrivateKey;
+use rsa::pkcs1::EncodeRsaPrivateKey;
 use serde_json::{Value, json};
 
 use contacts_testkit::harness::*;
@@ -62,13 +63,13 @@ impl IssuerKey {
         }
     }
 
-    /// The fixed RSA test key of `tests/it/keys/` (PKCS#1; generating one in a
-    /// debug build would take seconds), with RS256.
-    fn fixed_rsa(kid: &str) -> Self {
-        let pem = include_str!("keys/rsa-test-key.pem");
-        let base64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = base64ct::Base64::decode_vec(&base64).unwrap();
-        let encoding = EncodingKey::from_rsa_der(&der);
+    /// An RSA key generated now (2,048 bits, the size RS256 asks at least;
+    /// the `rsa` crate and its arithmetic are optimised in debug builds, see
+    /// the workspace's Cargo.toml), with RS256.
+    fn generate_rsa(kid: &str) -> Self {
+        let private = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).unwrap();
+        let der = private.to_pkcs1_der().unwrap();
+        let encoding = EncodingKey::from_rsa_der(der.as_bytes());
         let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::RS256).unwrap();
         jwk.common.key_id = Some(kid.to_owned());
         Self {
@@ -291,7 +292,7 @@ fn a_valid_token_saves_and_reads_and_the_audit_names_its_user_and_issuer() {
     );
     assert_eq!(users, [format!("agent-7 ({})", issuer.base)]);
     // An RS256 key of the same issuer, once it lists it.
-    let rsa = IssuerKey::fixed_rsa("rsa-1");
+    let rsa = IssuerKey::generate_rsa("rsa-1");
     issuer.serve(vec![key.jwk.clone(), rsa.jwk.clone()]);
     thread::sleep(Duration::from_millis(10_500).saturating_sub(started.elapsed()));
     let by_rsa = post_with_token(&server, &rsa.sign(&claims(&issuer.base)), "TOKEN-SAVE-2");

@@ -761,12 +761,7 @@ fn fresh_sign_ins(dir: &Path) -> Result<(), String> {
     let start = std::sync::Barrier::new(SIGN_IN_AGENTS + SIGN_IN_GUESSERS);
     let deadline = Instant::now() + SIGN_IN_TIME;
     let run = |password: &dyn Fn(usize) -> String| {
-        let client = ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(10)))
-                .build(),
-        );
+        let client = contacts_testkit::harness::client();
         start.wait();
         let mut statuses: Vec<u16> = Vec::new();
         while Instant::now() < deadline {

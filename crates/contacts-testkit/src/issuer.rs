@@ -179,3 +179,37 @@ async fn token(State(issuer): State<Arc<Issuer>>) -> Response {
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
     }
 }
+
+/// Serves the router that `make` builds for its origin on a free port of
+/// 127.0.0.1, from a thread of its own, as long as the process lives (for
+/// tests): the origin, `http://127.0.0.1:PORT`.
+pub fn serve_on_loopback(
+    make: impl FnOnce(&str) -> Result<Router, String>,
+) -> Result<String, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
+        .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("no local address: {e}"))?;
+    let origin = format!("http://{addr}");
+    let router = make(&origin)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("no runtime: {e}"))?;
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+                let _ = axum::serve(listener, router).await;
+            }
+        });
+    });
+    Ok(origin)
+}
+
+/// An issuer of `grant` on a free port of 127.0.0.1 (see
+/// [`serve_on_loopback`]), serving `console`: its origin.
+pub fn start_on_loopback(grant: Grant, console: PathBuf) -> Result<String, String> {
+    serve_on_loopback(|origin| Ok(Arc::new(Issuer::generate(origin, grant)?).router(console)))
+}

@@ -7,48 +7,17 @@
 //! files with their content types, or says that the folder is absent.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::thread;
+use std::path::Path;
 
 use contacts_testkit::dev_issuer;
 use contacts_testkit::harness::*;
-use contacts_testkit::issuer::{Grant, Issuer};
+use contacts_testkit::issuer::{Grant, start_on_loopback};
 use serde_json::{Value, json};
 
 use crate::SERVER;
 
-/// The development issuer on a free port of 127.0.0.1, serving `console`:
-/// its origin.
-fn start_issuer(console: PathBuf) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    let issuer = Arc::new(Issuer::generate(&origin, Grant::development()).unwrap());
-    thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, issuer.router(console)).await.unwrap();
-        });
-    });
-    origin
-}
-
-fn fetch(url: &str, headers: &[(&str, &str)]) -> Reply {
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build(),
-    );
-    let mut request = agent.get(url);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    Server::reply(request.call())
+fn fetch(url: &str) -> Reply {
+    Server::reply(client().get(url).call())
 }
 
 /// The server as `cargo xtask run` starts it, taking the tokens of `origin`.
@@ -56,14 +25,13 @@ fn start_as_xtask_run(dir: &Path, origin: &str) -> Server {
     let config = dir.join("contacts-dev-issuer.toml");
     let development = include_str!("../../dev-config.toml");
     fs::write(&config, dev_issuer::server_config(development, origin)).unwrap();
-    let dist = dir.join("dist");
-    fs::create_dir_all(&dist).unwrap();
-    fs::write(
-        dist.join("index.html"),
-        "<!doctype html><title>Contacts</title>",
-    )
-    .unwrap();
-    fs::write(dist.join("embed.js"), "// the demo page's script").unwrap();
+    let dist = folder(
+        dir.join("dist"),
+        &[
+            ("index.html", "<!doctype html><title>Contacts</title>"),
+            ("embed.js", "// the demo page's script"),
+        ],
+    );
     SERVER.start(
         dir,
         &[
@@ -79,18 +47,17 @@ fn start_as_xtask_run(dir: &Path, origin: &str) -> Server {
 #[test]
 fn the_development_issuers_token_is_taken_by_the_server_as_xtask_run_configures_it() {
     let scratch = Scratch::new();
-    let console = scratch.0.join("console");
-    fs::create_dir_all(&console).unwrap();
-    fs::write(
-        console.join("index.html"),
-        "<!doctype html><title>Console</title>",
-    )
-    .unwrap();
-    fs::write(console.join("console.js"), "export {};").unwrap();
-    let origin = start_issuer(console);
+    let console = folder(
+        scratch.0.join("console"),
+        &[
+            ("index.html", "<!doctype html><title>Console</title>"),
+            ("console.js", "export {};"),
+        ],
+    );
+    let origin = start_on_loopback(Grant::development(), console).unwrap();
     let server = start_as_xtask_run(&scratch.0, &origin);
 
-    let minted = fetch(&format!("{origin}{}", dev_issuer::TOKEN_PATH), &[]);
+    let minted = fetch(&format!("{origin}{}", dev_issuer::TOKEN_PATH));
     assert_eq!(minted.status, 200, "{}", minted.text);
     assert_eq!(minted.header("cache-control"), Some("no-store"));
     let token = minted.body["token"].as_str().unwrap().to_owned();
@@ -136,16 +103,16 @@ fn the_development_issuers_token_is_taken_by_the_server_as_xtask_run_configures_
     );
 
     // The issuer's discovery document and key set, and the console's files.
-    let discovery = fetch(&format!("{origin}/.well-known/openid-configuration"), &[]);
+    let discovery = fetch(&format!("{origin}/.well-known/openid-configuration"));
     assert_eq!(discovery.body["issuer"], Value::from(origin.as_str()));
-    let keys = fetch(discovery.body["jwks_uri"].as_str().unwrap(), &[]);
+    let keys = fetch(discovery.body["jwks_uri"].as_str().unwrap());
     assert_eq!(keys.body["keys"][0]["crv"], "P-256", "{}", keys.text);
     assert!(
         keys.body["keys"][0].get("d").is_none(),
         "the private key is served"
     );
     for (path, content_type) in [("/", "text/html"), ("/console.js", "text/javascript")] {
-        let file = fetch(&format!("{origin}{path}"), &[]);
+        let file = fetch(&format!("{origin}{path}"));
         assert_eq!(file.status, 200, "{path}");
         let served = file.header("content-type").unwrap_or_default();
         assert!(served.starts_with(content_type), "{path}: {served}");
@@ -155,9 +122,9 @@ fn the_development_issuers_token_is_taken_by_the_server_as_xtask_run_configures_
 #[test]
 fn the_issuer_says_where_the_console_is_absent() {
     let scratch = Scratch::new();
-    let origin = start_issuer(scratch.0.join("no-console"));
-    let page = fetch(&format!("{origin}/"), &[]);
+    let origin = start_on_loopback(Grant::development(), scratch.0.join("no-console")).unwrap();
+    let page = fetch(&format!("{origin}/"));
     assert_eq!(page.status, 404);
     assert!(page.text.contains("is absent"), "{}", page.text);
-    assert_eq!(fetch(&format!("{origin}/token"), &[]).status, 200);
+    assert_eq!(fetch(&format!("{origin}/token")).status, 200);
 }

@@ -9,7 +9,6 @@
 //! key server is down; a deployment may take tokens only.
 
 use std::fs;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,6 +30,7 @@ use rsa::pkcs1::EncodeRsaPrivateKey;
 use serde_json::{Value, json};
 
 use contacts_testkit::harness::*;
+use contacts_testkit::issuer::serve_on_loopback;
 
 use crate::SERVER;
 
@@ -107,31 +107,20 @@ impl KeyServer {
     fn start(keys: Vec<Jwk>) -> Self {
         let state = Arc::new(KeyServerState::default());
         *state.keys.lock().unwrap() = keys;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        let base = format!("http://{addr}");
-        state.base.lock().unwrap().clone_from(&base);
-        let router = Router::new()
-            .route("/jwks", get(serve_keys))
-            .route("/.well-known/openid-configuration", get(serve_discovery))
-            .route(
-                "/moved-here",
-                get(|| async { Redirect::temporary("/jwks") }),
-            )
-            .route("/moved-away", get(redirect_to_another_host))
-            .route("/huge", get(serve_huge_keys))
-            .with_state(Arc::clone(&state));
-        thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, router).await.unwrap();
-            });
-        });
+        let base = serve_on_loopback(|base| {
+            *state.base.lock().unwrap() = base.to_owned();
+            Ok(Router::new()
+                .route("/jwks", get(serve_keys))
+                .route("/.well-known/openid-configuration", get(serve_discovery))
+                .route(
+                    "/moved-here",
+                    get(|| async { Redirect::temporary("/jwks") }),
+                )
+                .route("/moved-away", get(redirect_to_another_host))
+                .route("/huge", get(serve_huge_keys))
+                .with_state(Arc::clone(&state)))
+        })
+        .unwrap();
         Self { state, base }
     }
 

@@ -373,12 +373,7 @@ fn correct_credentials_are_never_throttled() {
     let deadline = Instant::now() + Duration::from_secs(SECONDS);
     // Each client's statuses, in order.
     let run = |password: &dyn Fn(usize) -> String| {
-        let client = ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(10)))
-                .build(),
-        );
+        let client = client();
         start.wait();
         let mut statuses = Vec::new();
         while Instant::now() < deadline {

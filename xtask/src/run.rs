@@ -163,3 +163,23 @@ fn refuse_exposure(server_args: &[&String]) -> Result {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_beyond_loopback_needs_dev() {
+        let refused = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+            refuse_exposure(&args.iter().collect::<Vec<_>>()).is_err()
+        };
+        assert!(!refused(&[]));
+        assert!(!refused(&["--addr", "127.0.0.1:9090"]));
+        assert!(!refused(&["--addr=[::1]:9090"]));
+        assert!(refused(&["--addr", "0.0.0.0:8080"]));
+        assert!(refused(&["--addr=192.0.2.1:8080"]));
+        assert!(refused(&["--addr", "not an address"]));
+        assert!(!refused(&["--addr", "0.0.0.0:8080", "--dev"]));
+    }
+}

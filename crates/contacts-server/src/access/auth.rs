@@ -215,13 +215,11 @@ impl Users {
         let users = Arc::clone(self);
         let (user, password) = (user.to_owned(), password.to_owned());
         tokio::spawn(async move {
+            // Gone from the flights when the check ends, even by a panic.
+            let landing = Landing(Arc::clone(&users), digest);
             let checked = users.check(user, password, digest, reservation).await;
             done.send_replace(Some(checked));
-            users
-                .flights
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&digest);
+            drop(landing);
         });
         Ok(outcome)
     }
@@ -266,6 +264,20 @@ impl Users {
     /// Whether `user` may send `profile_id`.
     pub fn may_use(&self, user: &str, profile_id: &str) -> bool {
         self.users.get(user).is_some_and(|u| u.may_use(profile_id))
+    }
+}
+
+/// A check's place among the flights, given up when dropped.
+struct Landing(Arc<Users>, [u8; 32]);
+
+impl Drop for Landing {
+    fn drop(&mut self) {
+        let Self(users, digest) = self;
+        users
+            .flights
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(digest);
     }
 }
 

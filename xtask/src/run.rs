@@ -88,7 +88,7 @@ pub fn run(args: &[String]) -> Result {
     println!(
         "\nThe editor, three ways:\n  \
          standalone: http://127.0.0.1:8080/?ezpay_id=000010000005008 (sign in as ocsuser / ocsuser, ProfileId CAAG_302)\n  \
-         framed by the demo console, signed in by its token: {origin}/ (the console's pages, from {console}: {pages})\n  \
+         framed by the demo console, signed in by its token: {origin}/ ({console}: {pages})\n  \
          the <contact-editor> element in a console page: the same console, {origin}/\n\
          Tokens: {origin}/token mints one for ocsuser (profile CAAG_302, 5 minutes), signed by a key made at this start; key set {origin}/jwks.\n\
          Database: {db}\n\
@@ -126,7 +126,7 @@ fn issuer_addr() -> String {
 /// The HTML pages of the demo console's folder, or where it is absent.
 fn console_pages(console: &std::path::Path) -> String {
     let Ok(entries) = std::fs::read_dir(console) else {
-        return "absent: the issuer's origin says so".to_owned();
+        return "absent in this checkout; that origin shows a page saying so".to_owned();
     };
     let mut pages: Vec<String> = entries
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
@@ -134,7 +134,7 @@ fn console_pages(console: &std::path::Path) -> String {
         .collect();
     pages.sort();
     if pages.is_empty() {
-        "no page yet".to_owned()
+        "no page in it yet".to_owned()
     } else {
         pages.join(", ")
     }

@@ -166,10 +166,11 @@ impl User {
 /// What holds off password guessing, checked before argon2 runs.
 #[derive(Debug, Clone)]
 pub struct LoginLimits {
-    /// Password checks allowed per user name per minute (the burst, refilled
-    /// evenly over the minute).
+    /// Failed password checks allowed per user name per minute (the burst,
+    /// refilled evenly over the minute); checks under way count until they
+    /// succeed.
     pub per_user: NonZeroU32,
-    /// Password checks allowed per client address per minute.
+    /// Failed password checks allowed per client address per minute.
     pub per_address: NonZeroU32,
     /// The most argon2 checks that run at once.
     pub concurrent_checks: usize,

@@ -128,17 +128,13 @@ impl ServerBinary {
                 fs::read_to_string(dir.join("server.log")).unwrap_or_default()
             );
         };
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build();
         Server {
             binary: self,
             base: base.to_owned(),
             metrics,
             child,
             db,
-            agent: ureq::Agent::new_with_config(config),
+            agent: client(),
         }
     }
 
@@ -307,6 +303,26 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// An HTTP client that hands back every status as a reply and gives up
+/// after 10 s: a connection pool of its own.
+pub fn client() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build(),
+    )
+}
+
+/// The folder `dir` made with `files` (name, text) in it.
+pub fn folder(dir: PathBuf, files: &[(&str, &str)]) -> PathBuf {
+    fs::create_dir_all(&dir).unwrap();
+    for (name, text) in files {
+        fs::write(dir.join(name), text).unwrap();
+    }
+    dir
 }
 
 /// A configuration file: the development user and profile, `customers`, and

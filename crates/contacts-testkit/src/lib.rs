@@ -7,13 +7,20 @@
 //! - `receiver` (feature `receiver`): a stand-in target that records the
 //!   deliveries it gets and answers as scripted;
 //! - `db` and `harness` (feature `harness`): a test's database on
-//!   either engine, and the built server started on it with an HTTP client.
+//!   either engine, and the built server started on it with an HTTP client;
+//! - `dev_issuer`: where the development issuer of bearer tokens is served
+//!   and the server's configuration that takes its tokens (standard library
+//!   only), and `issuer` (feature `issuer`): that issuer, a key pair
+//!   generated at start, its key set and tokens minted on request.
 
+pub mod dev_issuer;
 pub mod postgres;
 
 #[cfg(feature = "harness")]
 pub mod db;
 #[cfg(feature = "harness")]
 pub mod harness;
+#[cfg(feature = "issuer")]
+pub mod issuer;
 #[cfg(feature = "receiver")]
 pub mod receiver;

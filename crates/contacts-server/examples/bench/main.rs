@@ -20,6 +20,8 @@
 //! own names) runs while 4 agents, signed in before, save every 50 ms: the
 //! agents' p50/p99 beside the same agents without the flood, and what the
 //! flood got (401, then 429 once each name's allowance is spent).
+//! Last, a freshly started server: 16 connections of `ocsuser` with the
+//! right password while 4 others guess it (`sign_ins.rs`).
 //!
 //! `--engine postgres` then compares the engines, the relay idle: SQLite
 //! (one instance) and PostgreSQL (one and two instances on one database, in
@@ -53,6 +55,7 @@ mod health;
 mod latency;
 mod load;
 mod running;
+mod sign_ins;
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -156,6 +159,15 @@ fn main() -> Result<(), String> {
             Ok(())
         } else {
             delivery::run(&dir, &builds, &sections, &sweep)
+        }
+    })
+    // Last, since it installs the process's metrics recorder, which would
+    // then record the in-process servers of every later phase.
+    .and_then(|()| {
+        if relay {
+            sign_ins::fresh_sign_ins(&dir)
+        } else {
+            Ok(())
         }
     });
     let _ = std::fs::remove_dir_all(&dir);

@@ -10,6 +10,8 @@ use tokio::sync::oneshot;
 /// A server serving in the background until dropped.
 pub struct Running {
     pub base: String,
+    /// The address of `GET /metrics`, where the options asked for it.
+    pub metrics: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<Result<(), String>>>,
     runtime: tokio::runtime::Handle,
@@ -45,12 +47,14 @@ impl Running {
         };
         let server = runtime.block_on(Server::bind(&options))?;
         let base = format!("http://{}", server.local_addr()?);
+        let metrics = server.metrics_addr()?;
         let (stop, stopped) = oneshot::channel();
         let served = runtime.spawn(server.serve(async {
             let _ = stopped.await;
         }));
         Ok(Self {
             base,
+            metrics,
             stop: Some(stop),
             served: Some(served),
             runtime: runtime.handle().clone(),

@@ -13,7 +13,11 @@ use base64ct::{Base64, Encoding};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::access::throttle::{LoginThrottle, PasswordChecks, RefusalLog, client_address};
+use tokio::sync::watch;
+
+use crate::access::throttle::{
+    LoginThrottle, PasswordChecks, RefusalLog, Reservation, client_address,
+};
 use crate::config::{LoginLimits, User};
 use crate::http::error::Failure;
 
@@ -67,6 +71,9 @@ pub enum Refusal {
     Busy,
 }
 
+/// The outcome of a password check, `None` while it runs.
+type Flight = watch::Receiver<Option<Result<(), Refusal>>>;
+
 /// The users allowed to call the API.
 #[derive(Debug)]
 pub struct Users {
@@ -78,7 +85,11 @@ pub struct Users {
     /// does not pay the argon2 cost each time. Keyed by a per-process secret.
     verified: Mutex<HashMap<String, [u8; 32]>>,
     secret: [u8; 32],
-    throttle: LoginThrottle,
+    /// The checks under way, by the same digest: a request with the same
+    /// credentials waits for that check's outcome rather than running argon2
+    /// again (single flight).
+    flights: Mutex<HashMap<[u8; 32], Flight>>,
+    throttle: Arc<LoginThrottle>,
     checks: Arc<PasswordChecks>,
     refusal_log: RefusalLog,
     /// Whether the client's address is the last `X-Forwarded-For` entry.
@@ -101,7 +112,8 @@ impl Users {
             decoy,
             verified: Mutex::new(HashMap::new()),
             secret,
-            throttle: LoginThrottle::new(limits),
+            flights: Mutex::new(HashMap::new()),
+            throttle: Arc::new(LoginThrottle::new(limits)),
             checks: Arc::new(PasswordChecks::new(limits)),
             refusal_log: RefusalLog::new(),
             trust_forwarded_for,
@@ -157,8 +169,9 @@ impl Users {
         })
     }
 
-    /// Checks a user's password: from the cache, else, within the user's
-    /// and the address's allowance, with argon2 in its bounded queue.
+    /// Checks a user's password: from the cache, else by the check of the
+    /// same credentials under way, else by a check of its own, within the
+    /// user's and the address's allowance, with argon2 in its bounded queue.
     async fn verify(
         self: &Arc<Self>,
         user: &str,
@@ -169,11 +182,58 @@ impl Users {
         if self.cached(user, &digest) {
             return Ok(());
         }
-        self.throttle
-            .attempt(user, client)
+        let mut outcome = self.flight(user, password, client, digest)?;
+        // `None` until the check is done; an error if it never ended (its
+        // task was dropped), which only a runtime shutting down does.
+        let done = outcome.wait_for(Option::is_some).await;
+        done.ok()
+            .and_then(|done| *done)
+            .unwrap_or(Err(Refusal::Busy))
+    }
+
+    /// The outcome of the check of these credentials (by their `digest`):
+    /// the one under way, else one started now on a task of its own, so that
+    /// a client going away stops no one else's check, after spending the
+    /// user's and the address's allowance.
+    fn flight(
+        self: &Arc<Self>,
+        user: &str,
+        password: &str,
+        client: Option<IpAddr>,
+        digest: [u8; 32],
+    ) -> Result<Flight, Refusal> {
+        let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(outcome) = flights.get(&digest) {
+            return Ok(outcome.clone());
+        }
+        let reservation = self
+            .throttle
+            .reserve(user, client)
             .map_err(Refusal::Throttled)?;
+        let (done, outcome) = watch::channel(None);
+        flights.insert(digest, outcome.clone());
         let users = Arc::clone(self);
         let (user, password) = (user.to_owned(), password.to_owned());
+        tokio::spawn(async move {
+            // Gone from the flights when the check ends, even by a panic.
+            let landing = Landing(Arc::clone(&users), digest);
+            let checked = users.check(user, password, digest, reservation).await;
+            done.send_replace(Some(checked));
+            drop(landing);
+        });
+        Ok(outcome)
+    }
+
+    /// Runs argon2 on the password in the checks' queue; a success is cached
+    /// and gives the `reservation` back, a failure keeps it spent.
+    async fn check(
+        self: &Arc<Self>,
+        user: String,
+        password: String,
+        digest: [u8; 32],
+        reservation: Reservation,
+    ) -> Result<(), Refusal> {
+        let users = Arc::clone(self);
         let checked = self.checks.run(move || {
             let known = users.users.get(&user).map(|u| &u.password_hash);
             let hash = known.unwrap_or(&users.decoy);
@@ -189,6 +249,8 @@ impl Users {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .insert(user, digest);
+            } else {
+                reservation.keep();
             }
             ok
         });
@@ -202,6 +264,20 @@ impl Users {
     /// Whether `user` may send `profile_id`.
     pub fn may_use(&self, user: &str, profile_id: &str) -> bool {
         self.users.get(user).is_some_and(|u| u.may_use(profile_id))
+    }
+}
+
+/// A check's place among the flights, given up when dropped.
+struct Landing(Arc<Users>, [u8; 32]);
+
+impl Drop for Landing {
+    fn drop(&mut self) {
+        let Self(users, digest) = self;
+        users
+            .flights
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(digest);
     }
 }
 

@@ -1,19 +1,20 @@
-//! What holds off password guessing before argon2 runs: password checks
-//! limited per user name and per client address (governor's keyed GCRA
-//! limiters), and a bounded queue for the checks themselves, so that a flood
-//! of wrong passwords neither guesses fast nor delays the agents' logins for
-//! long, nor fills the log.
+//! What holds off password guessing before argon2 runs: failed password
+//! checks limited per user name and per client address (keyed allowances
+//! that a check under way holds and a successful one gives back), and a
+//! bounded queue for the checks themselves, so that a flood of wrong
+//! passwords neither guesses fast nor delays the agents' logins for long,
+//! nor fills the log.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{Semaphore, TryAcquireError};
 
 use crate::config::LoginLimits;
@@ -44,20 +45,33 @@ pub fn client_address(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr
     })
 }
 
-/// An allowance of attempts per key (a user name, a client address),
-/// refilled evenly over the minute: governor's keyed GCRA limiter, which
-/// forgets now and then the keys that are back to a full allowance, so that a
-/// flood of new keys cannot grow it without end.
+/// An allowance of attempts per key (a user name, a client address): a
+/// burst of `attempts`, refilled evenly over the minute (the generic cell
+/// rate algorithm, as governor counts), which forgets now and then the keys
+/// that are back to a full allowance, so that a flood of new keys cannot
+/// grow it without end. Unlike governor's keyed limiter it can give an
+/// attempt back: a password check spends its attempt before argon2 runs, and
+/// one that succeeds gives it back (governor has no way to check without
+/// spending, nor to give back).
 #[derive(Debug)]
 pub struct Allowance<K: Clone + Eq + std::hash::Hash> {
-    limiter: DefaultKeyedRateLimiter<K>,
+    /// When each key's allowance is full again; a key absent, or at a time
+    /// past, has its whole allowance.
+    full_at: Mutex<HashMap<K, Instant>>,
+    /// The time that gives back one attempt.
+    refill: Duration,
+    /// The whole allowance, as time: `refill` times the attempts.
+    burst: Duration,
     spent: AtomicUsize,
 }
 
 impl<K: Clone + Eq + std::hash::Hash> Allowance<K> {
     pub fn per_minute(attempts: NonZeroU32) -> Self {
+        let refill = Duration::from_secs(60) / attempts.get();
         Self {
-            limiter: RateLimiter::keyed(Quota::per_minute(attempts)),
+            full_at: Mutex::new(HashMap::new()),
+            refill,
+            burst: refill * attempts.get(),
             spent: AtomicUsize::new(0),
         }
     }
@@ -65,17 +79,37 @@ impl<K: Clone + Eq + std::hash::Hash> Allowance<K> {
     /// Spends one attempt of `key`, or says how long to wait where its
     /// allowance is spent.
     pub fn spend(&self, key: &K) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut full_at = self.full_at.lock().unwrap_or_else(PoisonError::into_inner);
         if self.spent.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
-            self.limiter.retain_recent();
+            full_at.retain(|_, at| *at > now);
         }
-        let now = DefaultClock::default().now();
-        self.limiter
-            .check_key(key)
-            .map_err(|refused| refused.wait_time_from(now))
+        let from = full_at.get(key).map_or(now, |at| (*at).max(now));
+        let owed = from + self.refill - now;
+        if owed > self.burst {
+            return Err(owed - self.burst);
+        }
+        full_at.insert(key.clone(), from + self.refill);
+        Ok(())
+    }
+
+    /// Gives back an attempt of `key` spent before.
+    pub fn give_back(&self, key: &K) {
+        let now = Instant::now();
+        let mut full_at = self.full_at.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = full_at.get_mut(key) {
+            match at.checked_sub(self.refill).filter(|back| *back > now) {
+                Some(back) => *at = back,
+                None => {
+                    full_at.remove(key);
+                }
+            }
+        }
     }
 }
 
-/// The allowance of password checks per user name and per client address.
+/// The allowance of failed password checks per user name and per client
+/// address.
 #[derive(Debug)]
 pub struct LoginThrottle {
     users: Allowance<String>,
@@ -90,23 +124,65 @@ impl LoginThrottle {
         }
     }
 
-    /// Spends one password check of `user` and of `address`, or says how
-    /// long to wait where either allowance is spent.
+    /// Spends, before argon2 runs, one password check of `user` and of
+    /// `address`, or says how long to wait where either allowance is spent.
     ///
-    /// Every check that needs argon2 is counted, successful ones included:
-    /// only counting them before argon2 runs bounds the checks that a burst
-    /// of simultaneous guesses gets. Agents are hardly charged, since a
-    /// successful check is cached and later requests need no argon2.
-    pub fn attempt(&self, user: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+    /// The checks under way are counted with the failed ones: only counting
+    /// them before argon2 runs bounds the checks that a burst of
+    /// simultaneous guesses gets. The check gives its attempts back unless
+    /// it fails ([`Reservation::keep`]): correct credentials spend nothing.
+    pub fn reserve(
+        self: &Arc<Self>,
+        user: &str,
+        address: Option<IpAddr>,
+    ) -> Result<Reservation, Duration> {
         let mut end = MAX_KEY_BYTES.min(user.len());
         while !user.is_char_boundary(end) {
             end -= 1;
         }
-        self.users.spend(&user[..end].to_owned())?;
-        if let Some(address) = address {
-            self.addresses.spend(&address)?;
+        let user = user[..end].to_owned();
+        self.users.spend(&user)?;
+        if let Some(address) = address
+            && let Err(wait) = self.addresses.spend(&address)
+        {
+            self.users.give_back(&user);
+            return Err(wait);
         }
-        Ok(())
+        Ok(Reservation {
+            throttle: Arc::clone(self),
+            user,
+            address,
+            kept: false,
+        })
+    }
+}
+
+/// The attempts a password check spent in advance: given back when dropped,
+/// unless the check failed and [`Reservation::keep`] kept them spent.
+#[derive(Debug)]
+pub struct Reservation {
+    throttle: Arc<LoginThrottle>,
+    user: String,
+    address: Option<IpAddr>,
+    kept: bool,
+}
+
+impl Reservation {
+    /// Keeps the attempts spent: the check failed.
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        self.throttle.users.give_back(&self.user);
+        if let Some(address) = self.address {
+            self.throttle.addresses.give_back(&address);
+        }
     }
 }
 
@@ -251,23 +327,57 @@ mod tests {
     }
 
     #[test]
-    fn spends_the_allowance_per_user_and_per_address() {
-        let throttle = LoginThrottle::new(&limits(3, 5));
+    fn failed_checks_spend_the_allowance_per_user_and_per_address() {
+        let throttle = Arc::new(LoginThrottle::new(&limits(3, 5)));
         let home: IpAddr = [10, 0, 0, 1].into();
+        let fail = |user: &str, address: IpAddr| {
+            throttle.reserve(user, Some(address)).map(Reservation::keep)
+        };
         for _ in 0..3 {
-            assert_eq!(throttle.attempt("alice", Some(home)), Ok(()));
+            assert_eq!(fail("alice", home), Ok(()));
         }
-        let wait = throttle.attempt("alice", Some(home)).expect_err("spent");
+        let wait = fail("alice", home).expect_err("spent");
         assert!(
             wait > Duration::ZERO && wait <= Duration::from_secs(20),
             "{wait:?}"
         );
         // Another name from the same address has its own allowance, until
         // the address has spent its own.
-        assert_eq!(throttle.attempt("bob", Some(home)), Ok(()));
-        assert_eq!(throttle.attempt("carol", Some(home)), Ok(()));
-        assert!(throttle.attempt("dave", Some(home)).is_err());
-        assert_eq!(throttle.attempt("erin", Some([10, 0, 0, 2].into())), Ok(()));
+        assert_eq!(fail("bob", home), Ok(()));
+        assert_eq!(fail("carol", home), Ok(()));
+        assert!(fail("dave", home).is_err());
+        assert_eq!(fail("erin", [10, 0, 0, 2].into()), Ok(()));
+        // The address refused dave: his name's attempt was given back.
+        for _ in 0..3 {
+            assert_eq!(fail("dave", [10, 0, 0, 3].into()), Ok(()));
+        }
+    }
+
+    #[test]
+    fn checks_under_way_hold_their_attempts_and_successful_ones_give_them_back() {
+        let throttle = Arc::new(LoginThrottle::new(&limits(3, 100)));
+        let home: IpAddr = [10, 0, 0, 1].into();
+        // A burst: three checks under way at once, the fourth refused.
+        let under_way: Vec<Reservation> = (0..3)
+            .map(|_| throttle.reserve("alice", Some(home)).expect("allowed"))
+            .collect();
+        assert!(throttle.reserve("alice", Some(home)).is_err());
+        // They succeed: nothing stays spent, again and again.
+        drop(under_way);
+        for _ in 0..100 {
+            drop(throttle.reserve("alice", Some(home)).expect("allowed"));
+        }
+        // One fails: two left.
+        throttle
+            .reserve("alice", Some(home))
+            .expect("allowed")
+            .keep();
+        let two = [
+            throttle.reserve("alice", Some(home)).expect("allowed"),
+            throttle.reserve("alice", Some(home)).expect("allowed"),
+        ];
+        assert!(throttle.reserve("alice", None).is_err());
+        drop(two);
     }
 
     #[test]

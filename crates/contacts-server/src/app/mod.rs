@@ -138,7 +138,7 @@ async fn build(options: &Options) -> Result<Built, String> {
             &Headers {
                 frame_ancestors: &config.frame_ancestors,
                 served_over_https: config.served_over_https,
-                development_login: options.config.is_none(),
+                development_login: options.config.is_none() || options.dev,
             },
         )?),
         delivery: Arc::new(config.delivery),

@@ -36,7 +36,8 @@ pub struct Headers<'a> {
     pub frame_ancestors: &'a [String],
     /// Whether clients reach the server over HTTPS.
     pub served_over_https: bool,
-    /// Whether the server runs with the development login (no `--config`).
+    /// Whether the server runs with the development login (no `--config`,
+    /// or `--dev`).
     pub development_login: bool,
 }
 

@@ -58,7 +58,9 @@ pub struct Options {
     /// How to write the logs: text lines, or one JSON object per line.
     #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text, env = "CONTACTS_LOG_FORMAT")]
     pub log_format: LogFormat,
-    /// Allow the development login (no --config) on an address other than loopback.
+    /// Allow the development login (no --config) on an address other than
+    /// loopback, and serve the embedding demo's script (which signs in with
+    /// the development credentials) even with --config.
     #[arg(long)]
     pub dev: bool,
     /// Take the client's address (for login throttling and logs) from the last

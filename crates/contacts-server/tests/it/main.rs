@@ -11,7 +11,9 @@
 //! - [`postgres_tls`]: every `sslmode` against servers with and without TLS;
 //! - [`ops`]: the probes, the `CONTACTS_…` variables, `config check`, the
 //!   JSON logs;
-//! - [`tokens`]: bearer tokens against an issuer's key set served by the test.
+//! - [`tokens`]: bearer tokens against an issuer's key set served by the test;
+//! - [`dev_issuer`]: the development issuer of `cargo xtask run` and a server
+//!   configured as that command configures it.
 //!
 //! A module's `on_postgres` runs its tests again on PostgreSQL.
 
@@ -22,6 +24,7 @@
 mod abuse;
 mod api;
 mod delivery;
+mod dev_issuer;
 mod ops;
 mod postgres;
 mod postgres_tls;

@@ -9,7 +9,6 @@
 //! key server is down; a deployment may take tokens only.
 
 use std::fs;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,9 +26,11 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode, get_current_timestamp
 use p256::elliptic_curve::Generate;
 use p256::elliptic_curve::sec1::ToSec1Point;
 use p256::pkcs8::EncodePrivateKey;
+use rsa::pkcs1::EncodeRsaPrivateKey;
 use serde_json::{Value, json};
 
 use contacts_testkit::harness::*;
+use contacts_testkit::issuer::serve_on_loopback;
 
 use crate::SERVER;
 
@@ -62,13 +63,13 @@ impl IssuerKey {
         }
     }
 
-    /// The fixed RSA test key of `tests/it/keys/` (PKCS#1; generating one in a
-    /// debug build would take seconds), with RS256.
-    fn fixed_rsa(kid: &str) -> Self {
-        let pem = include_str!("keys/rsa-test-key.pem");
-        let base64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = base64ct::Base64::decode_vec(&base64).unwrap();
-        let encoding = EncodingKey::from_rsa_der(&der);
+    /// An RSA key generated now (2,048 bits, the size RS256 asks at least;
+    /// the `rsa` crate and its arithmetic are optimised in debug builds, see
+    /// the workspace's Cargo.toml), with RS256.
+    fn generate_rsa(kid: &str) -> Self {
+        let private = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).unwrap();
+        let der = private.to_pkcs1_der().unwrap();
+        let encoding = EncodingKey::from_rsa_der(der.as_bytes());
         let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::RS256).unwrap();
         jwk.common.key_id = Some(kid.to_owned());
         Self {
@@ -106,31 +107,20 @@ impl KeyServer {
     fn start(keys: Vec<Jwk>) -> Self {
         let state = Arc::new(KeyServerState::default());
         *state.keys.lock().unwrap() = keys;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        let base = format!("http://{addr}");
-        state.base.lock().unwrap().clone_from(&base);
-        let router = Router::new()
-            .route("/jwks", get(serve_keys))
-            .route("/.well-known/openid-configuration", get(serve_discovery))
-            .route(
-                "/moved-here",
-                get(|| async { Redirect::temporary("/jwks") }),
-            )
-            .route("/moved-away", get(redirect_to_another_host))
-            .route("/huge", get(serve_huge_keys))
-            .with_state(Arc::clone(&state));
-        thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, router).await.unwrap();
-            });
-        });
+        let base = serve_on_loopback(|base| {
+            *state.base.lock().unwrap() = base.to_owned();
+            Ok(Router::new()
+                .route("/jwks", get(serve_keys))
+                .route("/.well-known/openid-configuration", get(serve_discovery))
+                .route(
+                    "/moved-here",
+                    get(|| async { Redirect::temporary("/jwks") }),
+                )
+                .route("/moved-away", get(redirect_to_another_host))
+                .route("/huge", get(serve_huge_keys))
+                .with_state(Arc::clone(&state)))
+        })
+        .unwrap();
         Self { state, base }
     }
 
@@ -291,7 +281,7 @@ fn a_valid_token_saves_and_reads_and_the_audit_names_its_user_and_issuer() {
     );
     assert_eq!(users, [format!("agent-7 ({})", issuer.base)]);
     // An RS256 key of the same issuer, once it lists it.
-    let rsa = IssuerKey::fixed_rsa("rsa-1");
+    let rsa = IssuerKey::generate_rsa("rsa-1");
     issuer.serve(vec![key.jwk.clone(), rsa.jwk.clone()]);
     thread::sleep(Duration::from_millis(10_500).saturating_sub(started.elapsed()));
     let by_rsa = post_with_token(&server, &rsa.sign(&claims(&issuer.base)), "TOKEN-SAVE-2");

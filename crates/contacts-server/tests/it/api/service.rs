@@ -220,15 +220,14 @@ fn a_configuration_file_sets_users_profiles_customers_and_framing() {
 #[test]
 fn a_configured_server_hides_the_demo_credentials_and_sends_hsts() {
     let scratch = Scratch::new();
-    let dist = scratch.0.join("dist");
-    fs::create_dir_all(&dist).unwrap();
-    fs::write(
-        dist.join("index.html"),
-        "<!doctype html><title>Contacts</title>",
-    )
-    .unwrap();
-    fs::write(dist.join("embed.js"), "// the demo page's script").unwrap();
-    fs::write(dist.join("embed.js.gz"), "not really gzip").unwrap();
+    let dist = folder(
+        scratch.0.join("dist"),
+        &[
+            ("index.html", "<!doctype html><title>Contacts</title>"),
+            ("embed.js", "// the demo page's script"),
+            ("embed.js.gz", "not really gzip"),
+        ],
+    );
     let server = SERVER.start_configured(
         &scratch.0,
         "served_over_https = true",

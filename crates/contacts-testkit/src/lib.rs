@@ -7,7 +7,9 @@
 //! - `receiver` (feature `receiver`): a stand-in target that records the
 //!   deliveries it gets and answers as scripted;
 //! - `db` and `harness` (feature `harness`): a test's database on
-//!   either engine, and the built server started on it with an HTTP client.
+//!   either engine, and the built server started on it with an HTTP client;
+//! - `otlp` (feature `otlp`): a stand-in OpenTelemetry collector that keeps
+//!   the spans it is sent by OTLP/HTTP.
 
 pub mod postgres;
 
@@ -15,5 +17,9 @@ pub mod postgres;
 pub mod db;
 #[cfg(feature = "harness")]
 pub mod harness;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 #[cfg(feature = "receiver")]
 pub mod receiver;
+#[cfg(any(feature = "receiver", feature = "otlp"))]
+mod serve;

@@ -74,7 +74,11 @@ where
         )
         .build();
     let tracer = provider.tracer(env!("CARGO_PKG_NAME"));
-    let layer = tracing_opentelemetry::layer().with_tracer(tracer);
+    // The spans' `target` field is the delivery's target (MAS, MDM), not the
+    // module that opened the span.
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_target(false);
     Ok((layer, Exporter { provider }))
 }
 

@@ -11,7 +11,9 @@
 //! - [`postgres_tls`]: every `sslmode` against servers with and without TLS;
 //! - [`ops`]: the probes, the `CONTACTS_…` variables, `config check`, the
 //!   JSON logs;
-//! - [`tokens`]: bearer tokens against an issuer's key set served by the test.
+//! - [`tokens`]: bearer tokens against an issuer's key set served by the test;
+//! - [`traces`]: W3C Trace Context from the request to the targets, the
+//!   outbox, the logs and an OTLP collector.
 //!
 //! A module's `on_postgres` runs its tests again on PostgreSQL.
 
@@ -26,6 +28,7 @@ mod ops;
 mod postgres;
 mod postgres_tls;
 mod tokens;
+mod traces;
 
 use std::fmt::Debug;
 use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};

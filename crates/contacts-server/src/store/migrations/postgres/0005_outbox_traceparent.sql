@@ -8,22 +8,17 @@ ALTER TABLE outbox ADD COLUMN traceparent TEXT;
 -- its transaction: the statement).
 ALTER TABLE outbox ALTER COLUMN traceparent
     SET DEFAULT nullif(current_setting('contacts.traceparent', true), '');
+-- Its arguments are contacts_save's, in their order, then the traceparent.
 CREATE FUNCTION contacts_save_traced(
-    p_source text, p_tracking_id text, p_user_name text, p_ezpay_id text,
-    p_fingerprint text, p_profile_id text, p_if_match bigint, p_accepted_at timestamptz,
-    p_types text[], p_names text[], p_organization_names text[], p_emails text[],
-    p_work_phones text[], p_work_phone_extensions text[], p_mobile_phones text[],
-    p_faxes text[], p_new_contacts text, p_payload text, p_targets text[],
-    p_traceparent text,
-    OUT result text, OUT result_version bigint)
+    text, text, text, text, text, text, bigint, timestamptz,
+    text[], text[], text[], text[], text[], text[], text[], text[], text, text, text[],
+    p_traceparent text, OUT result text, OUT result_version bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('contacts.traceparent', coalesce(p_traceparent, ''), true);
     SELECT s.result, s.result_version INTO result, result_version
-    FROM contacts_save(p_source, p_tracking_id, p_user_name, p_ezpay_id, p_fingerprint,
-        p_profile_id, p_if_match, p_accepted_at, p_types, p_names, p_organization_names,
-        p_emails, p_work_phones, p_work_phone_extensions, p_mobile_phones, p_faxes,
-        p_new_contacts, p_payload, p_targets) s;
+    FROM contacts_save($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                       $11, $12, $13, $14, $15, $16, $17, $18, $19) s;
     PERFORM set_config('contacts.traceparent', '', true);
 END
 $$;

@@ -51,11 +51,22 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Serve(options) => {
-            contacts_server::init_logs(options.log_format);
-            runtime()?.block_on(async {
+            let runtime = runtime()?;
+            // The spans' exporter sends its batches from a task of the runtime.
+            let exporter = {
+                let _within = runtime.enter();
+                contacts_server::init_logs(options.log_format, options.otlp_endpoint.as_ref())?
+            };
+            let served = runtime.block_on(async {
                 let shutdown = shutdown_signal();
                 contacts_server::serve(options, shutdown).await
-            })
+            });
+            // The last spans, those of the requests and deliveries that the
+            // stop let finish, are flushed while the runtime still runs.
+            if let Some(exporter) = exporter {
+                exporter.shutdown();
+            }
+            served
         }
     }
 }

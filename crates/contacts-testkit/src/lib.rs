@@ -12,6 +12,8 @@
 //!   and the server's configuration that takes its tokens (standard library
 //!   only), and `issuer` (feature `issuer`): that issuer, a key pair
 //!   generated at start, its key set and tokens minted on request.
+//! - `otlp` (feature `otlp`): a stand-in OpenTelemetry collector that keeps
+//!   the spans it is sent by OTLP/HTTP.
 
 pub mod dev_issuer;
 pub mod postgres;
@@ -22,5 +24,9 @@ pub mod db;
 pub mod harness;
 #[cfg(feature = "issuer")]
 pub mod issuer;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 #[cfg(feature = "receiver")]
 pub mod receiver;
+#[cfg(any(feature = "receiver", feature = "otlp"))]
+mod serve;

@@ -154,21 +154,11 @@ impl Receiver {
 
     /// Listens again on the same address.
     pub fn up(&mut self) -> Result<(), String> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .map_err(|e| format!("no runtime: {e}"))?;
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind(self.addr))
-            .map_err(|e| format!("cannot listen on {}: {e}", self.addr))?;
-        self.addr = listener.local_addr().map_err(|e| e.to_string())?;
         let router = Router::new()
             .route("/{*path}", post(receive))
             .with_state(Arc::clone(&self.shared));
-        runtime.spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
+        let (addr, runtime) = crate::serve::serve(self.addr, router)?;
+        self.addr = addr;
         self.runtime = Some(runtime);
         Ok(())
     }

@@ -15,12 +15,13 @@ const FROM_ENV: &str = "env:";
 
 /// The headers the relay sets on every delivery (lower case), which a
 /// target's `headers` may not set: the body's type and length, the tracking
-/// id and the idempotency key the target relies on.
-const RELAY_HEADERS: [&str; 5] = [
+/// id and the idempotency key the target relies on, the trace context.
+const RELAY_HEADERS: [&str; 6] = [
     "content-type",
     "content-length",
     "idempotency-key",
     "request-tracking-id",
+    "traceparent",
     "host",
 ];
 

@@ -17,11 +17,13 @@ use contacts_model::{
 };
 use serde::Serialize;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::access::caller::Caller;
 use crate::http::body::JsonBody;
 use crate::http::error::{AppError, Failure, json_response, with_etag};
 use crate::http::precondition::IfMatch;
+use crate::http::trace_context;
 use crate::http::tracking::RequestContext;
 use crate::store::{CustomerStatus, Outcome, Read, Store, Update};
 use in_flight::InFlight;
@@ -176,16 +178,26 @@ async fn save(
         source: caller.source,
         request,
         if_match,
+        traceparent: trace_context::traceparent(&context.trace),
     };
     let store = Arc::clone(&state.store);
+    // A span of the request's, for the transaction.
+    let transaction = tracing::info_span!(
+        "store_transaction",
+        tracking_id = context.tracking_id.as_str(),
+        trace_id = %context.trace.trace_id(),
+    );
     // The write runs as a task of its own, which the claim moves into: a
     // client that goes away cannot stop the write halfway, and the claim is
     // released only when the write is over.
-    let outcome = tokio::spawn(async move {
-        let outcome = store.apply(update).await;
-        drop(claim);
-        outcome
-    })
+    let outcome = tokio::spawn(
+        async move {
+            let outcome = store.apply(update).await;
+            drop(claim);
+            outcome
+        }
+        .instrument(transaction),
+    )
     .await
     .map_err(|e| {
         tracing::error!(error = %e, "the write task failed");

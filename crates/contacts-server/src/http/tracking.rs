@@ -1,6 +1,7 @@
-//! The tracking id of every request, and the log span that carries it. The
-//! id travels with the request (an extension), and the middleware renders
-//! with it the failures that handlers return with `?`.
+//! The tracking id of every request, its trace context (W3C Trace Context,
+//! `trace_context.rs`), and the span that carries both onto every log line.
+//! They travel with the request (an extension), and the middleware renders
+//! with the id the failures that handlers return with `?`.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -10,9 +11,11 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use contacts_model::{ErrorItem, TrackingId};
+use opentelemetry::trace::SpanContext;
 use tracing::Instrument;
 
 use crate::http::error::{AppError, Failure, TRACKING_ID_HEADER, render_untracked};
+use crate::http::trace_context;
 
 /// The tracking id of the request being served.
 #[derive(Debug, Clone)]
@@ -21,6 +24,9 @@ pub struct RequestContext {
     pub tracking_id: TrackingId,
     /// Whether the client sent it in the header, or the server made it up.
     pub from_header: bool,
+    /// The request's span in its trace: the caller's trace (its
+    /// `traceparent`), or a new one.
+    pub trace: SpanContext,
     /// The id of the body where it [settled](Self::settle) there, shared
     /// with the middleware that renders the failures.
     from_body: Arc<OnceLock<TrackingId>>,
@@ -39,6 +45,7 @@ impl RequestContext {
         Self {
             tracking_id,
             from_header,
+            trace: SpanContext::empty_context(),
             from_body: Arc::default(),
         }
     }
@@ -84,9 +91,10 @@ impl<S: Sync> FromRequestParts<S> for RequestContext {
     }
 }
 
-/// Middleware: reads or makes the tracking id, opens the log span that puts
-/// it on every line, renders with it the failures that named none, and logs
-/// the outcome of the request.
+/// Middleware: reads or makes the tracking id, takes the `traceparent` (a
+/// malformed one starts a new trace, as a missing one does), opens the span
+/// that puts both on every line, renders with the id the failures that named
+/// none, and logs the outcome of the request.
 pub async fn track(mut request: Request, next: Next) -> Response {
     let header = request.headers().get(TRACKING_ID_HEADER).map(|v| {
         v.to_str()
@@ -98,7 +106,7 @@ pub async fn track(mut request: Request, next: Next) -> Response {
                 )
             })
     });
-    let (context, header_error) = match header {
+    let (mut context, header_error) = match header {
         Some(Ok(tracking_id)) => (RequestContext::new(tracking_id, true), None),
         Some(Err(item)) => (RequestContext::new(generate(), false), Some(item)),
         None => (RequestContext::new(generate(), false), None),
@@ -106,9 +114,12 @@ pub async fn track(mut request: Request, next: Next) -> Response {
     let span = tracing::info_span!(
         "request",
         tracking_id = context.tracking_id.as_str(),
+        trace_id = tracing::field::Empty,
         method = %request.method(),
         path = request.uri().path(),
     );
+    let caller = trace_context::from_headers(request.headers());
+    context.trace = trace_context::start(&span, caller.as_ref());
     async move {
         if let Some(item) = header_error {
             return context

@@ -11,6 +11,7 @@ use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use contacts_model::EzpayId;
+use reqwest::Url;
 
 use crate::store::{Database, DeliveryState};
 
@@ -58,6 +59,11 @@ pub struct Options {
     /// How to write the logs: text lines, or one JSON object per line.
     #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text, env = "CONTACTS_LOG_FORMAT")]
     pub log_format: LogFormat,
+    /// Export the spans by OTLP/HTTP (protobuf) to this collector, at
+    /// URL/v1/traces (default: the OTEL_EXPORTER_OTLP_ENDPOINT variable; none:
+    /// nothing is exported).
+    #[arg(long, value_name = "URL", value_parser = otlp_endpoint, env = "CONTACTS_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<Url>,
     /// Allow the development login (no --config) on an address other than
     /// loopback, and serve the embedding demo's script (which signs in with
     /// the development credentials) even with --config.
@@ -79,6 +85,7 @@ impl Default for Options {
             no_relay: false,
             metrics_addr: None,
             log_format: LogFormat::Text,
+            otlp_endpoint: None,
             dev: false,
             trust_forwarded_for: false,
         }
@@ -237,20 +244,35 @@ where
 
 impl Options {
     /// The ids of the server's flags.
-    const FLAGS: [&str; 8] = [
+    const FLAGS: [&str; 9] = [
         "addr",
         "static_dir",
         "config",
         "no_relay",
         "metrics_addr",
         "log_format",
+        "otlp_endpoint",
         "dev",
         "trust_forwarded_for",
     ];
 }
 
-/// `options`, unless they would expose the development login beyond loopback.
-fn exposed(options: Options) -> Result<Options, String> {
+/// The OpenTelemetry variable that names the collector where neither
+/// `--otlp-endpoint` nor `CONTACTS_OTLP_ENDPOINT` does.
+const OTEL_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// `options`, unless they would expose the development login beyond
+/// loopback; the collector from [`OTEL_ENDPOINT`] where none was given.
+fn exposed(mut options: Options) -> Result<Options, String> {
+    if options.otlp_endpoint.is_none()
+        && let Some(endpoint) = std::env::var_os(OTEL_ENDPOINT).filter(|v| !v.is_empty())
+    {
+        let endpoint = endpoint
+            .to_str()
+            .ok_or_else(|| format!("{OTEL_ENDPOINT} is not UTF-8"))?;
+        options.otlp_endpoint =
+            Some(otlp_endpoint(endpoint).map_err(|e| format!("{OTEL_ENDPOINT}: {e}"))?);
+    }
     if options.config.is_none() && !options.dev && !options.addr.ip().is_loopback() {
         return Err(format!(
             "refusing to listen on {}: without --config the server runs with the development \
@@ -266,6 +288,13 @@ fn exposed(options: Options) -> Result<Options, String> {
 fn address(text: &str) -> Result<SocketAddr, String> {
     text.parse()
         .map_err(|_| "not an address such as 127.0.0.1:8080".to_owned())
+}
+
+fn otlp_endpoint(text: &str) -> Result<Url, String> {
+    Url::parse(text)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
+        .ok_or_else(|| "not an http:// or https:// URL such as http://127.0.0.1:4318".to_owned())
 }
 
 fn state(text: &str) -> Result<DeliveryState, String> {
@@ -314,6 +343,8 @@ mod tests {
             "c.toml",
             "--metrics-addr=127.0.0.1:9100",
             "--no-relay",
+            "--otlp-endpoint",
+            "http://127.0.0.1:4318",
         ]) else {
             panic!("valid flags");
         };
@@ -323,6 +354,10 @@ mod tests {
         assert_eq!(options.config, Some(PathBuf::from("c.toml")));
         assert_eq!(options.metrics_addr.map(|a| a.port()), Some(9100));
         assert!(options.no_relay);
+        assert_eq!(
+            options.otlp_endpoint.as_ref().map(Url::as_str),
+            Some("http://127.0.0.1:4318/")
+        );
     }
 
     #[test]
@@ -473,6 +508,8 @@ mod tests {
             ),
             (&["--verbose"][..], "unexpected argument '--verbose'"),
             (&["--metrics-addr", "9100"][..], "not an address"),
+            (&["--otlp-endpoint", "127.0.0.1:4318"][..], "not an http"),
+            (&["--otlp-endpoint", "ftp://collector"][..], "not an http"),
             (&["--addr", "0.0.0.0:8080"][..], "development login"),
             (&["deliveries"][..], "list"),
             (

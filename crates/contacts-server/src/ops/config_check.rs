@@ -59,6 +59,13 @@ fn describe(options: &Options, config: &Config) -> String {
         "log_format",
         &format!("{:?}", options.log_format).to_lowercase(),
     );
+    line(
+        "otlp_endpoint",
+        &options
+            .otlp_endpoint
+            .as_ref()
+            .map_or_else(|| "none (no spans exported)".to_owned(), hidden_url),
+    );
     line("relay", &if options.no_relay { "off" } else { "on" });
     line("dev", &options.dev);
     line("trust_forwarded_for", &options.trust_forwarded_for);

@@ -2,7 +2,8 @@
 //! (`health`, reading the database at most once a second through `recent`), the Prometheus
 //! metrics (`telemetry`), the pruning of expired rows (`retention`), the
 //! `deliveries list|retry|discard` commands (`deliveries`), `config check`
-//! (`config_check`), the log lines (`logs`), and the command line (`cli`).
+//! (`config_check`), the log lines (`logs`) and the export of the spans by
+//! OTLP (`traces`), and the command line (`cli`).
 
 pub mod cli;
 pub mod config_check;
@@ -12,3 +13,4 @@ pub mod logs;
 pub mod recent;
 pub mod retention;
 pub mod telemetry;
+pub mod traces;

@@ -18,8 +18,10 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::{Client, Url};
 use tokio::sync::watch;
 use tokio::task::{self, JoinError, JoinSet};
+use tracing::Instrument;
 
 use crate::config::{DeliverySettings, RelaySettings, Target};
+use crate::http::trace_context;
 use crate::store::{Attempted, ClaimRequest, ClaimedDelivery, Store, StoreError};
 
 /// How often an idle relay looks for work it was not told about: deliveries
@@ -271,17 +273,41 @@ impl TargetRelay {
         self.store.next_due(vec![self.target.name]).await
     }
 
-    /// One attempt: the send, and what it came to.
+    /// One attempt, a span of the saving request's trace (a new trace for a
+    /// delivery queued before traces were kept): the send, with that span's
+    /// `traceparent`, and what it came to.
     async fn attempt(self: Arc<Self>, delivery: ClaimedDelivery) -> (i64, Attempted) {
-        let name = self.target.name;
-        let answer = send::post(&self.client, &self.target, &self.url, &delivery).await;
-        let attempted = send::judge(&self.settings, &delivery, answer, SystemTime::now());
         let attempt = delivery.attempts.saturating_add(1);
-        let tracking_id = delivery.tracking_id.as_str();
+        let span = tracing::info_span!(
+            "delivery_attempt",
+            target = self.target.name,
+            tracking_id = delivery.tracking_id.as_str(),
+            trace_id = tracing::field::Empty,
+            attempt,
+        );
+        let saved = delivery
+            .traceparent
+            .as_deref()
+            .and_then(trace_context::parse);
+        let traceparent = trace_context::traceparent(&trace_context::start(&span, saved.as_ref()));
+        self.send(delivery, &traceparent).instrument(span).await
+    }
+
+    async fn send(&self, delivery: ClaimedDelivery, traceparent: &str) -> (i64, Attempted) {
+        let name = self.target.name;
+        let answer = send::post(
+            &self.client,
+            &self.target,
+            &self.url,
+            &delivery,
+            traceparent,
+        )
+        .await;
+        let attempted = send::judge(&self.settings, &delivery, answer, SystemTime::now());
         metrics::counter!("contacts_delivery_attempts_total", "target" => name).increment(1);
         let result = match &attempted {
             Attempted::Delivered { status } => {
-                tracing::info!(target = name, tracking_id, attempt, status, "delivered");
+                tracing::info!(status, "delivered");
                 if let Some(latency) = since_acceptance(&delivery.payload) {
                     metrics::histogram!("contacts_delivery_latency_seconds", "target" => name)
                         .record(latency.as_secs_f64());
@@ -290,11 +316,11 @@ impl TargetRelay {
             }
             Attempted::Retry { at, error, .. } => {
                 let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
-                tracing::warn!(target = name, tracking_id, attempt, %error, wait_ms = wait.as_millis(), "delivery failed; retrying");
+                tracing::warn!(%error, wait_ms = wait.as_millis(), "delivery failed; retrying");
                 "retried"
             }
             Attempted::Dead { error, .. } => {
-                tracing::error!(target = name, tracking_id, attempt, %error, "delivery dead; see `contacts-server deliveries list --state dead`");
+                tracing::error!(%error, "delivery dead; see `contacts-server deliveries list --state dead`");
                 "dead"
             }
         };

@@ -8,6 +8,7 @@ use reqwest::{Client, StatusCode, Url};
 
 use super::backoff;
 use crate::config::{RelaySettings, Target};
+use crate::http::trace_context::TRACEPARENT;
 use crate::store::{Attempted, ClaimedDelivery};
 
 /// How much of a failed answer is kept.
@@ -32,12 +33,14 @@ pub enum Answer {
     Refused { status: u16, error: String },
 }
 
-/// POSTs `delivery` to `url` with the contract's headers and the target's own.
+/// POSTs `delivery` to `url` with the contract's headers, the attempt's
+/// `traceparent` and the target's own headers.
 pub async fn post(
     client: &Client,
     target: &Target,
     url: &Url,
     delivery: &ClaimedDelivery,
+    traceparent: &str,
 ) -> Answer {
     let request = client
         .post(url.clone())
@@ -46,6 +49,7 @@ pub async fn post(
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .header("Request-Tracking-Id", &delivery.tracking_id)
         .header("Idempotency-Key", &delivery.idempotency_key)
+        .header(TRACEPARENT, traceparent)
         .body(delivery.payload.clone());
     let mut response = match request.send().await {
         Ok(response) => response,
@@ -264,6 +268,7 @@ mod tests {
             payload: "{}".into(),
             attempts: 0,
             idempotency_key: "CAAG:t:e.2:MAS".into(),
+            traceparent: None,
         };
         let Attempted::Retry { at, .. } = judge(&settings, &delivery, unavailable(None), now)
         else {

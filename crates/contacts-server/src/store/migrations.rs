@@ -17,6 +17,7 @@ pub(super) const SQLITE: &[&str] = &[
     include_str!("migrations/sqlite/0007_request_version.sql"),
     include_str!("migrations/sqlite/0008_idempotency_key_per_update.sql"),
     include_str!("migrations/sqlite/0009_due_heads_of_queue.sql"),
+    include_str!("migrations/sqlite/0010_outbox_traceparent.sql"),
 ];
 
 /// PostgreSQL's migrations, oldest first.
@@ -25,6 +26,7 @@ pub(super) const POSTGRES: &[&str] = &[
     include_str!("migrations/postgres/0002_save_function.sql"),
     include_str!("migrations/postgres/0003_idempotency_key_per_update.sql"),
     include_str!("migrations/postgres/0004_due_heads_of_queue.sql"),
+    include_str!("migrations/postgres/0005_outbox_traceparent.sql"),
 ];
 
 /// The migrations a database at schema version `applied` still needs, each
@@ -62,6 +64,7 @@ mod tests {
         "d55036649a7cacf26f45c0e9903af7891136fdfa108dac125065835492aa234e",
         "40d4704930421b68ff53789e66dabf6c5364f6e968be7314204d4e930fb1c593",
         "6c294062a979ca9a7a3f7826e6656c24c11632ebca6d550a334adc17f62b8c9e",
+        "dc0464c5f8da56cb7afc9871c00d766325325422590cea3878876edc621a1ad5",
     ];
 
     const RELEASED_POSTGRES: &[&str] = &[
@@ -69,6 +72,7 @@ mod tests {
         "7995031dd4517b3b5851cd67eb65a694bdbfccac00a4a42d8551053077453198",
         "78d3820a626853f370d68c4b868480a4ccd8e2fc119ccd7d7f9c62ad35b6c9b0",
         "016e8f5c6099788ac32f6727c95676c19d8aeb56c6a90240a28c1161a293e122",
+        "fc391baf21efc11264ef5a5c811e0ae0f21fc9f3941959cd65b5d89ca9a9da48",
     ];
 
     fn sha256(text: &str) -> String {

@@ -93,6 +93,9 @@ pub struct Update {
     pub request: Valid<ContactsRequest>,
     /// The version the contacts must still be at (`If-Match`), if any.
     pub if_match: Option<u64>,
+    /// The request's W3C `traceparent`, stored with each delivery so that
+    /// the relay's attempts join its trace.
+    pub traceparent: String,
 }
 
 impl Update {

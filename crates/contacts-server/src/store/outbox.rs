@@ -64,6 +64,9 @@ pub struct ClaimedDelivery {
     pub idempotency_key: String,
     /// Attempts made before this one.
     pub attempts: u32,
+    /// The W3C `traceparent` of the request that saved the update (none for
+    /// a delivery queued before traces were kept).
+    pub traceparent: Option<String>,
 }
 
 /// What a relay asks for.

@@ -432,13 +432,18 @@ impl Store for PostgresStore {
         ]
         .into_iter()
         .chain(columns.params())
-        .chain([&new as &(dyn ToSql + Sync), &payload, &targets])
+        .chain([
+            &new as &(dyn ToSql + Sync),
+            &payload,
+            &targets,
+            &update.traceparent,
+        ])
         .collect();
         let placeholders: Vec<String> = (1..=params.len()).map(|n| format!("${n}")).collect();
         let client = self.client().await?;
         let statement = client
             .prepare_cached(&format!(
-                "SELECT result, result_version FROM contacts_save({})",
+                "SELECT result, result_version FROM contacts_save_traced({})",
                 placeholders.join(", ")
             ))
             .await?;

@@ -94,6 +94,7 @@ pub(super) fn claimed_delivery(row: &impl Row) -> Result<ClaimedDelivery, StoreE
         payload: row.string(4)?,
         attempts: attempts(row.int(5)?),
         idempotency_key: row.string(6)?,
+        traceparent: row.text(7)?,
     })
 }
 

@@ -29,7 +29,7 @@ pub(super) const ACTION_AUDIT_COLUMNS: &str = "action, tracking_id, ezpay_id, us
 
 /// A claimed delivery, as [`super::rows::claimed_delivery`] reads it.
 pub(super) const CLAIMED_COLUMNS: &str =
-    "id, tracking_id, ezpay_id, target, payload, attempts, idempotency_key";
+    "id, tracking_id, ezpay_id, target, payload, attempts, idempotency_key, traceparent";
 
 /// A listed delivery, as [`super::rows::delivery_record`] reads it; the time
 /// of acceptance, which each engine formats its own way, comes next.

@@ -361,8 +361,8 @@ impl Sqlite {
         for target in TARGETS {
             tx.execute(
                 &format!(
-                    "INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at, idempotency_key, next_attempt_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, {})",
+                    "INSERT INTO outbox (tracking_id, ezpay_id, target, payload, created_at, idempotency_key, traceparent, next_attempt_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, {})",
                     outbox::due_unless_behind()
                 ),
                 [
@@ -372,6 +372,7 @@ impl Sqlite {
                     &payload,
                     &accepted_at,
                     &update.idempotency_key(version, target),
+                    &update.traceparent,
                 ],
             )?;
         }

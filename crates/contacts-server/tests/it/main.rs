@@ -14,6 +14,8 @@
 //! - [`tokens`]: bearer tokens against an issuer's key set served by the test;
 //! - [`dev_issuer`]: the development issuer of `cargo xtask run` and a server
 //!   configured as that command configures it.
+//! - [`traces`]: W3C Trace Context from the request to the targets, the
+//!   outbox, the logs and an OTLP collector.
 //!
 //! A module's `on_postgres` runs its tests again on PostgreSQL.
 
@@ -29,6 +31,7 @@ mod ops;
 mod postgres;
 mod postgres_tls;
 mod tokens;
+mod traces;
 
 use std::fmt::Debug;
 use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};

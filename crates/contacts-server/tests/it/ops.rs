@@ -154,6 +154,11 @@ fn config_check_prints_the_effective_configuration_with_secrets_hidden() {
             ),
             ("CONTACTS_METRICS_ADDR", "127.0.0.1:9100"),
             ("CONTACTS_LOG_FORMAT", "json"),
+            (
+                "CONTACTS_OTLP_ENDPOINT",
+                "https://otel:o-s3cret@collector.example:4318",
+            ),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"),
         ],
         &[],
     );
@@ -166,6 +171,7 @@ fn config_check_prints_the_effective_configuration_with_secrets_hidden() {
         &format!("config = {}", config.display()),
         "metrics_addr = 127.0.0.1:9100",
         "log_format = json",
+        "otlp_endpoint = https://otel:(hidden)@collector.example:4318/",
         "users (password hashes hidden) = ocsuser (CAAG_302)",
         "customers = 1",
         "target MAS = https://mas.example.com/in?tenant=%28hidden%29",
@@ -184,6 +190,24 @@ fn config_check_prints_the_effective_configuration_with_secrets_hidden() {
         &["--log-format", "text"],
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("log_format = text"));
+
+    // OpenTelemetry's own variable, where no CONTACTS_OTLP_ENDPOINT is set.
+    let output = config_check(
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("otlp_endpoint = http://127.0.0.1:4318/"),
+        "{stdout}"
+    );
+    let output = config_check(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("OTEL_EXPORTER_OTLP_ENDPOINT: not an http"),
+        "{stderr}"
+    );
 }
 
 #[test]

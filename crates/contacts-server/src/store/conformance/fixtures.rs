@@ -30,6 +30,9 @@ pub(super) async fn customers(db: &dyn Engine) {
     .expect("customers");
 }
 
+/// The `traceparent` of the fixtures' updates.
+pub(super) const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
 /// An update of `customer` by `user` through the source CAAG.
 pub(super) fn update_by(user: &str, tracking_id: &str, customer: &str, contacts: Value) -> Update {
     let draft = RequestDraft::from_value(&json!({ "contacts": contacts })).expect("a request");
@@ -41,6 +44,7 @@ pub(super) fn update_by(user: &str, tracking_id: &str, customer: &str, contacts:
         source: "CAAG".to_owned(),
         request: validate_request(&draft).expect("a valid request"),
         if_match: None,
+        traceparent: TRACEPARENT.to_owned(),
     }
 }
 

@@ -37,6 +37,11 @@ pub(super) async fn claims_take_only_the_head_of_each_queue(db: &dyn Engine) {
         (&payload["request_tracking_id"], &payload["ezpay_id"]),
         (&json!("t1"), &json!(A))
     );
+    assert_eq!(
+        first.traceparent.as_deref(),
+        Some(TRACEPARENT),
+        "the request's trace context is kept with its deliveries"
+    );
     assert!(
         claims(db, "r2", "MAS", now).await.is_empty(),
         "claimed deliveries are leased"

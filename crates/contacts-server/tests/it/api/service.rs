@@ -3,7 +3,7 @@
 //! exposed, SIGTERM, and a kill that loses no acknowledged update.
 
 use std::fs;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -299,23 +299,8 @@ fn refuses_to_start_exposed_or_framed_by_wildcards() {
 fn sigterm_stops_the_server_cleanly() {
     let scratch = Scratch::new();
     let mut server = SERVER.start(&scratch.0, &[]);
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            assert!(status.success(), "{status}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still running 10 s after SIGTERM"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
+    let status = server.terminate();
+    assert!(status.success(), "{status}");
 }
 
 /// Load from 16 clients, `kill -9` mid-way, restart: every Success is stored

@@ -65,17 +65,23 @@ pub fn normalize_phone(input: &str) -> Result<Phone, ValidationError> {
         Some(rest) => (true, rest),
         None => (false, trimmed),
     };
-    let mut digits = String::with_capacity(11);
+    // The digits are gathered on the stack: one more than a number with its
+    // country code is enough to tell that there are too many.
+    let mut buffer = [0u8; 12];
+    let mut count = 0;
     for c in rest.chars() {
         if c.is_ascii_digit() {
-            digits.push(c);
+            buffer[count] = c as u8;
+            count += 1;
         } else if !is_separator(c) {
             return Err(invalid_character(c));
         }
-        if digits.len() > 11 {
+        if count == buffer.len() {
             break;
         }
     }
+    // ASCII digits only, so always UTF-8.
+    let digits = std::str::from_utf8(&buffer[..count]).unwrap_or_default();
     if has_plus && !digits.is_empty() && !digits.starts_with('1') {
         return Err(error(
             ErrorCode::PhoneUnsupportedCountry,
@@ -83,7 +89,7 @@ pub fn normalize_phone(input: &str) -> Result<Phone, ValidationError> {
         ));
     }
     let national = match digits.len() {
-        10 if !has_plus => digits.as_str(),
+        10 if !has_plus => digits,
         11 if digits.starts_with('1') => &digits[1..],
         n if n < 10 || (has_plus && n < 11) => {
             let have = if has_plus { n.saturating_sub(1) } else { n };

@@ -21,8 +21,13 @@
 // is timed on static/embed.html, where the host passes the credentials as the
 // CAAG console does: its Name input is enabled once the customer's contacts
 // are loaded from the real contacts-server (wasm start-up, GET, first render);
-// the peer's page shows an empty form. The loads alternate, ours then the
-// peer's, after one unmeasured load of each; the machine is shared and noisy.
+// the peer's page shows an empty form. The loads alternate, each round
+// starting with the next page, after one unmeasured load of each; the
+// machine is shared and noisy.
+// Breakdown: the medians of when each step of a load ended (resource timing
+// of the document, scripts, stylesheet, wasm and the contacts' GET, and when
+// the page asked to instantiate the wasm and got it), to see where the time
+// goes.
 
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -36,7 +41,8 @@ import { ACTIVE_CUSTOMER, distDir } from './support/config.mjs';
 import { signIn } from './support/editor.mjs';
 import { ContactsServer } from './support/server.mjs';
 
-const RUNS = 21;
+// Loads of each page (BENCH_LOAD_RUNS, for a quicker look; the figures quoted are of 21).
+const RUNS = Number(process.env.BENCH_LOAD_RUNS ?? 21);
 const RUN_TIMEOUT_MS = 30_000;
 // design.md: the editor's first load is at most 108 KiB as sent.
 const BUDGET_BYTES = 110_592;
@@ -78,22 +84,85 @@ function detector(label) {
   requestAnimationFrame(poll);
 }
 
-/** One load of `url` in a fresh context: milliseconds to interactive and to DOMContentLoaded. */
+/**
+ * Runs in the page before its scripts: records in `window.__steps` when the
+ * page first asks to compile a WebAssembly module, when that module is
+ * instantiated, and when the first input is in the page (enabled or not),
+ * for the breakdown (it times, and changes nothing).
+ */
+function stepTimer() {
+  const times = {};
+  window.__steps = times;
+  const observer = new MutationObserver(() => {
+    if (document.querySelector('input')) {
+      times.form ??= performance.now();
+      observer.disconnect();
+    }
+  });
+  observer.observe(document, { childList: true, subtree: true });
+  for (const name of ['instantiateStreaming', 'instantiate']) {
+    const original = WebAssembly[name];
+    WebAssembly[name] = function timed(...args) {
+      times.start ??= performance.now();
+      return original.apply(this, args).then((result) => {
+        times.ready ??= performance.now();
+        return result;
+      });
+    };
+  }
+}
+
+/**
+ * Where the time of one load went, in ms from navigation: the document's
+ * arrival, when the page first asked for another file, the last script's and the stylesheet's, the wasm's download and
+ * instantiation, the contacts' GET (asked, answered), DOMContentLoaded, the
+ * first input in the page (the form, perhaps still locked) and TTI. What a page has not (the peer has no wasm and no GET) is left out.
+ */
+function breakdown() {
+  const [navigation] = performance.getEntriesByType('navigation');
+  const resources = performance.getEntriesByType('resource');
+  const last = (test) => {
+    const ends = resources.filter((r) => test(new URL(r.name).pathname)).map((r) => r.responseEnd);
+    return ends.length ? Math.max(...ends) : undefined;
+  };
+  const api = resources.find((r) => new URL(r.name).pathname.startsWith('/api/'));
+  const files = resources.filter((r) => r !== api).map((r) => r.startTime);
+  return {
+    html: navigation.responseEnd,
+    filesFrom: files.length ? Math.min(...files) : undefined,
+    scripts: last((p) => p.endsWith('.js')),
+    css: last((p) => p.endsWith('.css')),
+    dcl: navigation.domContentLoadedEventEnd,
+    wasm: last((p) => p.endsWith('.wasm')),
+    instantiateFrom: window.__steps.start,
+    instantiated: window.__steps.ready,
+    form: window.__steps.form,
+    getFrom: api?.startTime,
+    getAnswered: api?.responseEnd,
+    tti: window.__ttiMs,
+  };
+}
+
+/** One load of `url` in a fresh context: milliseconds to interactive, to DOMContentLoaded, and the breakdown. */
 async function timeToInteractive(browser, url) {
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
     await page.addInitScript(detector, LABEL);
+    await page.addInitScript(stepTimer);
     await page.goto(url, { waitUntil: 'commit', timeout: RUN_TIMEOUT_MS });
     await page.waitForFunction(() => window.__ttiMs !== undefined, null, { timeout: RUN_TIMEOUT_MS, polling: 50 });
     await page.waitForLoadState('load', { timeout: RUN_TIMEOUT_MS });
-    return await page.evaluate(() => ({
-      tti: window.__ttiMs,
-      dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
-    }));
+    return await page.evaluate(breakdown);
   } finally {
     await context.close();
   }
+}
+
+/** The median of each step of the breakdown over `runs`, as one line. */
+function breakdownLine(runs) {
+  const steps = Object.keys(runs[0]).filter((key) => runs.every((run) => run[key] !== undefined));
+  return steps.map((key) => `${key} ${median(runs.map((run) => run[key])).toFixed(0)}`).join(', ');
 }
 
 /**
@@ -209,13 +278,18 @@ async function main() {
     for (const page of pages) await timeToInteractive(browser, page.url);
     for (const page of pages) page.runs = [];
     for (let i = 0; i < RUNS; i += 1) {
-      for (const page of pages) page.runs.push(await timeToInteractive(browser, page.url));
+      // Each round starts with the next page, so that no page always loads
+      // first or right after the same other one (in a fixed order, two
+      // identical builds once came out at 456 and 575 ms).
+      const round = [...pages.slice(i % pages.length), ...pages.slice(0, i % pages.length)];
+      for (const page of round) page.runs.push(await timeToInteractive(browser, page.url));
     }
     for (const page of pages) {
       page.tti = median(page.runs.map((r) => r.tti));
       const dcl = median(page.runs.map((r) => r.dcl));
       console.log(`${page.name} time-to-interactive runs: ${page.runs.map((r) => r.tti.toFixed(0)).join(', ')} ms`);
       console.log(`${page.name} medians of ${page.runs.length}: TTI ${page.tti.toFixed(1)} ms, DOMContentLoaded ${dcl.toFixed(1)} ms`);
+      console.log(`${page.name} breakdown (medians, ms from navigation): ${breakdownLine(page.runs)}`);
     }
     const [ourPage, peerPage] = [pages[0], pages.at(-1)];
     const ratio = ourPage.tti / peerPage.tti;

@@ -82,15 +82,6 @@ impl Drop for Spawned {
     }
 }
 
-pub fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build(),
-    )
-}
-
 /// The figures of `sections` (all if empty), each build in turn.
 pub fn run(dir: &Path, builds: &[Build], sections: &[String], sweep: &Sweep) -> Result<(), String> {
     let wanted = |section: &str| sections.is_empty() || sections.iter().any(|s| s == section);
@@ -117,7 +108,7 @@ pub fn closed_loop(
     length: Duration,
     window: Duration,
 ) -> Result<(Latencies, Vec<usize>), String> {
-    let agent = agent();
+    let agent = contacts_testkit::harness::client();
     post(&agent, base, &format!("{prefix}-warm-up"), 0)?;
     let next = AtomicUsize::new(0);
     let windows: Vec<AtomicUsize> = (0..length.div_duration_f64(window).ceil() as usize)

@@ -38,12 +38,7 @@ pub fn login_flood(dir: &Path) -> Result<(), String> {
     }
     let config = dir.join("flood.toml");
     std::fs::write(&config, text).map_err(|e| format!("cannot write {}: {e}", config.display()))?;
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build(),
-    );
+    let agent = contacts_testkit::harness::client();
     let auth: Vec<String> = (0..AGENTS)
         .map(|n| basic(&format!("agent{n}"), "ocsuser"))
         .collect();

@@ -14,7 +14,7 @@ use contacts_testkit::postgres;
 use contacts_testkit::receiver::Receiver;
 
 use crate::api::config;
-use crate::delivery::{Build, CLIENTS, Spawned, agent, closed_loop};
+use crate::delivery::{Build, CLIENTS, Spawned, closed_loop};
 use crate::{Latencies, ms};
 
 /// The probes, their clients, and the load they come during.
@@ -27,7 +27,7 @@ const ROUNDS: usize = 4;
 /// Sends [`PROBES`] `GET /healthz` to `base` from [`PROBE_CLIENTS`]
 /// clients, evenly over [`LOAD`]: how many answered 200, and their p99.
 fn probe(base: &str) -> (usize, Duration) {
-    let agent = agent();
+    let agent = contacts_testkit::harness::client();
     let interval = LOAD / u32::try_from(PROBES).unwrap_or(u32::MAX);
     let ok = AtomicUsize::new(0);
     let started = Instant::now();

@@ -20,7 +20,7 @@ use contacts_testkit::postgres;
 use contacts_testkit::receiver::Receiver;
 
 use crate::api::{config, customer, post};
-use crate::delivery::{Build, Spawned, agent};
+use crate::delivery::{Build, Spawned};
 use crate::{CUSTOMERS, Latencies, ms};
 
 /// The rates of saves per second tried when `--rates` is not given.
@@ -185,7 +185,7 @@ fn steady(
     prefix: &str,
     receivers: &[&Receiver; 2],
 ) -> Result<Steady, String> {
-    let agent = agent();
+    let agent = contacts_testkit::harness::client();
     for (n, base) in bases.iter().enumerate() {
         post(&agent, base, &format!("{prefix}-warm-up-{n}"), n)?;
     }

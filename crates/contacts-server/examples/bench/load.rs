@@ -128,12 +128,7 @@ pub fn load_over(
     clients: usize,
     prefix: &str,
 ) -> Result<(Latencies, f64), String> {
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build(),
-    );
+    let agent = contacts_testkit::harness::client();
     // The first request pays the password hash once; it is not measured.
     for (n, base) in bases.iter().enumerate() {
         post(&agent, base, &format!("{prefix}-warm-up-{n}"), 0)?;

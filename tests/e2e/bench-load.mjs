@@ -9,7 +9,7 @@
 // with what it changes.
 //
 // Size: the files that a first load really fetches (HTML, JS, wasm, CSS): raw,
-// gzip -9, and the bytes the server really sent (for ours, the gzipped copies
+// gzip -9, and the bytes the server really sent (for ours, the brotli copies
 // `cargo xtask dist` writes; the peer's server sends files as they are), as
 // Chromium's response body sizes report them. The budget (design.md: 108 KiB)
 // applies to what ours sent; the peer is compared at gzip -9. API calls are

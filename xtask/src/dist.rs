@@ -24,8 +24,8 @@ pub fn dist() -> Result {
 }
 
 /// Builds the editor with Trunk (release profile, wasm-opt -Oz) into `dist/`,
-/// checks the memory layout its wasm-opt flags assume, and writes a gzipped
-/// copy of each file for the server to send.
+/// checks the memory layout its wasm-opt flags assume, and writes a brotli
+/// and a gzip copy of each file for the server to send.
 pub fn build_editor() -> Result {
     step("building the editor (trunk build --release, standard library rebuilt for size)");
     run(small_wasm(&mut cmd("trunk"))

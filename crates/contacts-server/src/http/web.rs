@@ -51,8 +51,9 @@ const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), geolocation=(), g
 /// The editor's folder, served two ways.
 #[derive(Debug)]
 struct Site {
-    /// Its files; `NAME.gz` (written by `cargo xtask dist`) is sent instead
-    /// of `NAME` to browsers that accept gzip.
+    /// Its files; `NAME.br` or `NAME.gz` (written by `cargo xtask dist`) is
+    /// sent instead of `NAME` to browsers that accept brotli or gzip, brotli
+    /// where both are accepted alike.
     files: ServeDir,
     /// The same, with `index.html` for any address that names no file.
     pages: ServeDir<ServeFile>,
@@ -67,10 +68,12 @@ impl Web {
                 if !index.is_file() {
                     return Err(format!("--static-dir: {} is not a file", index.display()));
                 }
-                let files = ServeDir::new(&dir).precompressed_gzip();
-                let pages = files
-                    .clone()
-                    .fallback(ServeFile::new(index).precompressed_gzip());
+                let files = ServeDir::new(&dir).precompressed_br().precompressed_gzip();
+                let pages = files.clone().fallback(
+                    ServeFile::new(index)
+                        .precompressed_br()
+                        .precompressed_gzip(),
+                );
                 Ok(Site { files, pages })
             })
             .transpose()?;
@@ -172,7 +175,7 @@ pub async fn fallback(
     found.into_response()
 }
 
-/// Whether `path` names the demo page's script (or its gzipped copy) as the
+/// Whether `path` names the demo page's script (or a compressed copy) as the
 /// file server reads it: percent-decoded (`/%65mbed.js`), whatever empty or
 /// `.` segments (`/embed.js/`, `//./embed.js`) or letter case.
 fn is_demo_script(path: &str) -> bool {
@@ -180,9 +183,13 @@ fn is_demo_script(path: &str) -> bool {
     let name = decoded
         .split('/')
         .rfind(|segment| !segment.is_empty() && *segment != ".")
-        .unwrap_or_default();
-    let name = name.strip_suffix(".gz").unwrap_or(name);
-    name.eq_ignore_ascii_case(DEMO_SCRIPT)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let name = [".gz", ".br"]
+        .iter()
+        .find_map(|copy| name.strip_suffix(copy))
+        .unwrap_or(&name);
+    name == DEMO_SCRIPT
 }
 
 /// How long a browser may keep a file: for ever where its name carries a
@@ -286,6 +293,8 @@ mod tests {
         for hidden in [
             "/embed.js",
             "/embed.js.gz",
+            "/embed.js.br",
+            "/EMBED.JS.BR",
             "/%65mbed.js",
             "/%65%6D%62%65%64%2E%6A%73",
             "/embed.js%2Egz",

@@ -1,5 +1,5 @@
 //! The server as a service: the editor's files with their headers, health
-//! and OpenAPI, gzipped copies, a configuration file, refusals to start
+//! and OpenAPI, compressed copies, a configuration file, refusals to start
 //! exposed, SIGTERM, and a kill that loses no acknowledged update.
 
 use std::fs;
@@ -108,11 +108,11 @@ fn serves_the_editor_with_security_headers_and_health_and_openapi() {
 }
 
 #[test]
-fn sends_the_gzipped_copy_of_a_file_to_clients_that_accept_gzip() {
+fn sends_the_compressed_copy_of_a_file_that_the_client_accepts() {
     let scratch = Scratch::new();
     let dist = scratch.0.join("dist");
     fs::create_dir_all(&dist).unwrap();
-    // Stand-ins for what `cargo xtask dist` writes: the gzipped copies'
+    // Stand-ins for what `cargo xtask dist` writes: the compressed copies'
     // bytes are recognisable, so the test sees which file was sent.
     for (name, plain) in [
         ("index.html", "<!doctype html><title>Contacts</title>"),
@@ -120,6 +120,7 @@ fn sends_the_gzipped_copy_of_a_file_to_clients_that_accept_gzip() {
     ] {
         fs::write(dist.join(name), plain).unwrap();
         fs::write(dist.join(format!("{name}.gz")), format!("gzip of {name}")).unwrap();
+        fs::write(dist.join(format!("{name}.br")), format!("br of {name}")).unwrap();
     }
     fs::write(dist.join("plain.css"), "p {}").unwrap();
     let server = SERVER.start(&scratch.0, &["--static-dir", dist.to_str().unwrap()]);
@@ -146,16 +147,23 @@ fn sends_the_gzipped_copy_of_a_file_to_clients_that_accept_gzip() {
         ("/customers", "index.html"),
         ("/", "index.html"),
     ] {
-        let (encoding, vary, body) = fetch(path, Some("gzip, deflate, br"));
-        assert_eq!(encoding.as_deref(), Some("gzip"), "{path}");
-        assert_eq!(vary.as_deref(), Some("accept-encoding"), "{path}");
-        assert_eq!(body, format!("gzip of {file}"), "{path}");
+        // What Chromium sends, also over plain HTTP: brotli is preferred.
+        for (accept, sent) in [
+            ("gzip, deflate, br, zstd", "br"),
+            ("gzip, br;q=0.5", "gzip"),
+            ("gzip, deflate", "gzip"),
+        ] {
+            let (encoding, vary, body) = fetch(path, Some(accept));
+            assert_eq!(encoding.as_deref(), Some(sent), "{path} {accept}");
+            assert_eq!(vary.as_deref(), Some("accept-encoding"), "{path}");
+            assert_eq!(body, format!("{sent} of {file}"), "{path} {accept}");
+        }
         let (encoding, _, body) = fetch(path, None);
         assert_eq!(encoding, None, "{path}");
-        assert!(!body.starts_with("gzip of"), "{path}: {body}");
+        assert!(!body.contains(" of "), "{path}: {body}");
     }
-    // A file without a gzipped copy is sent as it is.
-    let (encoding, _, body) = fetch("/plain.css", Some("gzip"));
+    // A file without a compressed copy is sent as it is.
+    let (encoding, _, body) = fetch("/plain.css", Some("gzip, br"));
     assert_eq!((encoding, body.as_str()), (None, "p {}"));
 }
 
@@ -226,6 +234,7 @@ fn a_configured_server_hides_the_demo_credentials_and_sends_hsts() {
             ("index.html", "<!doctype html><title>Contacts</title>"),
             ("embed.js", "// the demo page's script"),
             ("embed.js.gz", "not really gzip"),
+            ("embed.js.br", "not really brotli"),
         ],
     );
     let server = SERVER.start_configured(
@@ -233,7 +242,7 @@ fn a_configured_server_hides_the_demo_credentials_and_sends_hsts() {
         "served_over_https = true",
         &["--static-dir", dist.to_str().unwrap()],
     );
-    for path in ["/embed.js", "/embed.js.gz"] {
+    for path in ["/embed.js", "/embed.js.gz", "/embed.js.br"] {
         server.get(path, &[]).assert_failure(404, "Not Found");
     }
     let page = server.get("/", &[]);
@@ -411,7 +420,7 @@ fn no_acknowledged_update_is_lost_to_a_kill() {
 mod on_postgres {
     contacts_testkit::postgres_too!(
         serves_the_editor_with_security_headers_and_health_and_openapi,
-        sends_the_gzipped_copy_of_a_file_to_clients_that_accept_gzip,
+        sends_the_compressed_copy_of_a_file_that_the_client_accepts,
         a_configuration_file_sets_users_profiles_customers_and_framing,
         a_configured_server_hides_the_demo_credentials_and_sends_hsts,
         refuses_to_start_exposed_or_framed_by_wildcards,

@@ -32,6 +32,11 @@ fn serves_the_editor_with_security_headers_and_health_and_openapi() {
     .unwrap();
     fs::write(dist.join("app-0123456789abcdef.js"), "export {};").unwrap();
     fs::write(dist.join("embed.js"), "// the demo page's script").unwrap();
+    fs::write(
+        dist.join("embed.html"),
+        "<!doctype html><title>Host</title>",
+    )
+    .unwrap();
     let server = SERVER.start(&scratch.0, &["--static-dir", dist.to_str().unwrap()]);
 
     for path in ["/", "/customers"] {
@@ -61,6 +66,12 @@ fn serves_the_editor_with_security_headers_and_health_and_openapi() {
     }
     // The development login is active: the demo page's script is served.
     assert_eq!(server.get("/embed.js", &[]).status, 200);
+    // The demo host page, a stand-in for the console's, has the same
+    // headers but the opener policy, which is the console's to choose.
+    let host = server.get("/embed.html?ezpay_id=000010000005008", &[]);
+    assert_eq!(host.status, 200);
+    assert!(host.header("content-security-policy").is_some());
+    assert_eq!(host.header("cross-origin-opener-policy"), None);
     // A deploy is picked up at the next load: the entry points are asked for
     // every time, and the files named by a hash of their content are kept.
     for (path, cache_control) in [

@@ -7,12 +7,14 @@ use contacts_model::{
 };
 use gloo_net::http::{Request, RequestBuilder};
 use js_json::JsJson;
-use js_sys::Reflect;
-use wasm_bindgen::JsValue;
+use js_sys::{Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
 use crate::contact_list;
 use crate::credentials::Authorization;
+use crate::prefetched;
 
 /// How long a call may take before the editor gives up on it.
 pub const TIMEOUT_MS: u32 = 15_000;
@@ -29,7 +31,8 @@ pub struct ApiConfig {
 }
 
 impl ApiConfig {
-    fn contacts_url(&self, customer: &EzpayId) -> String {
+    /// Where the customer's contacts are read and saved.
+    pub(crate) fn contacts_url(&self, customer: &EzpayId) -> String {
         format!(
             "{}/api/v1/customers/{customer}/contacts",
             self.api_base.trim_end_matches('/')
@@ -199,13 +202,37 @@ async fn call(builder: RequestBuilder, body: Option<String>) -> Result<Answer, C
         None => builder.build(),
     }
     .map_err(|e| CallError::Unreachable(e.to_string()))?;
-    let failed = |e: gloo_net::Error| match e {
-        gloo_net::Error::JsError(error) if error.name == "TimeoutError" => CallError::TimedOut,
-        other => CallError::Unreachable(other.to_string()),
+    answer(fetch(&request.into())).await
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The browser's `fetch`, as gloo-net's `send` calls it.
+    fn fetch(request: &web_sys::Request) -> Promise;
+}
+
+/// Reads what `fetch` promised: the answer's status, body and `ETag`, or why
+/// none came (the `TimeoutError` of the request's `AbortSignal` included).
+/// One reader for the editor's own calls and for the GET sent before it
+/// started ([`prefetched_contacts`]).
+async fn answer(fetched: Promise) -> Result<Answer, CallError> {
+    let failed = |error: JsValue| match error.dyn_into::<js_sys::Error>() {
+        Ok(error) if error.name() == "TimeoutError" => CallError::TimedOut,
+        Ok(error) => CallError::Unreachable(error.to_string().into()),
+        Err(other) => CallError::Unreachable(format!("{other:?}")),
     };
-    let response = request.send().await.map_err(failed)?;
-    let text = response.text().await.map_err(failed)?;
-    Ok((response.status(), text, response.headers().get("ETag")))
+    let response: web_sys::Response = JsFuture::from(fetched)
+        .await
+        .map_err(failed)?
+        .unchecked_into();
+    let text = JsFuture::from(response.text().map_err(failed)?)
+        .await
+        .map_err(failed)?;
+    Ok((
+        response.status(),
+        text.as_string().unwrap_or_default(),
+        response.headers().get("ETag").ok().flatten(),
+    ))
 }
 
 /// `POST`s a submission: the answer, and the contacts' new version (the
@@ -284,10 +311,24 @@ pub async fn fetch_contacts(
 ) -> Result<CustomerContacts, Envelope> {
     let tracking_id = new_tracking_id();
     let builder = config.with_headers(Request::get(&config.contacts_url(customer)), &tracking_id);
-    let answer = call(builder, None)
-        .await
-        .map_err(|e| e.to_envelope(&tracking_id))?;
-    read_contacts(answer, &tracking_id)
+    contacts_of(call(builder, None).await, &tracking_id)
+}
+
+/// Loads a customer's current contacts from the answer of a GET sent
+/// before the editor started ([`prefetched`](crate::prefetched)).
+pub async fn prefetched_contacts(
+    (response, tracking_id): prefetched::Answer,
+) -> Result<CustomerContacts, Envelope> {
+    contacts_of(answer(response).await, &tracking_id)
+}
+
+/// The contacts in the answer of a GET sent under `tracking_id`.
+fn contacts_of(
+    answer: Result<Answer, CallError>,
+    tracking_id: &str,
+) -> Result<CustomerContacts, Envelope> {
+    let answer = answer.map_err(|e| e.to_envelope(tracking_id))?;
+    read_contacts(answer, tracking_id)
 }
 
 #[cfg(test)]

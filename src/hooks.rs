@@ -13,6 +13,7 @@ use crate::api::{self, ApiConfig};
 use crate::draft;
 use crate::events::announce;
 use crate::form::{Action, FormState};
+use crate::prefetched::Prefetched;
 use crate::session::{Session, SessionAction};
 
 /// Hands the form what a call brought, unless the service refused the
@@ -40,12 +41,15 @@ fn hand_over(
 
 /// Fetches the contacts of the customer the form awaits, once there are
 /// credentials, and hands them (with the agent's draft for that customer) to
-/// the form, which drops them if it awaits another customer by then.
+/// the form, which drops them if it awaits another customer by then. The
+/// first load takes the answer of the GET sent before the start where that
+/// asked the same ([`Prefetched::take`]).
 #[hook]
 pub fn use_load_contacts(
     form: &UseReducerHandle<FormState>,
     session: UseReducerDispatcher<Session>,
     config: Option<ApiConfig>,
+    prefetched: Prefetched,
 ) {
     let deps = (form.load.awaited().cloned(), config.is_some());
     let form = form.dispatcher();
@@ -54,7 +58,10 @@ pub fn use_load_contacts(
             return;
         };
         spawn_local(async move {
-            let contacts = api::fetch_contacts(&config, &customer).await;
+            let contacts = match prefetched.take(&config, &customer) {
+                Some(answer) => api::prefetched_contacts(answer).await,
+                None => api::fetch_contacts(&config, &customer).await,
+            };
             let owner = config.authorization.owner();
             let received = Action::ReceiveContacts {
                 draft: owner.and_then(|owner| draft::load(&owner, &customer).map(Box::new)),

@@ -77,7 +77,12 @@ pub fn app(props: &AppProps) -> Html {
     let sign_in_state = use_sign_in();
     let config = session.api_config(&options.api_base);
     let owner = config.as_ref().and_then(|c| c.authorization.owner());
-    use_load_contacts(&form, session.dispatcher(), config.clone());
+    use_load_contacts(
+        &form,
+        session.dispatcher(),
+        config.clone(),
+        options.prefetched.clone(),
+    );
     use_save(&form, session.dispatcher(), config, props.host.clone());
     use_keep_draft(&form, owner);
 

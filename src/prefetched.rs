@@ -1,0 +1,150 @@
+//! The first `GET …/contacts`, asked for by `contacts-editor.js`'s
+//! `startContactEditor` while the wasm still downloads, so that the
+//! contacts' answer and the editor's start overlap instead of following one
+//! another. The editor takes that answer at most once, for the first
+//! customer it awaits, and only where the request is the very one it would
+//! have sent itself (same URL, `Authorization` and `ProfileId`); otherwise
+//! it asks as usual.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use contacts_model::EzpayId;
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+
+use crate::api::ApiConfig;
+
+#[wasm_bindgen]
+extern "C" {
+    /// What `startContactEditor` sent: `{url, authorization, profileId,
+    /// trackingId, response}`, `response` being the promise `fetch` returned.
+    #[derive(Debug, Clone)]
+    pub type PendingGet;
+
+    #[wasm_bindgen(method, getter)]
+    fn url(this: &PendingGet) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn authorization(this: &PendingGet) -> String;
+    #[wasm_bindgen(method, getter, js_name = profileId)]
+    fn profile_id(this: &PendingGet) -> String;
+    #[wasm_bindgen(method, getter, js_name = trackingId)]
+    fn tracking_id(this: &PendingGet) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn response(this: &PendingGet) -> Promise;
+}
+
+/// A GET sent before the editor started, if any: its answer (the promise of
+/// `fetch`) and its `Request-Tracking-Id`.
+pub type Answer = (Promise, String);
+
+/// The GET that was sent before the editor started, until the editor first
+/// loads contacts. Clones share it; they are equal when they share it.
+#[derive(Debug, Clone, Default)]
+pub struct Prefetched(Rc<RefCell<Option<PendingGet>>>);
+
+impl PartialEq for Prefetched {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Prefetched {
+    /// Holds `pending` for the editor's first load.
+    pub fn new(pending: PendingGet) -> Self {
+        Self(Rc::new(RefCell::new(Some(pending))))
+    }
+
+    /// The answer of the GET sent before the start, if it asked exactly what
+    /// the editor would ask now of `customer` with `config`. Asked once:
+    /// later loads (another customer, a load after a conflict or a new
+    /// sign-in) fetch anew.
+    pub fn take(&self, config: &ApiConfig, customer: &EzpayId) -> Option<Answer> {
+        let pending = self.0.borrow_mut().take()?;
+        let same = pending.url() == config.contacts_url(customer)
+            && pending.authorization() == config.authorization.header_value()
+            && pending.profile_id() == config.profile_id.trim();
+        same.then(|| (pending.response(), pending.tracking_id()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `PendingGet` is a JavaScript object: these run under wasm-bindgen-test.
+    #[cfg(target_arch = "wasm32")]
+    mod take {
+        use js_sys::{Object, Promise, Reflect};
+        use wasm_bindgen::{JsCast, JsValue};
+        use wasm_bindgen_test::wasm_bindgen_test;
+
+        use super::super::*;
+        use crate::credentials::Authorization;
+
+        const CUSTOMER: &str = "000010000005008";
+
+        fn config() -> ApiConfig {
+            ApiConfig {
+                api_base: "https://api.example/".into(),
+                profile_id: " CAAG_302 ".into(),
+                authorization: Authorization::basic("agent", "secret"),
+            }
+        }
+
+        /// What `startContactEditor` hands over, with `changed` set differently.
+        fn pending(changed: Option<(&str, &str)>) -> Prefetched {
+            let config = config();
+            let fields = [
+                (
+                    "url",
+                    format!("https://api.example/api/v1/customers/{CUSTOMER}/contacts"),
+                ),
+                ("authorization", config.authorization.header_value().into()),
+                ("profileId", "CAAG_302".into()),
+                ("trackingId", "ce-1-2".into()),
+            ];
+            let object = Object::new();
+            for (key, value) in fields {
+                let value = match changed {
+                    Some((name, other)) if name == key => other.to_owned(),
+                    _ => value,
+                };
+                Reflect::set(&object, &key.into(), &value.into()).unwrap();
+            }
+            let response = Promise::resolve(&JsValue::NULL);
+            Reflect::set(&object, &"response".into(), &response).unwrap();
+            Prefetched::new(object.unchecked_into())
+        }
+
+        #[wasm_bindgen_test]
+        fn the_same_request_is_taken_once() {
+            let customer = EzpayId::parse(CUSTOMER).unwrap();
+            let prefetched = pending(None);
+            let (_, tracking_id) = prefetched.take(&config(), &customer).unwrap();
+            assert_eq!(tracking_id, "ce-1-2");
+            assert!(prefetched.take(&config(), &customer).is_none());
+        }
+
+        #[wasm_bindgen_test]
+        fn another_request_is_never_taken() {
+            let customer = EzpayId::parse(CUSTOMER).unwrap();
+            let other = EzpayId::parse("000010000005016").unwrap();
+            assert!(pending(None).take(&config(), &other).is_none());
+            for changed in [
+                (
+                    "url",
+                    "https://other.example/api/v1/customers/000010000005008/contacts",
+                ),
+                ("authorization", "Basic b3RoZXI6b3RoZXI="),
+                ("profileId", "CAAG_999"),
+            ] {
+                let prefetched = pending(Some(changed));
+                assert!(
+                    prefetched.take(&config(), &customer).is_none(),
+                    "taken with another {}",
+                    changed.0
+                );
+            }
+            assert!(Prefetched::default().take(&config(), &customer).is_none());
+        }
+    }
+}

@@ -84,13 +84,21 @@ function detector(label) {
 }
 
 /**
- * Runs in the page before its scripts: records in `window.__wasmMs` when the
- * page first asks to compile a WebAssembly module and when that module is
- * instantiated, for the breakdown (it times, and changes nothing).
+ * Runs in the page before its scripts: records in `window.__steps` when the
+ * page first asks to compile a WebAssembly module, when that module is
+ * instantiated, and when the first input is in the page (enabled or not),
+ * for the breakdown (it times, and changes nothing).
  */
-function wasmTimer() {
+function stepTimer() {
   const times = {};
-  window.__wasmMs = times;
+  window.__steps = times;
+  const observer = new MutationObserver(() => {
+    if (document.querySelector('input')) {
+      times.form ??= performance.now();
+      observer.disconnect();
+    }
+  });
+  observer.observe(document, { childList: true, subtree: true });
   for (const name of ['instantiateStreaming', 'instantiate']) {
     const original = WebAssembly[name];
     WebAssembly[name] = function timed(...args) {
@@ -106,8 +114,8 @@ function wasmTimer() {
 /**
  * Where the time of one load went, in ms from navigation: the document's
  * arrival, the last script's and the stylesheet's, the wasm's download and
- * instantiation, the contacts' GET (asked, answered), DOMContentLoaded and
- * TTI. What a page has not (the peer has no wasm and no GET) is left out.
+ * instantiation, the contacts' GET (asked, answered), DOMContentLoaded, the
+ * first input in the page (the form, perhaps still locked) and TTI. What a page has not (the peer has no wasm and no GET) is left out.
  */
 function breakdown() {
   const [navigation] = performance.getEntriesByType('navigation');
@@ -123,8 +131,9 @@ function breakdown() {
     css: last((p) => p.endsWith('.css')),
     dcl: navigation.domContentLoadedEventEnd,
     wasm: last((p) => p.endsWith('.wasm')),
-    instantiateFrom: window.__wasmMs?.start,
-    instantiated: window.__wasmMs?.ready,
+    instantiateFrom: window.__steps.start,
+    instantiated: window.__steps.ready,
+    form: window.__steps.form,
     getFrom: api?.startTime,
     getAnswered: api?.responseEnd,
     tti: window.__ttiMs,
@@ -137,7 +146,7 @@ async function timeToInteractive(browser, url) {
   try {
     const page = await context.newPage();
     await page.addInitScript(detector, LABEL);
-    await page.addInitScript(wasmTimer);
+    await page.addInitScript(stepTimer);
     await page.goto(url, { waitUntil: 'commit', timeout: RUN_TIMEOUT_MS });
     await page.waitForFunction(() => window.__ttiMs !== undefined, null, { timeout: RUN_TIMEOUT_MS, polling: 50 });
     await page.waitForLoadState('load', { timeout: RUN_TIMEOUT_MS });

@@ -74,7 +74,9 @@ function getContacts({ apiBase = '', ezpayId, profileId, authorization, contacts
     profileId: (typeof profileId === 'string' && profileId.trim()) || 'CAAG_302',
     trackingId: `ce-${Date.now().toString(16)}-${Array.from(random, (b) => b.toString(16).padStart(2, '0')).join('')}`,
   };
-  pending.response = fetch(pending.url, {
+  // Read whole as soon as it comes, so that an answer that came before the
+  // editor started is shown before the browser first draws the form.
+  pending.answer = fetch(pending.url, {
     headers: {
       Accept: 'application/json',
       'Request-Tracking-Id': pending.trackingId,
@@ -82,9 +84,9 @@ function getContacts({ apiBase = '', ezpayId, profileId, authorization, contacts
       ProfileId: pending.profileId,
     },
     signal: AbortSignal.timeout(15_000),
-  });
+  }).then(async (response) => ({ status: response.status, etag: response.headers.get('ETag'), body: await response.text() }));
   // The editor reads a failure when it starts; until then it is no unhandled rejection.
-  pending.response.catch(() => {});
+  pending.answer.catch(() => {});
   return pending;
 }
 

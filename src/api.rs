@@ -190,7 +190,7 @@ pub fn new_tracking_id() -> String {
 }
 
 /// An HTTP answer: its status, body and `ETag`.
-type Answer = (u16, String, Option<String>);
+pub(crate) type Answer = (u16, String, Option<String>);
 
 /// Sends one request, giving up after [`TIMEOUT_MS`]: the browser's
 /// `AbortSignal.timeout` aborts the call, reading the body included, with a
@@ -211,23 +211,26 @@ extern "C" {
     fn fetch(request: &web_sys::Request) -> Promise;
 }
 
-/// Reads what `fetch` promised: the answer's status, body and `ETag`, or why
-/// none came (the `TimeoutError` of the request's `AbortSignal` included).
-/// One reader for the editor's own calls and for the GET sent before it
-/// started ([`prefetched_contacts`]).
-async fn answer(fetched: Promise) -> Result<Answer, CallError> {
-    let failed = |error: JsValue| match error.dyn_into::<js_sys::Error>() {
+/// Why no answer came, from what `fetch` or the reading of a body rejected
+/// with (the `TimeoutError` of the request's `AbortSignal` included).
+fn no_answer(error: JsValue) -> CallError {
+    match error.dyn_into::<js_sys::Error>() {
         Ok(error) if error.name() == "TimeoutError" => CallError::TimedOut,
         Ok(error) => CallError::Unreachable(error.to_string().into()),
         Err(other) => CallError::Unreachable(format!("{other:?}")),
-    };
+    }
+}
+
+/// Reads what `fetch` promised: the answer's status, body and `ETag`, or why
+/// none came.
+async fn answer(fetched: Promise) -> Result<Answer, CallError> {
     let response: web_sys::Response = JsFuture::from(fetched)
         .await
-        .map_err(failed)?
+        .map_err(no_answer)?
         .unchecked_into();
-    let text = JsFuture::from(response.text().map_err(failed)?)
+    let text = JsFuture::from(response.text().map_err(no_answer)?)
         .await
-        .map_err(failed)?;
+        .map_err(no_answer)?;
     Ok((
         response.status(),
         text.as_string().unwrap_or_default(),
@@ -317,9 +320,12 @@ pub async fn fetch_contacts(
 /// Loads a customer's current contacts from the answer of a GET sent
 /// before the editor started ([`prefetched`](crate::prefetched)).
 pub async fn prefetched_contacts(
-    (response, tracking_id): prefetched::Answer,
+    (answer, tracking_id): prefetched::Pending,
 ) -> Result<CustomerContacts, Envelope> {
-    contacts_of(answer(response).await, &tracking_id)
+    contacts_of(
+        prefetched::read(answer).await.map_err(no_answer),
+        &tracking_id,
+    )
 }
 
 /// The contacts in the answer of a GET sent under `tracking_id`.

@@ -12,13 +12,14 @@ use std::rc::Rc;
 use contacts_model::EzpayId;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 
-use crate::api::ApiConfig;
+use crate::api::{Answer, ApiConfig};
 
 #[wasm_bindgen]
 extern "C" {
     /// What `startContactEditor` sent: `{url, authorization, profileId,
-    /// trackingId, response}`, `response` being the promise `fetch` returned.
+    /// trackingId, answer}`, `answer` being the promise of a [`ReadAnswer`].
     #[derive(Debug, Clone)]
     pub type PendingGet;
 
@@ -31,12 +32,32 @@ extern "C" {
     #[wasm_bindgen(method, getter, js_name = trackingId)]
     fn tracking_id(this: &PendingGet) -> String;
     #[wasm_bindgen(method, getter)]
-    fn response(this: &PendingGet) -> Promise;
+    fn answer(this: &PendingGet) -> Promise;
+
+    /// The answer, read whole by `startContactEditor` as soon as it came
+    /// (so that, when it came before the editor started, the editor shows
+    /// the contacts before the browser first draws the form, with no wait
+    /// for the network in between): `{status, body, etag}`.
+    type ReadAnswer;
+
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &ReadAnswer) -> u16;
+    #[wasm_bindgen(method, getter)]
+    fn body(this: &ReadAnswer) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn etag(this: &ReadAnswer) -> Option<String>;
 }
 
-/// A GET sent before the editor started, if any: its answer (the promise of
-/// `fetch`) and its `Request-Tracking-Id`.
-pub type Answer = (Promise, String);
+/// A GET sent before the editor started: the promise of its answer, read
+/// ([`read`]), and its `Request-Tracking-Id`.
+pub type Pending = (Promise, String);
+
+/// The status, body and `ETag` of the answer `answer` promises, or what the
+/// GET or the reading of its body was rejected with.
+pub async fn read(answer: Promise) -> Result<Answer, JsValue> {
+    let answer: ReadAnswer = JsFuture::from(answer).await?.unchecked_into();
+    Ok((answer.status(), answer.body(), answer.etag()))
+}
 
 /// The GET that was sent before the editor started, until the editor first
 /// loads contacts. Clones share it; they are equal when they share it.
@@ -59,12 +80,12 @@ impl Prefetched {
     /// the editor would ask now of `customer` with `config`. Asked once:
     /// later loads (another customer, a load after a conflict or a new
     /// sign-in) fetch anew.
-    pub fn take(&self, config: &ApiConfig, customer: &EzpayId) -> Option<Answer> {
+    pub fn take(&self, config: &ApiConfig, customer: &EzpayId) -> Option<Pending> {
         let pending = self.0.borrow_mut().take()?;
         let same = pending.url() == config.contacts_url(customer)
             && pending.authorization() == config.authorization.header_value()
             && pending.profile_id() == config.profile_id.trim();
-        same.then(|| (pending.response(), pending.tracking_id()))
+        same.then(|| (pending.answer(), pending.tracking_id()))
     }
 }
 
@@ -110,8 +131,8 @@ mod tests {
                 };
                 Reflect::set(&object, &key.into(), &value.into()).unwrap();
             }
-            let response = Promise::resolve(&JsValue::NULL);
-            Reflect::set(&object, &"response".into(), &response).unwrap();
+            let answer = Promise::resolve(&JsValue::NULL);
+            Reflect::set(&object, &"answer".into(), &answer).unwrap();
             Prefetched::new(object.unchecked_into())
         }
 

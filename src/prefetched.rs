@@ -60,13 +60,14 @@ pub async fn read(answer: Promise) -> Result<Answer, JsValue> {
 }
 
 /// The GET that was sent before the editor started, until the editor first
-/// loads contacts. Clones share it; they are equal when they share it.
+/// loads contacts. Clones share it; two are equal when they share it, or
+/// when neither holds one.
 #[derive(Debug, Clone, Default)]
 pub struct Prefetched(Rc<RefCell<Option<PendingGet>>>);
 
 impl PartialEq for Prefetched {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.0, &other.0)
+        Rc::ptr_eq(&self.0, &other.0) || (self.0.borrow().is_none() && other.0.borrow().is_none())
     }
 }
 

@@ -6,9 +6,9 @@
 // content (`filehash`), so that a browser may keep them for a year: a new
 // build names new content anew. The entry points keep their names and are
 // revalidated on every load (`Cache-Control: no-cache`): `index.html`,
-// `loader.js`, `embed.html`, `embed.js`, and `contacts-editor.js`, the one
-// module a host page imports whatever the build, which names this build's
-// files. Every URL is relative, so `dist/` may be hosted under any path.
+// `loader.js`, `embed.html`, `embed.js`, `frame.html`, `frame.js`, and
+// `contacts-editor.js`, the one module a host page imports whatever the
+// build, which names this build's files (and defines `<contact-editor>`). Every URL is relative, so `dist/` may be hosted under any path.
 
 import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -42,16 +42,24 @@ if (process.env.TRUNK_PROFILE === 'release') {
 
 // `init` ignores its argument: the wasm is always the one built with this
 // glue, found beside it, also where an older host page still passes the
-// `module_or_path` of the unhashed `contacts-editor_bg.wasm`.
+// `module_or_path` of the unhashed `contacts-editor_bg.wasm`; called again,
+// it answers the first call's promise. The module also defines the
+// `<contact-editor>` element (static/element.js).
+let element = await readFile('static/element.js', 'utf8');
+if (process.env.TRUNK_PROFILE === 'release') {
+  ({ code: element } = await minify(element, { module: true, compress: true, mangle: true }));
+}
 await writeFile(
   path.join(staging, 'contacts-editor.js'),
-  `import start from './${glue}';
+  `import start, { mountContactEditor } from './${glue}';
 export * from './${glue}';
 export const stylesheet = new URL('${stylesheet}', import.meta.url).href;
+let started;
 export default function init() {
-  return start({ module_or_path: new URL('${wasm}', import.meta.url) });
+  started ??= start({ module_or_path: new URL('${wasm}', import.meta.url) });
+  return started;
 }
-`,
+${element}`,
 );
 
 // contacts-editor.js also exports `startContactEditor(element, options,
@@ -104,28 +112,31 @@ async function startContactEditor(element, options, ready) {
 
 await appendFile(
   path.join(staging, 'contacts-editor.js'),
-  `import { mountContactEditor, mountPrefetched } from './${glue}';
+  `import { mountPrefetched } from './${glue}';
 ${getContacts}
 export ${startContactEditor}
 `,
 );
 
-// The demo host page starts the editor through a chain of modules (embed.js
-// -> contacts-editor.js -> the glue -> the wasm), each found only once the
-// one before is fetched and read. Preloads let the browser fetch them all at
-// once, as soon as the page's head is read; a host page that knows this
-// build's names (as its own build can read them from contacts-editor.js) does
-// the same. Trunk writes the same preloads into index.html.
-const host = path.join(staging, 'embed.html');
-const page = await readFile(host, 'utf8');
-const entry = '<script type="module" src="embed.js"></script>';
-if (!page.includes(entry)) {
-  throw new Error(`${host}: expected ${entry}, before which the preloads go`);
-}
+// The demo host page and the framed page start the editor through a chain
+// of modules (embed.js or frame.js -> contacts-editor.js -> the glue -> the
+// wasm), each found only once the one before is fetched and read. Preloads
+// let the browser fetch them all at once, as soon as the page's head is
+// read; a host page that knows this build's names (as its own build can read
+// them from contacts-editor.js) does the same. Trunk writes the same
+// preloads into index.html.
 const preloads = [
   '<link rel="modulepreload" href="contacts-editor.js" />',
   `<link rel="modulepreload" href="${glue}" />`,
   `<link rel="preload" href="${wasm}" as="fetch" type="application/wasm" crossorigin />`,
   `<link rel="preload" href="${stylesheet}" as="style" />`,
 ];
-await writeFile(host, page.replace(entry, `${preloads.join('\n    ')}\n    ${entry}`));
+for (const [name, script] of [['embed.html', 'embed.js'], ['frame.html', 'frame.js']]) {
+  const page = path.join(staging, name);
+  const text = await readFile(page, 'utf8');
+  const entry = `<script type="module" src="${script}"></script>`;
+  if (!text.includes(entry)) {
+    throw new Error(`${page}: expected ${entry}, before which the preloads go`);
+  }
+  await writeFile(page, text.replace(entry, `${preloads.join('\n    ')}\n    ${entry}`));
+}

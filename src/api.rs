@@ -13,7 +13,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
 use crate::contact_list;
-use crate::credentials::Authorization;
+use crate::credentials::{Authorization, Signer};
 use crate::prefetched;
 
 /// How long a call may take before the editor gives up on it.
@@ -26,8 +26,8 @@ pub struct ApiConfig {
     pub api_base: String,
     /// The `ProfileId` header, e.g. `CAAG_302`.
     pub profile_id: String,
-    /// The `Authorization` header.
-    pub authorization: Authorization,
+    /// Where each request's `Authorization` header comes from.
+    pub signer: Signer,
 }
 
 impl ApiConfig {
@@ -39,12 +39,43 @@ impl ApiConfig {
         )
     }
 
-    fn with_headers(&self, builder: RequestBuilder, tracking_id: &str) -> RequestBuilder {
+    fn with_headers(
+        &self,
+        builder: RequestBuilder,
+        tracking_id: &str,
+        authorization: &Authorization,
+    ) -> RequestBuilder {
         builder
             .header("Accept", "application/json")
             .header("Request-Tracking-Id", tracking_id)
-            .header("Authorization", self.authorization.header_value())
+            .header("Authorization", authorization.header_value())
             .header("ProfileId", self.profile_id.trim())
+    }
+
+    /// Sends a request made by `request` with this configuration's headers.
+    /// Where the console gives tokens, a 401 asks it once more, saying the
+    /// last was refused, and the same request goes again under the same
+    /// tracking id.
+    async fn send(
+        &self,
+        request: &dyn Fn() -> RequestBuilder,
+        tracking_id: &str,
+        body: Option<&str>,
+    ) -> Result<Answer, CallError> {
+        let mut refused = false;
+        loop {
+            let authorization = self
+                .signer
+                .authorization(refused)
+                .await
+                .map_err(CallError::NotSignedIn)?;
+            let builder = self.with_headers(request(), tracking_id, &authorization);
+            let answer = call(builder, body.map(str::to_owned)).await?;
+            if answer.0 != 401 || refused || !self.signer.renews() {
+                return Ok(answer);
+            }
+            refused = true;
+        }
     }
 }
 
@@ -55,6 +86,8 @@ pub enum CallError {
     Unreachable(String),
     /// No answer within [`TIMEOUT_MS`].
     TimedOut,
+    /// The console's `getToken` threw, rejected or gave no token.
+    NotSignedIn(String),
     /// An answer that is not a Success or Failure envelope (an HTML error page, an empty body).
     NotAnEnvelope {
         /// The HTTP status of the answer.
@@ -77,6 +110,11 @@ impl CallError {
                 "timeout".to_owned(),
                 "The contacts service did not answer in time",
                 "No answer within 15 seconds. Press Retry: it sends the same tracking id, so the update is never applied twice.".to_owned(),
+            ),
+            CallError::NotSignedIn(why) => (
+                "sign_in".to_owned(),
+                "The console could not sign the agent in",
+                format!("{why}. Your changes are kept: press Retry once the console has signed you in again."),
             ),
             CallError::NotAnEnvelope { http_status, why } => (
                 http_status.to_string(),
@@ -244,18 +282,20 @@ pub async fn save_contacts(
     config: &ApiConfig,
     submission: &Submission,
 ) -> (Result<Envelope, CallError>, Option<String>) {
-    let mut builder = config
-        .with_headers(
-            Request::post(&config.contacts_url(&submission.customer)),
-            &submission.tracking_id,
-        )
-        .header("Content-Type", "application/json");
-    if let Some(version) = &submission.version {
-        builder = builder.header("If-Match", version);
-    }
+    let url = config.contacts_url(&submission.customer);
+    let request = || {
+        let builder = Request::post(&url).header("Content-Type", "application/json");
+        match &submission.version {
+            Some(version) => builder.header("If-Match", version),
+            None => builder,
+        }
+    };
     // A validated request holds strings only, which always serialise.
     let body = js_json::stringify(&submission.request).unwrap_or_default();
-    match call(builder, Some(body)).await {
+    match config
+        .send(&request, &submission.tracking_id, Some(&body))
+        .await
+    {
         Ok((status, body, version)) => (read_envelope(status, &body), version),
         Err(error) => (Err(error), None),
     }
@@ -313,8 +353,11 @@ pub async fn fetch_contacts(
     customer: &EzpayId,
 ) -> Result<CustomerContacts, Envelope> {
     let tracking_id = new_tracking_id();
-    let builder = config.with_headers(Request::get(&config.contacts_url(customer)), &tracking_id);
-    contacts_of(call(builder, None).await, &tracking_id)
+    let url = config.contacts_url(customer);
+    let answer = config
+        .send(&|| Request::get(&url), &tracking_id, None)
+        .await;
+    contacts_of(answer, &tracking_id)
 }
 
 /// Loads a customer's current contacts from the answer of a GET sent
@@ -348,6 +391,7 @@ mod tests {
         for error in [
             CallError::Unreachable("Failed to fetch".into()),
             CallError::TimedOut,
+            CallError::NotSignedIn("getToken failed".into()),
         ] {
             let envelope = error.to_envelope("t");
             assert!(!envelope.error().unwrap().errors[0].message.is_empty());
@@ -385,7 +429,7 @@ mod tests {
         let config = ApiConfig {
             api_base: "https://api.example/".into(),
             profile_id: "CAAG_302".into(),
-            authorization: Authorization::given("Basic YTpi").unwrap(),
+            signer: Signer::Fixed(Authorization::given("Basic YTpi").unwrap()),
         };
         let customer = EzpayId::parse("000010000005008").unwrap();
         assert_eq!(

@@ -4,17 +4,19 @@
 //! A draft belongs to the agent who made it: its key names the user and the
 //! customer, `contacts-editor.draft.{user}.{customer}`, and refused
 //! credentials, which sign the agent out, remove that user's draft of the
-//! customer. The user name appears as its 64-bit FNV-1a hash: a name is no
+//! customer. The user (a Basic user name, or a token's issuer and subject)
+//! appears as a SHA-256 digest made by the browser's `crypto.subtle`,
+//! salted with the deployment's API address ([`salt`]): a name is no
 //! secret, but it may be what the password is (as in development), and
-//! nothing that could be one is stored. The password and the `Authorization`
-//! value never are.
-
-use std::hash::Hasher;
+//! nothing that could be one, or that names the agent, is stored. The
+//! password, the token and the `Authorization` value never are.
 
 use contacts_model::{ContactDraft, ContactType, EzpayId};
 use js_json::JsJson;
-use js_sys::Reflect;
+use js_sys::{Reflect, Uint8Array};
 use serde::Serialize;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 
 use crate::contact_list;
 
@@ -44,12 +46,41 @@ struct Stored<'a> {
 /// What every draft's storage key starts with.
 const PREFIX: &str = "contacts-editor.draft.";
 
-/// How a user is named in the storage keys of their drafts: the 64-bit
-/// FNV-1a hash of their name, in hex.
-pub fn owner(user: &str) -> String {
-    let mut hasher = fnv::FnvHasher::default();
-    hasher.write(user.as_bytes());
-    format!("{:016x}", hasher.finish())
+/// The salt of this deployment's digests: the address of the API the
+/// editor calls (`apiBase`, or the page's own origin), so that one user's
+/// digest differs from one deployment to the next.
+pub fn salt(api_base: &str) -> String {
+    if api_base.is_empty() {
+        web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .unwrap_or_default()
+    } else {
+        api_base.trim_end_matches('/').to_owned()
+    }
+}
+
+/// How a user is named in the storage keys of their drafts: the SHA-256 of
+/// the deployment's [`salt`], a line feed and the user, in hex, by the
+/// browser's `crypto.subtle`. `None` where the browser has none (a page not
+/// in a secure context): no draft is kept then.
+pub async fn owner(salt: &str, user: &str) -> Option<String> {
+    // The global scope's `crypto`, as in a page so in Node (the tests).
+    let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).ok()?;
+    // Every page has `crypto`; outside a secure context its `subtle` is
+    // undefined, and the call below fails (caught) rather than trap.
+    let subtle = crypto.unchecked_into::<web_sys::Crypto>().subtle();
+    let salted = format!("{salt}\n{user}");
+    let digest = subtle
+        .digest_with_str_and_u8_array("SHA-256", salted.as_bytes())
+        .ok()?;
+    let digest = JsFuture::from(digest).await.ok()?;
+    Some(
+        Uint8Array::new(&digest)
+            .to_vec()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect(),
+    )
 }
 
 /// The storage key of a user's draft of a customer, the user named by
@@ -129,15 +160,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_per_user_and_customer_and_never_name_the_user() {
+    fn keys_are_per_owner_and_customer() {
         let id = EzpayId::parse("000010000005008").unwrap();
-        let key = storage_key(&owner("ocsuser"), &id);
-        assert!(!key.contains("ocsuser"), "{key}");
-        assert!(key.starts_with("contacts-editor.draft.") && key.ends_with(".000010000005008"));
-        assert_eq!(key.len(), "contacts-editor.draft.".len() + 16 + 1 + 15);
-        for other in ["ocsuser.", "", "OCSUSER"] {
-            assert_ne!(owner(other), owner("ocsuser"), "{other}");
-        }
+        assert_eq!(
+            storage_key("ab12", &id),
+            "contacts-editor.draft.ab12.000010000005008"
+        );
     }
 
     /// The tests that need the engine's JSON (`js-json`): they run under
@@ -148,6 +176,32 @@ mod tests {
         use wasm_bindgen_test::wasm_bindgen_test;
 
         use super::*;
+
+        #[wasm_bindgen_test]
+        async fn owners_are_salted_digests_that_never_name_the_user() {
+            let deployment = "https://contacts.example";
+            let ocsuser = owner(deployment, "ocsuser").await.unwrap();
+            // `printf 'https://contacts.example\nocsuser' | sha256sum`
+            assert_eq!(
+                ocsuser,
+                "bea4cc6ea65be6f69d65c254e8338f1dbbdf237ca3ae688d407945071ddac20f"
+            );
+            let key = storage_key(&ocsuser, &EzpayId::parse("000010000005008").unwrap());
+            assert!(!key.contains("ocsuser"), "{key}");
+            for (other_salt, other) in [
+                (deployment, "ocsuser."),
+                (deployment, ""),
+                (deployment, "OCSUSER"),
+                ("https://elsewhere.example", "ocsuser"),
+            ] {
+                assert_ne!(
+                    owner(other_salt, other).await.unwrap(),
+                    ocsuser,
+                    "{other_salt} {other}"
+                );
+            }
+            assert_eq!(salt("https://api.example/"), "https://api.example");
+        }
 
         #[wasm_bindgen_test]
         fn round_trips_and_rejects_garbage() {

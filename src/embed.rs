@@ -1,5 +1,5 @@
 //! Embedding in the CAAG console: `mountContactEditor(element, options)`
-//! returns a handle with `unmount()`; the standalone page calls
+//! returns a handle with `load(ezpayId)` and `unmount()`; the standalone page calls
 //! `mountStandalone(element)`. The events the editor sends the page are in
 //! [`events`](crate::events).
 
@@ -18,10 +18,25 @@ use crate::prefetched::{PendingGet, Prefetched};
 #[derive(Debug)]
 pub struct EditorHandle {
     app: Option<AppHandle<App>>,
+    props: AppProps,
 }
 
 #[wasm_bindgen]
 impl EditorHandle {
+    /// Opens another customer, as the agent would in the customer bar (the
+    /// edits of the one shown stay in the tab's draft). Throws an `Error`
+    /// for an eZpayID the model refuses.
+    pub fn load(&mut self, ezpay_id: String) -> Result<(), JsError> {
+        contacts_model::EzpayId::parse(&ezpay_id).map_err(|e| JsError::new(&e.message))?;
+        let mut options = (*self.props.options).clone();
+        options.ezpay_id = ezpay_id;
+        self.props.options = Rc::new(options);
+        if let Some(app) = &mut self.app {
+            app.update(self.props.clone());
+        }
+        Ok(())
+    }
+
     /// Removes the editor from the page. Calling it again does nothing.
     pub fn unmount(&mut self) {
         if let Some(app) = self.app.take() {
@@ -38,12 +53,16 @@ pub fn mount(element: Element, options: EditorOptions) -> EditorHandle {
         options: Rc::new(options),
         host: element.clone(),
     };
-    let app = yew::Renderer::<App>::with_root_and_props(element, props).render();
-    EditorHandle { app: Some(app) }
+    let app = yew::Renderer::<App>::with_root_and_props(element, props.clone()).render();
+    EditorHandle {
+        app: Some(app),
+        props,
+    }
 }
 
 /// `mountContactEditor(element, options)`: options are `apiBase`, `ezpayId`,
-/// `profileId`, `authorization` and `contacts` (see [`EditorOptions`]).
+/// `profileId`, `authorization` or `getToken`, and `contacts` (see
+/// [`EditorOptions`]).
 /// Throws an `Error` naming what is wrong with the options.
 #[wasm_bindgen(js_name = mountContactEditor)]
 pub fn mount_contact_editor(element: Element, options: JsValue) -> Result<EditorHandle, JsError> {

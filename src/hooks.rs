@@ -1,54 +1,66 @@
 //! The editor's effects, as hooks that follow the form state: a customer
-//! whose contacts are awaited is fetched, a submission on its way is sent,
+//! whose contacts are awaited is fetched (or handed the contacts the
+//! embedding page gave), a submission on its way is sent,
 //! and the unsaved edits follow every change into the tab's storage. The
 //! decisions are the reducers' ([`FormState`], [`Session`]); these only talk
 //! to the API, the storage and the page, and report back with actions.
 
-use contacts_model::{Envelope, EzpayId};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use contacts_model::{ContactDraft, Envelope, EzpayId};
 use web_sys::Element;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::api::{self, ApiConfig};
+use crate::api::{self, ApiConfig, CustomerContacts};
 use crate::draft;
-use crate::events::announce;
+use crate::events::{announce, announce_dirty};
 use crate::form::{Action, FormState};
 use crate::prefetched::Prefetched;
 use crate::session::{Session, SessionAction};
 
 /// Hands the form what a call brought, unless the service refused the
-/// credentials ([`Action::refuses_credentials`]): then, and only then, the
-/// agent is signed out instead, and their draft of the customer in this tab
-/// and their edits in the form are forgotten, so that the next agent to
-/// sign in sees none of them; the form awaits the customer again for them.
+/// credentials the agent signed in with or the console fixed
+/// ([`Action::refuses_credentials`]): then, and only then, the agent is
+/// signed out instead, and their draft of the customer in this tab and
+/// their edits in the form are forgotten, so that the next agent to sign in
+/// sees none of them; the form awaits the customer again for them. A token
+/// of the console's `getToken` refused twice (see [`ApiConfig`]) is shown
+/// as the Failure it is: the agent cannot sign in here, and keeps the edits.
 fn hand_over(
     session: &UseReducerDispatcher<Session>,
     form: &UseReducerDispatcher<FormState>,
     config: &ApiConfig,
+    owner: Option<&str>,
     customer: &EzpayId,
     received: Action,
 ) {
-    if !received.refuses_credentials() {
+    if !received.refuses_credentials() || config.signer.renews() {
         form.dispatch(received);
         return;
     }
-    if let Some(owner) = config.authorization.owner() {
-        draft::clear(&owner, customer);
+    if let Some(owner) = owner {
+        draft::clear(owner, customer);
     }
     form.dispatch(Action::Forget);
     session.dispatch(SessionAction::SignOut);
 }
 
-/// Fetches the contacts of the customer the form awaits, once there are
-/// credentials, and hands them (with the agent's draft for that customer) to
-/// the form, which drops them if it awaits another customer by then. The
-/// first load takes the answer of the GET sent before the start where that
-/// asked the same ([`Prefetched::take`]).
+/// Loads the contacts of the customer the form awaits, once there are
+/// credentials: the contacts the embedding page gave (`given`, taken by the
+/// first load) or else the API's, and hands them (with the agent's draft for
+/// that customer) to the form, which drops them if it awaits another
+/// customer by then. It also finds whose drafts the credentials see, and
+/// tells `owner`. The first load from the API takes the answer of the GET
+/// sent before the start where that asked the same ([`Prefetched::take`]).
 #[hook]
 pub fn use_load_contacts(
     form: &UseReducerHandle<FormState>,
     session: UseReducerDispatcher<Session>,
     config: Option<ApiConfig>,
+    given: Rc<RefCell<Option<Vec<ContactDraft>>>>,
+    owner: UseStateSetter<Option<String>>,
     prefetched: Prefetched,
 ) {
     let deps = (form.load.awaited().cloned(), config.is_some());
@@ -57,18 +69,33 @@ pub fn use_load_contacts(
         let (Some(customer), Some(config)) = (awaited.clone(), config) else {
             return;
         };
+        let given = given.borrow_mut().take();
         spawn_local(async move {
-            let contacts = match prefetched.take(&config, &customer) {
-                Some(answer) => api::prefetched_contacts(answer).await,
-                None => api::fetch_contacts(&config, &customer).await,
+            let found = config.signer.owner(&draft::salt(&config.api_base)).await;
+            owner.set(found.clone());
+            let contacts = match (given, prefetched.take(&config, &customer)) {
+                (Some(contacts), _) => Ok(CustomerContacts {
+                    contacts,
+                    ..CustomerContacts::default()
+                }),
+                (None, Some(answer)) => api::prefetched_contacts(answer).await,
+                (None, None) => api::fetch_contacts(&config, &customer).await,
             };
-            let owner = config.authorization.owner();
             let received = Action::ReceiveContacts {
-                draft: owner.and_then(|owner| draft::load(&owner, &customer).map(Box::new)),
+                draft: found
+                    .as_deref()
+                    .and_then(|owner| draft::load(owner, &customer).map(Box::new)),
                 customer: customer.clone(),
                 contacts,
             };
-            hand_over(&session, &form, &config, &customer, received);
+            hand_over(
+                &session,
+                &form,
+                &config,
+                found.as_deref(),
+                &customer,
+                received,
+            );
         });
     });
 }
@@ -80,6 +107,7 @@ pub fn use_save(
     form: &UseReducerHandle<FormState>,
     session: UseReducerDispatcher<Session>,
     config: Option<ApiConfig>,
+    owner: Option<String>,
     host: Element,
 ) {
     let sending = form.save.sending().cloned();
@@ -92,17 +120,24 @@ pub fn use_save(
             let (reply, version) = api::save_contacts(&config, &submission).await;
             let retryable = api::may_pass_on_retry(&reply);
             let answer = reply.unwrap_or_else(|e| e.to_envelope(&submission.tracking_id));
-            if let (Envelope::Success { .. }, Some(owner)) = (&answer, config.authorization.owner())
-            {
-                draft::clear(&owner, &submission.customer);
+            if let (Envelope::Success { .. }, Some(owner)) = (&answer, &owner) {
+                draft::clear(owner, &submission.customer);
             }
-            announce(&host, &answer);
+            announce(&host, &answer, &submission.customer);
             let received = Action::ReceiveAnswer {
                 answer: answer.clone(),
                 retryable,
                 version,
             };
-            hand_over(&session, &form, &config, &submission.customer, received);
+            let customer = &submission.customer;
+            hand_over(
+                &session,
+                &form,
+                &config,
+                owner.as_deref(),
+                customer,
+                received,
+            );
         });
     });
 }
@@ -123,5 +158,32 @@ pub fn use_keep_draft(form: &UseReducerHandle<FormState>, owner: Option<String>)
         Some((owner, customer, Some(edits))) => draft::save(owner, customer, edits),
         Some((owner, customer, None)) => draft::clear(owner, customer),
         None => {}
+    });
+}
+
+/// Tells the embedding page (on `host`) whether the agent has unsaved
+/// edits, each time that changes (`contacts-dirty`).
+#[hook]
+pub fn use_announce_dirty(form: &UseReducerHandle<FormState>, host: Element) {
+    use_effect_with(form.is_changed(), move |dirty| {
+        announce_dirty(&host, *dirty)
+    });
+}
+
+/// Opens the customer the embedding page asks for (`EditorHandle::load`, the
+/// element's `ezpay-id`) where it is not the one in the form already, and
+/// shows its eZpayID in the customer bar (`show`).
+#[hook]
+pub fn use_open_given(form: &UseReducerHandle<FormState>, ezpay_id: &str, show: Callback<String>) {
+    let current = form.load.customer().cloned();
+    let form = form.dispatcher();
+    use_effect_with(ezpay_id.to_owned(), move |ezpay_id| {
+        let Ok(customer) = EzpayId::parse(ezpay_id) else {
+            return;
+        };
+        if current.as_ref() != Some(&customer) {
+            show.emit(ezpay_id.clone());
+            form.dispatch(Action::Open(customer));
+        }
     });
 }

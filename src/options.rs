@@ -3,10 +3,11 @@
 
 use contacts_model::ContactDraft;
 use js_json::JsJson;
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::contact_list;
+use crate::credentials::GetToken;
 use crate::prefetched::Prefetched;
 
 /// The ProfileId used when none is given.
@@ -24,6 +25,9 @@ pub struct EditorOptions {
     /// The `Authorization` header value the console holds; without it the
     /// editor asks the agent to sign in.
     pub authorization: Option<String>,
+    /// The console's `getToken`, which gives the token of each request in
+    /// place of `authorization`; with it, the agent never signs in.
+    pub get_token: Option<GetToken>,
     /// The customer's current contacts, in the contract's shape; when given,
     /// the editor does not fetch them.
     pub contacts: Option<Vec<ContactDraft>>,
@@ -60,10 +64,16 @@ impl EditorOptions {
                 "ezpayId" => read.ezpay_id = text()?,
                 "profileId" => read.profile_id = Some(text()?),
                 "authorization" => read.authorization = Some(text()?),
+                "getToken" => {
+                    let function = value
+                        .dyn_ref::<Function>()
+                        .ok_or_else(|| bad("`getToken` must be a function".into()))?;
+                    read.get_token = Some(GetToken(function.clone()));
+                }
                 "contacts" => read.contacts = Some(contacts_from_js(&value).map_err(bad)?),
                 _ => {
                     return Err(bad(format!(
-                        "unknown option `{key}`, expected one of apiBase, ezpayId, profileId, authorization, contacts"
+                        "unknown option `{key}`, expected one of apiBase, ezpayId, profileId, authorization, getToken, contacts"
                     )));
                 }
             }

@@ -15,6 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::api::{Answer, ApiConfig};
+use crate::credentials::Signer;
 
 #[wasm_bindgen]
 extern "C" {
@@ -83,8 +84,12 @@ impl Prefetched {
     /// sign-in) fetch anew.
     pub fn take(&self, config: &ApiConfig, customer: &EzpayId) -> Option<Pending> {
         let pending = self.0.borrow_mut().take()?;
+        // Only fixed credentials: a console's `getToken` is asked anew for each request.
+        let Signer::Fixed(authorization) = &config.signer else {
+            return None;
+        };
         let same = pending.url() == config.contacts_url(customer)
-            && pending.authorization() == config.authorization.header_value()
+            && pending.authorization() == authorization.header_value()
             && pending.profile_id() == config.profile_id.trim();
         same.then(|| (pending.answer(), pending.tracking_id()))
     }
@@ -108,19 +113,21 @@ mod tests {
             ApiConfig {
                 api_base: "https://api.example/".into(),
                 profile_id: " CAAG_302 ".into(),
-                authorization: Authorization::basic("agent", "secret"),
+                signer: Signer::Fixed(Authorization::basic("agent", "secret")),
             }
         }
 
         /// What `startContactEditor` hands over, with `changed` set differently.
         fn pending(changed: Option<(&str, &str)>) -> Prefetched {
-            let config = config();
+            let Signer::Fixed(authorization) = config().signer else {
+                unreachable!("the test's credentials are fixed")
+            };
             let fields = [
                 (
                     "url",
                     format!("https://api.example/api/v1/customers/{CUSTOMER}/contacts"),
                 ),
-                ("authorization", config.authorization.header_value().into()),
+                ("authorization", authorization.header_value().into()),
                 ("profileId", "CAAG_302".into()),
                 ("trackingId", "ce-1-2".into()),
             ];

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use yew::Reducible;
 
 use crate::api::ApiConfig;
-use crate::credentials::Authorization;
+use crate::credentials::{Authorization, Signer};
 
 /// What the sign-in form says after the service refused the credentials.
 pub const SIGNED_OUT: &str = "The contacts service refused the user or password; sign in again.";
@@ -22,8 +22,8 @@ pub enum Credentials {
     Missing,
     /// The service refused the last ones: the agent signs in again.
     Refused,
-    /// Credentials to send.
-    Given(Authorization),
+    /// Credentials to send, or the console's `getToken` to ask for them.
+    Given(Signer),
 }
 
 /// Who calls the API.
@@ -47,24 +47,24 @@ pub enum SessionAction {
 }
 
 impl Session {
-    /// A session as the editor starts: the console's credentials, if any, and
-    /// a ProfileId.
-    pub fn new(authorization: Option<Authorization>, profile_id: String) -> Self {
+    /// A session as the editor starts: the console's credentials or
+    /// `getToken`, if any, and a ProfileId.
+    pub fn new(signer: Option<Signer>, profile_id: String) -> Self {
         Self {
-            credentials: authorization.map_or(Credentials::Missing, Credentials::Given),
+            credentials: signer.map_or(Credentials::Missing, Credentials::Given),
             profile_id,
         }
     }
 
     /// Where and as whom to call the API, once the agent has credentials.
     pub fn api_config(&self, api_base: &str) -> Option<ApiConfig> {
-        let Credentials::Given(authorization) = &self.credentials else {
+        let Credentials::Given(signer) = &self.credentials else {
             return None;
         };
         Some(ApiConfig {
             api_base: api_base.to_owned(),
             profile_id: self.profile_id.clone(),
-            authorization: authorization.clone(),
+            signer: signer.clone(),
         })
     }
 }
@@ -76,7 +76,7 @@ impl Reducible for Session {
         let mut state = Rc::unwrap_or_clone(self);
         match action {
             SessionAction::SignIn(authorization) => {
-                state.credentials = Credentials::Given(authorization);
+                state.credentials = Credentials::Given(Signer::Fixed(authorization));
             }
             SessionAction::SetProfile(profile_id) => state.profile_id = profile_id,
             SessionAction::SignOut => state.credentials = Credentials::Refused,
@@ -91,19 +91,22 @@ mod tests {
 
     #[test]
     fn transitions() {
-        let given =
-            || Credentials::Given(Authorization::given("Basic b2NzdXNlcjpvY3N1c2Vy").unwrap());
+        let given = || {
+            Credentials::Given(Signer::Fixed(
+                Authorization::given("Basic b2NzdXNlcjpvY3N1c2Vy").unwrap(),
+            ))
+        };
         let other = Authorization::given("Basic YTpi").unwrap();
         let cases = [
             (
                 Credentials::Missing,
                 SessionAction::SignIn(other.clone()),
-                Credentials::Given(other.clone()),
+                Credentials::Given(Signer::Fixed(other.clone())),
             ),
             (
                 Credentials::Refused,
                 SessionAction::SignIn(other.clone()),
-                Credentials::Given(other.clone()),
+                Credentials::Given(Signer::Fixed(other.clone())),
             ),
             (given(), SessionAction::SignOut, Credentials::Refused),
             (
@@ -129,7 +132,7 @@ mod tests {
         session.credentials = Credentials::Refused;
         assert_eq!(session.api_config(""), None);
         let session = Rc::new(Session::new(
-            Some(Authorization::given("Basic YTpi").unwrap()),
+            Some(Signer::Fixed(Authorization::given("Basic YTpi").unwrap())),
             "CAAG_302".into(),
         ))
         .reduce(SessionAction::SetProfile("CAAG_999".into()));

@@ -9,7 +9,7 @@
 // `#[wasm_bindgen_test]` functions and their helpers.
 #![allow(clippy::unwrap_used)]
 
-use contacts_editor::credentials::Authorization;
+use contacts_editor::credentials::{Authorization, GetToken};
 use contacts_editor::draft::{self, Draft};
 use contacts_editor::embed::mount_contact_editor;
 use contacts_editor::form::input_id;
@@ -25,6 +25,14 @@ const CUSTOMER: &str = "000010000005008";
 
 /// The user of the editor's credentials, `Basic dGVzdDp0ZXN0`.
 const USER: &str = "test";
+
+/// The API of the mounted editors, which salts their drafts' owners.
+const API_BASE: &str = "http://127.0.0.1:9";
+
+/// The draft owner of a user of the mounted editors.
+async fn owner_of(user: &str) -> String {
+    draft::owner(API_BASE, user).await.unwrap()
+}
 
 fn customer() -> EzpayId {
     EzpayId::parse(CUSTOMER).unwrap()
@@ -55,15 +63,26 @@ impl Mounted {
         let host = document.create_element("div").unwrap();
         document.body().unwrap().append_child(&host).unwrap();
         let options = EditorOptions {
-            api_base: "http://127.0.0.1:9".into(),
+            api_base: API_BASE.into(),
             ezpay_id: CUSTOMER.into(),
             authorization: Some(Authorization::basic(USER, "test").header_value().into()),
             contacts,
             ..EditorOptions::default()
         };
+        let given = options.contacts.is_some();
         let handle = mount(host.clone(), options);
         yew::scheduler::flush().await;
-        Self { host, handle }
+        let mounted = Self { host, handle };
+        // Given contacts show once the owner of the drafts is known (a
+        // digest the browser makes asynchronously).
+        let mut waited_ms = 0;
+        while given && mounted.input(ContactType::Billing, Field::Name).disabled() {
+            assert!(waited_ms < 5_000, "the given contacts never showed");
+            sleep(10).await;
+            yew::scheduler::flush().await;
+            waited_ms += 10;
+        }
+        mounted
     }
 
     fn input(&self, t: ContactType, field: Field) -> HtmlInputElement {
@@ -112,10 +131,10 @@ impl Mounted {
         yew::scheduler::flush().await;
     }
 
-    fn unmount(mut self) {
+    async fn unmount(mut self) {
         self.handle.unmount();
         self.host.remove();
-        draft::clear(&draft::owner(USER), &customer());
+        draft::clear(&owner_of(USER).await, &customer());
     }
 }
 
@@ -139,7 +158,7 @@ fn fire(target: &HtmlInputElement, name: &str, bubbles: bool) {
 
 #[wasm_bindgen_test]
 async fn renders_both_panels_with_labelled_inputs() {
-    draft::clear(&draft::owner(USER), &customer());
+    draft::clear(&owner_of(USER).await, &customer());
     let editor = Mounted::new().await;
     for t in ContactType::ALL {
         let heading = editor.text_of(&format!("section[aria-labelledby='{t}-heading'] h2"));
@@ -170,12 +189,12 @@ async fn renders_both_panels_with_labelled_inputs() {
         "(914) 721-2006"
     );
     assert!(editor.text_of("#draft-notice").is_none());
-    editor.unmount();
+    editor.unmount().await;
 }
 
 #[wasm_bindgen_test]
 async fn an_invalid_email_shows_its_error_after_blur() {
-    draft::clear(&draft::owner(USER), &customer());
+    draft::clear(&owner_of(USER).await, &customer());
     let editor = Mounted::new().await;
     let (t, field) = (ContactType::Billing, Field::Email);
     editor.type_into(t, field, "ada@exa").await;
@@ -203,12 +222,12 @@ async fn an_invalid_email_shows_its_error_after_blur() {
             .get_attribute("aria-invalid")
             .is_none()
     );
-    editor.unmount();
+    editor.unmount().await;
 }
 
 #[wasm_bindgen_test]
 async fn copies_billing_to_service() {
-    draft::clear(&draft::owner(USER), &customer());
+    draft::clear(&owner_of(USER).await, &customer());
     let editor = Mounted::new().await;
     editor.click("Copy billing to service").await;
     assert_eq!(
@@ -219,12 +238,12 @@ async fn copies_billing_to_service() {
         editor.input(ContactType::Service, Field::WorkPhone).value(),
         "(914) 721-2006"
     );
-    editor.unmount();
+    editor.unmount().await;
 }
 
 #[wasm_bindgen_test]
 async fn reset_returns_a_panel_to_its_loaded_values_and_the_draft_follows() {
-    draft::clear(&draft::owner(USER), &customer());
+    draft::clear(&owner_of(USER).await, &customer());
     let editor = Mounted::new().await;
     editor
         .type_into(ContactType::Billing, Field::Name, "Jane Doe")
@@ -234,7 +253,8 @@ async fn reset_returns_a_panel_to_its_loaded_values_and_the_draft_follows() {
             .text_of("section[aria-labelledby='billing-heading'] .changed-marker")
             .is_some()
     );
-    let kept = draft::load(&draft::owner(USER), &customer()).expect("the edit is kept as a draft");
+    let kept =
+        draft::load(&owner_of(USER).await, &customer()).expect("the edit is kept as a draft");
     assert_eq!(kept.edited[0].name.as_str(), "Jane Doe");
 
     editor.click("Reset billing").await;
@@ -248,16 +268,20 @@ async fn reset_returns_a_panel_to_its_loaded_values_and_the_draft_follows() {
             .is_none()
     );
     assert_eq!(
-        draft::load(&draft::owner(USER), &customer()),
+        draft::load(&owner_of(USER).await, &customer()),
         None,
         "an unchanged form keeps no draft"
     );
-    editor.unmount();
+    editor.unmount().await;
 }
 
 #[wasm_bindgen_test]
 async fn restores_a_draft_with_a_notice() {
-    draft::save(&draft::owner(USER), &customer(), &service_draft().encode());
+    draft::save(
+        &owner_of(USER).await,
+        &customer(),
+        &service_draft().encode(),
+    );
     let editor = Mounted::new().await;
     assert!(editor.text_of("#draft-notice").is_some());
     assert_eq!(
@@ -268,7 +292,7 @@ async fn restores_a_draft_with_a_notice() {
         editor.input(ContactType::Billing, Field::Name).value(),
         "John Smith"
     );
-    editor.unmount();
+    editor.unmount().await;
 }
 
 /// A draft whose service contact is named "Draft Name", made from contacts
@@ -285,26 +309,26 @@ fn service_draft() -> Draft {
 
 #[wasm_bindgen_test]
 async fn another_users_draft_is_not_restored() {
-    draft::clear(&draft::owner(USER), &customer());
+    draft::clear(&owner_of(USER).await, &customer());
     draft::save(
-        &draft::owner("another"),
+        &owner_of("another").await,
         &customer(),
         &service_draft().encode(),
     );
     let editor = Mounted::new().await;
     assert!(editor.text_of("#draft-notice").is_none());
     assert_eq!(editor.input(ContactType::Service, Field::Name).value(), "");
-    editor.unmount();
+    editor.unmount().await;
     assert_eq!(
-        draft::load(&draft::owner("another"), &customer()),
+        draft::load(&owner_of("another").await, &customer()),
         Some(service_draft()),
         "the other user's draft is left to them"
     );
-    draft::clear(&draft::owner("another"), &customer());
+    draft::clear(&owner_of("another").await, &customer());
 }
 
 #[wasm_bindgen_test]
-fn clearing_a_draft_removes_the_old_format_of_that_customer_and_nothing_else() {
+async fn clearing_a_draft_removes_the_old_format_of_that_customer_and_nothing_else() {
     let storage = web_sys::window()
         .unwrap()
         .session_storage()
@@ -315,7 +339,7 @@ fn clearing_a_draft_removes_the_old_format_of_that_customer_and_nothing_else() {
     storage
         .set_item(&legacy, &service_draft().encode())
         .unwrap();
-    let (a, b) = (draft::owner("a"), draft::owner("a.b"));
+    let (a, b) = (owner_of("a").await, owner_of("a.b").await);
     for owner in [&a, &b] {
         for customer in [customer(), other.clone()] {
             draft::save(owner, &customer, &service_draft().encode());
@@ -352,7 +376,9 @@ fn basic_credentials_are_the_utf8_of_user_and_password_in_base64() {
 }
 
 #[wasm_bindgen_test]
-fn basic_credentials_own_the_drafts_of_their_user_and_nothing_else_does() {
+fn credentials_name_their_user_and_nothing_else_does() {
+    // A token's claims: {"iss":"https://issuer.example","sub":"agent-7"}.
+    let claims = "eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlIiwic3ViIjoiYWdlbnQtNyJ9";
     let cases = [
         // One character per byte of the UTF-8 that Basic carries.
         (
@@ -364,16 +390,19 @@ fn basic_credentials_own_the_drafts_of_their_user_and_nothing_else_does() {
             Authorization::given("basic dGVzdDp0ZXN0").unwrap(),
             Some("test"),
         ),
+        (
+            Authorization::given(&format!("Bearer e30.{claims}.c2ln")).unwrap(),
+            Some("https://issuer.example\nagent-7"),
+        ),
         (Authorization::given("Bearer dGVzdDp0ZXN0").unwrap(), None),
+        (Authorization::given("Bearer e30.e30.c2ln").unwrap(), None),
         (Authorization::given("Basic !!!").unwrap(), None),
         (Authorization::given("Basic").unwrap(), None),
+        (Authorization::given("Digest dGVzdDp0ZXN0").unwrap(), None),
     ];
+    assert!(draft::salt("").starts_with("http://"), "the page's origin");
     for (authorization, user) in cases {
-        assert_eq!(
-            authorization.owner(),
-            user.map(draft::owner),
-            "{authorization:?}"
-        );
+        assert_eq!(authorization.user().as_deref(), user, "{authorization:?}");
     }
 }
 
@@ -392,7 +421,7 @@ fn refuses_bad_options_with_a_clear_error() {
 
 #[wasm_bindgen_test]
 async fn panels_are_locked_while_the_contacts_load() {
-    draft::clear(&draft::owner(USER), &customer());
+    draft::clear(&owner_of(USER).await, &customer());
     // Port 9 is one that browsers refuse to fetch from, so the load fails
     // without reaching the network; until it does, it is under way.
     let editor = Mounted::with_contacts(None).await;
@@ -422,7 +451,7 @@ async fn panels_are_locked_while_the_contacts_load() {
     assert_eq!(editor.section(t).get_attribute("aria-busy"), None);
     editor.type_into(t, field, "Typed After").await;
     assert_eq!(editor.input(t, field).value(), "Typed After");
-    editor.unmount();
+    editor.unmount().await;
 }
 
 #[wasm_bindgen_test]
@@ -453,6 +482,7 @@ fn names_what_is_wrong_with_options() {
         (r#"{"ezpayId":15}"#, "`ezpayId` must be a string"),
         (r#"{"contacts":{}}"#, "`contacts` must be an array"),
         (r#"{"contacts":[7]}"#, "array of contact objects"),
+        (r#"{"getToken":"a token"}"#, "`getToken` must be a function"),
         ("[]", "plain object"),
         ("\"text\"", "plain object"),
     ];
@@ -464,4 +494,124 @@ fn names_what_is_wrong_with_options() {
         );
         assert!(error.contains(expected), "{given}: {error}");
     }
+}
+
+/// A `getToken` of the given body, called with the hint `{refused}`.
+fn get_token(body: &str) -> GetToken {
+    GetToken(js_sys::Function::new_with_args("hint", body))
+}
+
+#[wasm_bindgen_test]
+async fn get_token_gives_bearer_credentials_or_says_why_not() {
+    let header = |given: Result<Authorization, String>| given.map(|a| a.header_value().to_owned());
+    let renewing = get_token("return Promise.resolve(hint.refused ? ' fresh ' : 'stale')");
+    assert_eq!(
+        header(renewing.authorization(false).await),
+        Ok("Bearer stale".into())
+    );
+    assert_eq!(
+        header(renewing.authorization(true).await),
+        Ok("Bearer fresh".into())
+    );
+    assert_eq!(
+        header(get_token("return 'plain'").authorization(false).await),
+        Ok("Bearer plain".into())
+    );
+    let refusals = [
+        ("throw new Error('no session')", "no session"),
+        ("return Promise.reject(new Error('expired'))", "expired"),
+        ("return Promise.reject('text')", "getToken failed"),
+        ("return ''", "getToken gave no token"),
+        ("return 42", "getToken gave no token"),
+    ];
+    for (body, why) in refusals {
+        assert_eq!(
+            get_token(body).authorization(false).await,
+            Err(why.into()),
+            "{body}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_get_token_that_rejects_shows_the_editors_own_failure_and_no_sign_in() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&host).unwrap();
+    let options = EditorOptions {
+        api_base: "http://127.0.0.1:9".into(),
+        ezpay_id: CUSTOMER.into(),
+        get_token: Some(get_token(
+            "return Promise.reject(new Error('the console is signed out'))",
+        )),
+        ..EditorOptions::default()
+    };
+    let mut handle = mount(host.clone(), options);
+    let mut waited_ms = 0;
+    let error = loop {
+        yew::scheduler::flush().await;
+        if let Some(error) = host.query_selector("#load-error").unwrap() {
+            break error.text_content().unwrap();
+        }
+        assert!(waited_ms < 5_000, "no failure shown");
+        sleep(50).await;
+        waited_ms += 50;
+    };
+    assert!(error.contains("could not sign the agent in"), "{error}");
+    assert!(error.contains("the console is signed out"), "{error}");
+    assert!(
+        host.query_selector("#sign-in-user").unwrap().is_none(),
+        "no sign-in form"
+    );
+    assert!(
+        host.query_selector("input[type=password]")
+            .unwrap()
+            .is_none()
+    );
+    handle.unmount();
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn tells_the_page_when_edits_begin_and_end_and_loads_what_it_asks() {
+    draft::clear(&owner_of(USER).await, &customer());
+    let editor = Mounted::new().await;
+    let heard = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let listener = {
+        let heard = heard.clone();
+        wasm_bindgen::closure::Closure::<dyn Fn(web_sys::CustomEvent)>::new(
+            move |e: web_sys::CustomEvent| {
+                let dirty = js_sys::Reflect::get(&e.detail(), &"dirty".into()).unwrap();
+                heard.borrow_mut().push(dirty.as_bool().unwrap());
+            },
+        )
+    };
+    editor
+        .host
+        .add_event_listener_with_callback("contacts-dirty", listener.as_ref().unchecked_ref())
+        .unwrap();
+    let (t, field) = (ContactType::Billing, Field::Name);
+    editor.type_into(t, field, "Jane Smith").await;
+    editor.type_into(t, field, "Jane Smyth").await;
+    editor.type_into(t, field, "John Smith").await;
+    assert_eq!(*heard.borrow(), [true, false]);
+
+    let mut editor = editor;
+    assert!(editor.handle.load("12".into()).is_err(), "not an eZpayID");
+    editor.handle.load("000010000005009".into()).unwrap();
+    yew::scheduler::flush().await;
+    let bar: HtmlInputElement = editor
+        .host
+        .query_selector("#ezpay-id")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(bar.value(), "000010000005009");
+    assert!(
+        editor
+            .text_of(".notice")
+            .is_some_and(|n| n.contains("Loading"))
+    );
+    editor.unmount().await;
 }

@@ -18,15 +18,16 @@ use crate::components::load_notice::load_notice;
 use crate::components::result_panel::ResultPanel;
 use crate::components::save_bar::SaveBar;
 use crate::components::sign_in::{SignIn, use_sign_in};
-use crate::credentials::Authorization;
-use crate::draft;
+use crate::credentials::{Authorization, Signer};
 use crate::form::{Action, FormState, SaveState, input_id};
-use crate::hooks::{use_keep_draft, use_load_contacts, use_save};
+use crate::hooks::{
+    use_announce_dirty, use_keep_draft, use_load_contacts, use_open_given, use_save,
+};
 use crate::options::EditorOptions;
 use crate::session::{Credentials, SIGNED_OUT, Session, SessionAction};
 
 /// Properties of the [`App`].
-#[derive(Debug, Properties, PartialEq)]
+#[derive(Debug, Clone, Properties, PartialEq)]
 pub struct AppProps {
     /// How the editor was started.
     pub options: Rc<EditorOptions>,
@@ -45,46 +46,41 @@ fn focus(id: &str) {
     }
 }
 
-/// The form as the options start it: the contacts the embedding page gave,
-/// with the agent's draft from this tab on top, or the options' customer
-/// awaiting its own.
-fn initial_form(options: &EditorOptions, authorization: Option<&Authorization>) -> FormState {
-    let customer = EzpayId::parse(&options.ezpay_id).ok();
-    let owner = authorization.and_then(Authorization::owner);
-    let given = customer
-        .as_ref()
-        .zip(options.contacts.clone())
-        .map(|(customer, contacts)| {
-            let draft = owner
-                .as_deref()
-                .and_then(|owner| draft::load(owner, customer));
-            (contacts, draft)
-        });
-    FormState::new(customer, given)
-}
-
 /// The editor.
 #[function_component(App)]
 pub fn app(props: &AppProps) -> Html {
     let options = &props.options;
-    let authorization = options
-        .authorization
-        .as_deref()
-        .and_then(Authorization::given);
-    let form = use_reducer(|| initial_form(options, authorization.as_ref()));
-    let session = use_reducer(|| Session::new(authorization, options.profile_id()));
+    // The console's getToken, where given, else its fixed credentials.
+    let signer = options.get_token.clone().map(Signer::Host).or_else(|| {
+        let given = options.authorization.as_deref()?;
+        Authorization::given(given).map(Signer::Fixed)
+    });
+    let form = use_reducer(|| FormState::new(EzpayId::parse(&options.ezpay_id).ok()));
+    let session = use_reducer(|| Session::new(signer, options.profile_id()));
+    // The contacts the embedding page gave, for the first load to take.
+    let given = use_mut_ref(|| options.contacts.clone());
+    let owner = use_state(|| None);
     let customer_bar_state = use_customer_bar(&options.ezpay_id);
     let sign_in_state = use_sign_in();
     let config = session.api_config(&options.api_base);
-    let owner = config.as_ref().and_then(|c| c.authorization.owner());
+    let (dispatcher, host) = (session.dispatcher(), props.host.clone());
     use_load_contacts(
         &form,
-        session.dispatcher(),
+        dispatcher.clone(),
         config.clone(),
+        given,
+        owner.setter(),
         options.prefetched.clone(),
     );
-    use_save(&form, session.dispatcher(), config, props.host.clone());
-    use_keep_draft(&form, owner);
+    use_save(&form, dispatcher, config, (*owner).clone(), host);
+    use_keep_draft(&form, (*owner).clone());
+    use_announce_dirty(&form, props.host.clone());
+    let bar = customer_bar_state.clone();
+    use_open_given(
+        &form,
+        &options.ezpay_id,
+        Callback::from(move |id| bar.show(id)),
+    );
 
     let dispatch = form.dispatcher().to_callback();
     let onsave = {

@@ -25,6 +25,13 @@ pub fn use_customer_bar(initial_ezpay_id: &str) -> CustomerBarState {
     }
 }
 
+impl CustomerBarState {
+    /// Shows an eZpayID the embedding page opened.
+    pub fn show(&self, ezpay_id: String) {
+        self.ezpay_id.set(ezpay_id);
+    }
+}
+
 /// The customer bar: eZpayID (validated by the model), ProfileId and status.
 #[derive(Debug)]
 pub struct CustomerBar {

@@ -78,6 +78,11 @@ impl LoadState {
         }
     }
 
+    /// The customer whose contacts are awaited or shown, if any.
+    pub fn customer(&self) -> Option<&EzpayId> {
+        self.awaited().or(self.shown().map(|shown| &shown.customer))
+    }
+
     /// The contacts in the panels, if a customer's are.
     pub fn shown(&self) -> Option<&Shown> {
         match self {
@@ -239,7 +244,8 @@ pub enum Action {
 
 impl Action {
     /// Whether what a call brought says that the service refused the
-    /// credentials (a 401). Such an answer never reaches the form: the hooks
+    /// credentials (a 401). Unless they came from the console's `getToken`,
+    /// such an answer never reaches the form: the hooks
     /// sign the agent out instead, which forgets the edits.
     pub fn refuses_credentials(&self) -> bool {
         let envelope = match self {
@@ -258,31 +264,13 @@ impl Action {
 
 impl FormState {
     /// The form as the editor starts: the customer of the URL or the
-    /// options, if valid, awaiting its contacts; or showing at once the
-    /// contacts the embedding page gave, with this tab's draft on top.
-    pub fn new(
-        customer: Option<EzpayId>,
-        given: Option<(Vec<ContactDraft>, Option<Draft>)>,
-    ) -> Self {
-        let Some(customer) = customer else {
-            return Self::default();
-        };
-        let mut form = Self {
-            load: LoadState::of(customer.clone()),
+    /// options, if valid, awaiting its contacts (from the API, or those the
+    /// embedding page gave, which the hooks hand over as if loaded).
+    pub fn new(customer: Option<EzpayId>) -> Self {
+        customer.map_or_else(Self::default, |customer| Self {
+            load: LoadState::of(customer),
             ..Self::default()
-        };
-        if let Some((contacts, draft)) = given {
-            form.receive_contacts(
-                customer,
-                Ok(CustomerContacts {
-                    status: None,
-                    version: None,
-                    contacts,
-                }),
-                draft.map(Box::new),
-            );
-        }
-        form
+        })
     }
 
     /// The panel of one contact type.

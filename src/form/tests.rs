@@ -88,11 +88,11 @@ fn states() -> Vec<(&'static str, Rc<FormState>)> {
     let answered = sending.clone().reduce(answer(failure("503", None), true));
     vec![
         ("no customer", Rc::new(FormState::default())),
-        ("loading", Rc::new(FormState::new(Some(customer()), None))),
+        ("loading", Rc::new(FormState::new(Some(customer())))),
         ("loaded", loaded()),
         (
             "load failed",
-            Rc::new(FormState::new(Some(customer()), None))
+            Rc::new(FormState::new(Some(customer())))
                 .reduce(receive(customer(), Err(failure("500", None)))),
         ),
         ("sending", sending),
@@ -157,7 +157,7 @@ fn which_actions_apply_in_which_state() {
 
 #[test]
 fn signing_out_forgets_the_edits_and_awaits_the_customer_again() {
-    let awaiting = Rc::new(FormState::new(Some(customer()), None));
+    let awaiting = Rc::new(FormState::new(Some(customer())));
     for (name, state) in states() {
         let state = state
             .reduce(edit(ContactType::Service, Field::Name, "Agent A's edit"))
@@ -231,15 +231,23 @@ fn only_a_401_refuses_the_credentials() {
 
 #[test]
 fn the_editor_starts_with_the_given_contacts_or_loading() {
-    assert_eq!(FormState::new(None, None), FormState::default());
+    assert_eq!(FormState::new(None), FormState::default());
     assert_eq!(
-        FormState::new(Some(customer()), None).load,
+        FormState::new(Some(customer())).load,
         LoadState::of(customer())
     );
     let mut draft = loaded().draft();
     draft.edited[1].set(Field::Name, "Ann Lee");
     let given = vec![contact(ContactType::Billing, "John Smith", "9147212006")];
-    let state = FormState::new(Some(customer()), Some((given, Some(draft))));
+    let state = Rc::new(FormState::new(Some(customer()))).reduce(Action::ReceiveContacts {
+        customer: customer(),
+        contacts: Ok(CustomerContacts {
+            status: None,
+            version: None,
+            contacts: given,
+        }),
+        draft: Some(Box::new(draft)),
+    });
     let shown = contacts_shown(&state);
     assert_eq!((&shown.customer, &shown.outcome), (&customer(), &Ok(None)));
     assert!(shown.draft_restored);
@@ -255,7 +263,7 @@ fn a_save_is_refused_until_contacts_are_shown_and_valid() {
             "Load a customer before saving.",
         ),
         (
-            Rc::new(FormState::new(Some(customer()), None)),
+            Rc::new(FormState::new(Some(customer()))),
             "Wait for the current contacts to load.",
         ),
     ];
@@ -473,7 +481,7 @@ fn a_draft_goes_on_top_of_the_loaded_contacts() {
 fn stored_contacts_refused_today_load_with_their_fields_flagged() {
     let mut old = contact(ContactType::Service, "Bob", "12345");
     old.set(Field::Email, "bob@localhost");
-    let state = Rc::new(FormState::new(Some(customer()), None)).reduce(receive(
+    let state = Rc::new(FormState::new(Some(customer()))).reduce(receive(
         customer(),
         found(vec![
             contact(ContactType::Billing, "John Smith", "9147212006"),

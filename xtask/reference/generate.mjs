@@ -112,11 +112,11 @@ pub const SOURCE: &str = ${JSON.stringify(PHONE_SOURCE)};
 
 /// Bit \`n % 8\` of byte \`n / 8\` is set when area code \`${FIRST} + n\` has numbers in use
 /// (${inUse.length} of ${codes.length}).
-pub const AREA_CODES_IN_USE: [u8; ${bits.length}] = [${bits.map(hex).join(", ")}];
+pub static AREA_CODES_IN_USE: [u8; ${bits.length}] = [${bits.map(hex).join(", ")}];
 
 /// The area codes in use that take only some exchanges, in order, each with
 /// the ranges of its exchanges in use (first and last, inclusive).
-pub const PARTIAL_AREA_CODES: [(u16, &[(u16, u16)]); ${partial.length}] = [
+pub static PARTIAL_AREA_CODES: [(u16, &[(u16, u16)]); ${partial.length}] = [
 ${partial
   .map(([area, rs]) => `(${area}, &[${rs.map(([a, b]) => `(${a}, ${b})`).join(", ")}]),`)
   .join("\n")}

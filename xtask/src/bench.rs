@@ -10,10 +10,13 @@ use crate::{Failure, Result, dist, paths, peer, test, tools};
 /// (`../shared/peer/`), and the JS package's validation speed and size.
 /// `--engine postgres` adds the storage engines side by side; `--baseline
 /// PATH` gives the delivery figures of the server binary at PATH (another
-/// build) beside this build's, taking turns.
+/// build) beside this build's, taking turns; `--baseline-pkg DIR` does the
+/// same for the JS package's speed, DIR holding another build of `pkg/`.
 pub fn bench(args: &[String]) -> Result {
-    const USAGE: &str = "usage: cargo xtask bench [--engine postgres] [--baseline PATH]";
+    const USAGE: &str =
+        "usage: cargo xtask bench [--engine postgres] [--baseline PATH] [--baseline-pkg DIR]";
     let mut example: Vec<String> = Vec::new();
+    let mut baseline_pkg: Option<&String> = None;
     let mut rest = args;
     while !rest.is_empty() {
         match rest {
@@ -23,6 +26,10 @@ pub fn bench(args: &[String]) -> Result {
             }
             [flag, path, more @ ..] if flag == "--baseline" => {
                 example.extend([flag.clone(), path.clone()]);
+                rest = more;
+            }
+            [flag, dir, more @ ..] if flag == "--baseline-pkg" => {
+                baseline_pkg = Some(dir);
                 rest = more;
             }
             _ => return Err(Failure(USAGE.into())),
@@ -49,5 +56,10 @@ pub fn bench(args: &[String]) -> Result {
 
     dist::build_js_package()?;
     step("JS package: validateContactsRequest speed and wasm size");
-    run(cmd("node").arg("crates/contacts-js/bench/validate.bench.mjs"))
+    let mut node = cmd("node");
+    node.arg("crates/contacts-js/bench/validate.bench.mjs");
+    if let Some(dir) = baseline_pkg {
+        node.arg("--baseline").arg(dir);
+    }
+    run(&mut node)
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
 use contacts_model::{Contact, ContactDraft, ContactType, Field, validate_contact};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -42,6 +43,7 @@ fn router(state: AppState, consoles: ConsoleOrigins) -> Router {
         .merge(contacts::router())
         .merge(health::router())
         .merge(openapi::router())
+        .route("/frame-origins.json", get(web::frame_origins))
         .fallback(web::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -14,7 +14,11 @@
 //! the origin. So that every API answer stays an envelope, [`grant`] hands it
 //! only the API requests it should see: a preflight from any other origin gets
 //! the 403 envelope (the browser then sends nothing further), and an `OPTIONS`
-//! that is not a preflight goes to the router (405). Other paths get no CORS.
+//! that is not a preflight goes to the router (405). The editor's files are
+//! readable by the console origins too (`GET` and `HEAD`, which need no
+//! preflight), so that a console page may import `contacts-editor.js` and
+//! the wasm it loads from this server rather than host a copy; other
+//! requests outside the API get no CORS.
 //!
 //! No `Access-Control-Allow-Credentials`: the editor sends the Authorization
 //! header explicitly and uses no cookies, and a wildcard origin is never sent.
@@ -68,11 +72,15 @@ impl Cors {
     }
 }
 
-/// Middleware: CORS for the console origins on the API (`/api/…`); other
-/// paths pass untouched.
+/// Middleware: CORS for the console origins on the API (`/api/…`) and on
+/// reads of the editor's files; other requests pass untouched.
 pub async fn grant(State(cors): State<Arc<Cors>>, request: Request, next: Next) -> Response {
     if !is_api(request.uri().path()) {
-        return next.run(request).await;
+        if !matches!(*request.method(), Method::GET | Method::HEAD) {
+            return next.run(request).await;
+        }
+        let Ok(response) = cors.layer.layer(next).oneshot(request).await;
+        return response;
     }
     if request.method() == Method::OPTIONS {
         let headers = request.headers();
@@ -190,6 +198,13 @@ mod tests {
         let page = send(Method::OPTIONS, "/page", &preflight).await;
         assert_eq!(page.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert!(names(&page).is_empty());
+
+        // The editor's files: a console page may import them.
+        let file = send(Method::GET, "/page", &[("origin", CONSOLE)]).await;
+        assert_eq!(file.status(), StatusCode::OK);
+        assert!(names(&file).contains(&"access-control-allow-origin"));
+        let elsewhere = send(Method::GET, "/page", &[("origin", "https://evil.example")]).await;
+        assert!(!names(&elsewhere).contains(&"access-control-allow-origin"));
 
         let look_alike = send(
             Method::GET,

@@ -25,6 +25,8 @@ pub struct Web {
     /// Whether the development login is active, and with it the demo
     /// page's script, which holds the development credentials.
     development_login: bool,
+    /// `frame-origins.json`: `{"origins": […]}`, the `frame-ancestors` sources.
+    frame_origins: String,
 }
 
 /// What decides the headers and files the static side sends.
@@ -81,6 +83,7 @@ impl Web {
             csp,
             hsts,
             development_login: headers.development_login,
+            frame_origins: serde_json::json!({ "origins": headers.frame_ancestors }).to_string(),
         })
     }
 }
@@ -94,6 +97,21 @@ fn content_security_policy(frame_ancestors: &[String]) -> String {
          form-action 'self'; frame-ancestors {}",
         frame_ancestors.join(" ")
     )
+}
+
+/// `GET /frame-origins.json`: the sources of `frame_ancestors` (`'self'` or
+/// origins), the only origins whose messages the framed editor
+/// (`frame.html`) takes and to which it posts. A static host serving
+/// `dist/` without this server writes the file itself.
+pub async fn frame_origins(State(web): State<Arc<Web>>) -> Response {
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ];
+    (headers, web.frame_origins.clone()).into_response()
 }
 
 /// Middleware: the security headers of every response.
@@ -228,6 +246,29 @@ mod tests {
         assert!(
             csp.ends_with("frame-ancestors https://console.example.com"),
             "{csp}"
+        );
+    }
+
+    #[tokio::test]
+    async fn frame_origins_are_the_frame_ancestors() {
+        let ancestors = [
+            "'self'".to_owned(),
+            "https://console.example.com".to_owned(),
+        ];
+        let headers = Headers {
+            frame_ancestors: &ancestors,
+            served_over_https: false,
+            development_login: false,
+        };
+        let web = Arc::new(Web::new(None, &headers).expect("valid headers"));
+        let response = frame_origins(State(web)).await;
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .expect("a small body");
+        assert_eq!(
+            body,
+            r#"{"origins":["'self'","https://console.example.com"]}"#
         );
     }
 

@@ -10,25 +10,43 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use contacts_model::EzpayId;
-use js_sys::{Promise, Reflect};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::api::{Answer, ApiConfig};
 use crate::credentials::Signer;
 
-/// What `startContactEditor` sent: `{url, authorization, profileId,
-/// trackingId, answer}`, `answer` being the promise of the answer, read whole
-/// as soon as it came (so that, when it came before the editor started, the
-/// editor shows the contacts before the browser first draws the form, with
-/// no wait for the network in between): `{status, body, etag}`. Read with
-/// `Reflect.get`, which the editor imports anyway, rather than with a
-/// getter of its own for each field: the download is smaller.
-pub type PendingGet = JsValue;
+#[wasm_bindgen]
+extern "C" {
+    /// What `startContactEditor` sent: `{url, authorization, profileId,
+    /// trackingId, answer}`, `answer` being the promise of a [`ReadAnswer`].
+    #[derive(Debug, Clone)]
+    pub type PendingGet;
 
-/// The text at `key` of the object `object`, if it is a text.
-fn text(object: &JsValue, key: &str) -> Option<String> {
-    Reflect::get(object, &key.into()).ok()?.as_string()
+    #[wasm_bindgen(method, getter)]
+    fn url(this: &PendingGet) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn authorization(this: &PendingGet) -> String;
+    #[wasm_bindgen(method, getter, js_name = profileId)]
+    fn profile_id(this: &PendingGet) -> String;
+    #[wasm_bindgen(method, getter, js_name = trackingId)]
+    fn tracking_id(this: &PendingGet) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn answer(this: &PendingGet) -> Promise;
+
+    /// The answer, read whole by `startContactEditor` as soon as it came
+    /// (so that, when it came before the editor started, the editor shows
+    /// the contacts before the browser first draws the form, with no wait
+    /// for the network in between): `{status, body, etag}`.
+    type ReadAnswer;
+
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &ReadAnswer) -> u16;
+    #[wasm_bindgen(method, getter)]
+    fn body(this: &ReadAnswer) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn etag(this: &ReadAnswer) -> Option<String>;
 }
 
 /// A GET sent before the editor started: the promise of its answer, read
@@ -38,15 +56,8 @@ pub type Pending = (Promise, String);
 /// The status, body and `ETag` of the answer `answer` promises, or what the
 /// GET or the reading of its body was rejected with.
 pub async fn read(answer: Promise) -> Result<Answer, JsValue> {
-    let answer = JsFuture::from(answer).await?;
-    let status = Reflect::get(&answer, &"status".into())?
-        .as_f64()
-        .unwrap_or_default();
-    Ok((
-        status as u16,
-        text(&answer, "body").unwrap_or_default(),
-        text(&answer, "etag"),
-    ))
+    let answer: ReadAnswer = JsFuture::from(answer).await?.unchecked_into();
+    Ok((answer.status(), answer.body(), answer.etag()))
 }
 
 /// The GET that was sent before the editor started, until the editor first
@@ -77,24 +88,20 @@ impl Prefetched {
         let Signer::Fixed(authorization) = &config.signer else {
             return None;
         };
-        let same = text(&pending, "url") == Some(config.contacts_url(customer))
-            && text(&pending, "authorization").as_deref() == Some(authorization.header_value())
-            && text(&pending, "profileId").as_deref() == Some(config.profile_id.trim());
-        let answer = Reflect::get(&pending, &"answer".into())
-            .ok()?
-            .dyn_into()
-            .ok()?;
-        same.then(|| (answer, text(&pending, "trackingId").unwrap_or_default()))
+        let same = pending.url() == config.contacts_url(customer)
+            && pending.authorization() == authorization.header_value()
+            && pending.profile_id() == config.profile_id.trim();
+        same.then(|| (pending.answer(), pending.tracking_id()))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    /// A `PendingGet` is a JavaScript object: these run under wasm-bindgen-test.
+    /// `PendingGet` is a JavaScript object: these run under wasm-bindgen-test.
     #[cfg(target_arch = "wasm32")]
     mod take {
         use js_sys::{Object, Promise, Reflect};
-        use wasm_bindgen::JsValue;
+        use wasm_bindgen::{JsCast, JsValue};
         use wasm_bindgen_test::wasm_bindgen_test;
 
         use super::super::*;
@@ -134,7 +141,7 @@ mod tests {
             }
             let answer = Promise::resolve(&JsValue::NULL);
             Reflect::set(&object, &"answer".into(), &answer).unwrap();
-            Prefetched::new(object.into())
+            Prefetched::new(object.unchecked_into())
         }
 
         #[wasm_bindgen_test]

@@ -111,15 +111,20 @@ async function startContactEditor(element, options, ready) {
   return pending ? mountPrefetched(element, options, pending) : mountContactEditor(element, options);
 }
 
-let starting = `import { mountPrefetched } from './${glue}';
+const entryModule = path.join(staging, 'contacts-editor.js');
+await appendFile(
+  entryModule,
+  `import { mountPrefetched } from './${glue}';
 ${getContacts}
 export ${startContactEditor}
-`;
+`,
+);
 if (process.env.TRUNK_PROFILE === 'release') {
-  // `init` and `mountContactEditor`, the module's own, are free names here, which terser keeps.
-  ({ code: starting } = await minify(starting, { module: true, compress: true, mangle: true }));
+  // The whole module in one pass: minified apart, the element's names and
+  // these would be mangled alike and clash.
+  const { code } = await minify(await readFile(entryModule, 'utf8'), { module: true, compress: true, mangle: true });
+  await writeFile(entryModule, code);
 }
-await appendFile(path.join(staging, 'contacts-editor.js'), starting);
 
 // The demo host page and the framed page start the editor through a chain
 // of modules (embed.js or frame.js -> contacts-editor.js -> the glue -> the

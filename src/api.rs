@@ -7,12 +7,14 @@ use contacts_model::{
 };
 use gloo_net::http::{Request, RequestBuilder};
 use js_json::JsJson;
-use js_sys::Reflect;
-use wasm_bindgen::JsValue;
+use js_sys::{Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
 use crate::contact_list;
 use crate::credentials::{Authorization, Signer};
+use crate::prefetched;
 
 /// How long a call may take before the editor gives up on it.
 pub const TIMEOUT_MS: u32 = 15_000;
@@ -29,7 +31,8 @@ pub struct ApiConfig {
 }
 
 impl ApiConfig {
-    fn contacts_url(&self, customer: &EzpayId) -> String {
+    /// Where the customer's contacts are read and saved.
+    pub(crate) fn contacts_url(&self, customer: &EzpayId) -> String {
         format!(
             "{}/api/v1/customers/{customer}/contacts",
             self.api_base.trim_end_matches('/')
@@ -225,7 +228,7 @@ pub fn new_tracking_id() -> String {
 }
 
 /// An HTTP answer: its status, body and `ETag`.
-type Answer = (u16, String, Option<String>);
+pub(crate) type Answer = (u16, String, Option<String>);
 
 /// Sends one request, giving up after [`TIMEOUT_MS`]: the browser's
 /// `AbortSignal.timeout` aborts the call, reading the body included, with a
@@ -237,13 +240,40 @@ async fn call(builder: RequestBuilder, body: Option<String>) -> Result<Answer, C
         None => builder.build(),
     }
     .map_err(|e| CallError::Unreachable(e.to_string()))?;
-    let failed = |e: gloo_net::Error| match e {
-        gloo_net::Error::JsError(error) if error.name == "TimeoutError" => CallError::TimedOut,
-        other => CallError::Unreachable(other.to_string()),
-    };
-    let response = request.send().await.map_err(failed)?;
-    let text = response.text().await.map_err(failed)?;
-    Ok((response.status(), text, response.headers().get("ETag")))
+    answer(fetch(&request.into())).await
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The browser's `fetch`, as gloo-net's `send` calls it.
+    fn fetch(request: &web_sys::Request) -> Promise;
+}
+
+/// Why no answer came, from what `fetch` or the reading of a body rejected
+/// with (the `TimeoutError` of the request's `AbortSignal` included).
+fn no_answer(error: JsValue) -> CallError {
+    match error.dyn_into::<js_sys::Error>() {
+        Ok(error) if error.name() == "TimeoutError" => CallError::TimedOut,
+        Ok(error) => CallError::Unreachable(error.to_string().into()),
+        Err(other) => CallError::Unreachable(format!("{other:?}")),
+    }
+}
+
+/// Reads what `fetch` promised: the answer's status, body and `ETag`, or why
+/// none came.
+async fn answer(fetched: Promise) -> Result<Answer, CallError> {
+    let response: web_sys::Response = JsFuture::from(fetched)
+        .await
+        .map_err(no_answer)?
+        .unchecked_into();
+    let text = JsFuture::from(response.text().map_err(no_answer)?)
+        .await
+        .map_err(no_answer)?;
+    Ok((
+        response.status(),
+        text.as_string().unwrap_or_default(),
+        response.headers().get("ETag").ok().flatten(),
+    ))
 }
 
 /// `POST`s a submission: the answer, and the contacts' new version (the
@@ -326,9 +356,28 @@ pub async fn fetch_contacts(
     let url = config.contacts_url(customer);
     let answer = config
         .send(&|| Request::get(&url), &tracking_id, None)
-        .await
-        .map_err(|e| e.to_envelope(&tracking_id))?;
-    read_contacts(answer, &tracking_id)
+        .await;
+    contacts_of(answer, &tracking_id)
+}
+
+/// Loads a customer's current contacts from the answer of a GET sent
+/// before the editor started ([`prefetched`](crate::prefetched)).
+pub async fn prefetched_contacts(
+    (answer, tracking_id): prefetched::Pending,
+) -> Result<CustomerContacts, Envelope> {
+    contacts_of(
+        prefetched::read(answer).await.map_err(no_answer),
+        &tracking_id,
+    )
+}
+
+/// The contacts in the answer of a GET sent under `tracking_id`.
+fn contacts_of(
+    answer: Result<Answer, CallError>,
+    tracking_id: &str,
+) -> Result<CustomerContacts, Envelope> {
+    let answer = answer.map_err(|e| e.to_envelope(tracking_id))?;
+    read_contacts(answer, tracking_id)
 }
 
 #[cfg(test)]

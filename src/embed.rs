@@ -11,6 +11,7 @@ use yew::AppHandle;
 
 use crate::components::app::{App, AppProps};
 use crate::options::EditorOptions;
+use crate::prefetched::{PendingGet, Prefetched};
 
 /// A mounted editor.
 #[wasm_bindgen]
@@ -66,6 +67,20 @@ pub fn mount(element: Element, options: EditorOptions) -> EditorHandle {
 #[wasm_bindgen(js_name = mountContactEditor)]
 pub fn mount_contact_editor(element: Element, options: JsValue) -> Result<EditorHandle, JsError> {
     let options = EditorOptions::from_js(&options).map_err(|e| JsError::new(&e))?;
+    Ok(mount(element, options))
+}
+
+/// `mountContactEditor` for contacts-editor.js's `startContactEditor`, which
+/// has already sent the contacts' GET (`pending`, see
+/// [`prefetched`](crate::prefetched)) while the wasm loaded.
+#[wasm_bindgen(js_name = mountPrefetched)]
+pub fn mount_prefetched(
+    element: Element,
+    options: JsValue,
+    pending: PendingGet,
+) -> Result<EditorHandle, JsError> {
+    let mut options = EditorOptions::from_js(&options).map_err(|e| JsError::new(&e))?;
+    options.prefetched = Prefetched::new(pending);
     Ok(mount(element, options))
 }
 

@@ -17,6 +17,7 @@ use crate::api::{self, ApiConfig, CustomerContacts};
 use crate::draft;
 use crate::events::{announce, announce_dirty};
 use crate::form::{Action, FormState};
+use crate::prefetched::Prefetched;
 use crate::session::{Session, SessionAction};
 
 /// Hands the form what a call brought, unless the service refused the
@@ -51,7 +52,8 @@ fn hand_over(
 /// first load) or else the API's, and hands them (with the agent's draft for
 /// that customer) to the form, which drops them if it awaits another
 /// customer by then. It also finds whose drafts the credentials see, and
-/// tells `owner`.
+/// tells `owner`. The first load from the API takes the answer of the GET
+/// sent before the start where that asked the same ([`Prefetched::take`]).
 #[hook]
 pub fn use_load_contacts(
     form: &UseReducerHandle<FormState>,
@@ -59,6 +61,7 @@ pub fn use_load_contacts(
     config: Option<ApiConfig>,
     given: Rc<RefCell<Option<Vec<ContactDraft>>>>,
     owner: UseStateSetter<Option<String>>,
+    prefetched: Prefetched,
 ) {
     let deps = (form.load.awaited().cloned(), config.is_some());
     let form = form.dispatcher();
@@ -70,12 +73,13 @@ pub fn use_load_contacts(
         spawn_local(async move {
             let found = config.signer.owner(&draft::salt(&config.api_base)).await;
             owner.set(found.clone());
-            let contacts = match given {
-                Some(contacts) => Ok(CustomerContacts {
+            let contacts = match (given, prefetched.take(&config, &customer)) {
+                (Some(contacts), _) => Ok(CustomerContacts {
                     contacts,
                     ..CustomerContacts::default()
                 }),
-                None => api::fetch_contacts(&config, &customer).await,
+                (None, Some(answer)) => api::prefetched_contacts(answer).await,
+                (None, None) => api::fetch_contacts(&config, &customer).await,
             };
             let received = Action::ReceiveContacts {
                 draft: found

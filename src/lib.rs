@@ -16,6 +16,7 @@ pub mod form;
 pub mod hooks;
 pub mod options;
 pub mod panel;
+pub mod prefetched;
 pub mod session;
 
 pub use components::app::{App, AppProps};

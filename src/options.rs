@@ -8,6 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::contact_list;
 use crate::credentials::GetToken;
+use crate::prefetched::Prefetched;
 
 /// The ProfileId used when none is given.
 pub const DEFAULT_PROFILE_ID: &str = "CAAG_302";
@@ -30,6 +31,9 @@ pub struct EditorOptions {
     /// The customer's current contacts, in the contract's shape; when given,
     /// the editor does not fetch them.
     pub contacts: Option<Vec<ContactDraft>>,
+    /// The contacts' GET that `startContactEditor` sent before the editor
+    /// started, for its first load (not an option of `mountContactEditor`).
+    pub prefetched: Prefetched,
 }
 
 impl EditorOptions {

@@ -1,7 +1,8 @@
 // A stand-in for the CAAG console: it mounts the contacts editor into its own
-// page with mountContactEditor(element, options) and lists the editor's
-// `contacts-saved` / `contacts-failed` events.
-import init, { mountContactEditor, stylesheet } from './contacts-editor.js';
+// page with startContactEditor(element, options, ready) (mountContactEditor
+// once the wasm is ready, the contacts asked for meanwhile) and lists the
+// editor's `contacts-saved` / `contacts-failed` events.
+import { startContactEditor, stylesheet } from './contacts-editor.js';
 
 // The reference server's development credentials (user ocsuser). The real
 // console passes the signed-in agent's own Authorization header instead.
@@ -12,7 +13,6 @@ const DEV_AUTHORIZATION = `Basic ${btoa('ocsuser:ocsuser')}`;
 const styled = new Promise((resolve, reject) => {
   document.head.append(Object.assign(document.createElement('link'), { rel: 'stylesheet', href: stylesheet, onload: resolve, onerror: reject }));
 });
-await Promise.all([styled, init()]);
 
 const slot = document.getElementById('contacts-editor-slot');
 const log = document.getElementById('editor-events');
@@ -25,12 +25,16 @@ for (const type of ['contacts-saved', 'contacts-failed']) {
 }
 
 const params = new URLSearchParams(window.location.search);
-const editor = mountContactEditor(slot, {
-  apiBase: '',
-  ezpayId: params.get('ezpay_id') ?? '000010000005008',
-  profileId: params.get('profile_id') ?? 'CAAG_302',
-  authorization: DEV_AUTHORIZATION,
-});
+const editor = await startContactEditor(
+  slot,
+  {
+    apiBase: '',
+    ezpayId: params.get('ezpay_id') ?? '000010000005008',
+    profileId: params.get('profile_id') ?? 'CAAG_302',
+    authorization: DEV_AUTHORIZATION,
+  },
+  styled,
+);
 
 document.getElementById('close-editor').addEventListener('click', (event) => {
   editor.unmount();

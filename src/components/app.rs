@@ -70,6 +70,7 @@ pub fn app(props: &AppProps) -> Html {
         config.clone(),
         given,
         owner.setter(),
+        options.prefetched.clone(),
     );
     use_save(&form, dispatcher, config, (*owner).clone(), host);
     use_keep_draft(&form, (*owner).clone());

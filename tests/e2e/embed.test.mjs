@@ -1,5 +1,5 @@
 // The host page static/embed.html mounts the editor with
-// mountContactEditor(element, options) and hears `contacts-saved`.
+// startContactEditor(element, options, ready) and hears `contacts-saved`.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -44,5 +44,55 @@ test('the embed page mounts the editor and receives contacts-saved', { timeout: 
     assert.equal(events[0].detail.request_tracking_id, request.headers()['request-tracking-id']);
     await screenshot(page, 'embedded-saved');
     assert.equal((await storedContact(server, ACTIVE_CUSTOMER, 'billing')).name, 'Embedded Agent');
+  });
+});
+
+/** Records, in order, the page's calls of `fetch` (their URLs) and its first request to compile wasm. */
+function recordStartOrder() {
+  window.__startOrder = [];
+  const fetchOriginal = window.fetch;
+  window.fetch = function recorded(input, init) {
+    window.__startOrder.push(`fetch ${new URL(input instanceof Request ? input.url : input, location.href).pathname}`);
+    return fetchOriginal.call(this, input, init);
+  };
+  for (const name of ['instantiateStreaming', 'instantiate']) {
+    const original = WebAssembly[name];
+    WebAssembly[name] = function recorded(...args) {
+      window.__startOrder.push('instantiate');
+      return original.apply(this, args);
+    };
+  }
+}
+
+test('startContactEditor asks for the contacts before the wasm starts, and the editor asks no second time', { timeout: 45_000 }, async () => {
+  const { server, browser } = fixture;
+  await inSession(browser, 'embed-prefetch', async ({ page }) => {
+    await page.addInitScript(recordStartOrder);
+    const gets = [];
+    page.on('request', (request) => {
+      if (request.method() === 'GET' && new URL(request.url()).pathname.startsWith('/api/')) gets.push(request);
+    });
+    await page.goto(`${server.baseUrl}/embed.html?ezpay_id=${ACTIVE_CUSTOMER}`);
+    await waitForEditor(page);
+    const stored = await storedContact(server, ACTIVE_CUSTOMER, 'billing');
+    assert.equal(await page.getByLabel('Name', { exact: true }).first().inputValue(), stored.name);
+    assert.deepEqual(
+      gets.map((request) => new URL(request.url()).pathname),
+      [`/api/v1/customers/${ACTIVE_CUSTOMER}/contacts`],
+      'one GET of the contacts',
+    );
+    const order = await page.evaluate(() => window.__startOrder);
+    const contactsGet = `fetch /api/v1/customers/${ACTIVE_CUSTOMER}/contacts`;
+    assert.deepEqual(
+      order.filter((step) => step === contactsGet || step === 'instantiate'),
+      [contactsGet, 'instantiate'],
+      `the GET first: ${JSON.stringify(order)}`,
+    );
+    // The editor's own calls keep working after the first load: a save goes out with its own tracking id.
+    await fillPanel(page, 'billing', { name: 'Prefetched Agent' });
+    const save = await submitWith(page, 'Save');
+    assert.notEqual(save.headers()['request-tracking-id'], gets[0].headers()['request-tracking-id']);
+    assert.equal((await save.response()).status(), 200);
+    assert.equal((await storedContact(server, ACTIVE_CUSTOMER, 'billing')).name, 'Prefetched Agent');
   });
 });

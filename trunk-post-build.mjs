@@ -83,8 +83,8 @@ function getContacts({ apiBase = '', ezpayId, profileId, authorization, contacts
     profileId: (typeof profileId === 'string' && profileId.trim()) || 'CAAG_302',
     trackingId: `ce-${Date.now().toString(16)}-${Array.from(random, (b) => b.toString(16).padStart(2, '0')).join('')}`,
   };
-  // Read whole as soon as it comes, so that an answer that came before the
-  // editor started is shown before the browser first draws the form.
+  // Read whole as soon as it comes, and kept as `read`, so that an answer
+  // that came before the editor started is shown in its first form.
   pending.answer = fetch(pending.url, {
     headers: {
       Accept: 'application/json',
@@ -93,7 +93,7 @@ function getContacts({ apiBase = '', ezpayId, profileId, authorization, contacts
       ProfileId: pending.profileId,
     },
     signal: AbortSignal.timeout(15_000),
-  }).then(async (response) => ({ status: response.status, etag: response.headers.get('ETag'), body: await response.text() }));
+  }).then(async (response) => (pending.read = { status: response.status, etag: response.headers.get('ETag'), body: await response.text() }));
   // The editor reads a failure when it starts; until then it is no unhandled rejection.
   pending.answer.catch(() => {});
   return pending;
@@ -102,12 +102,16 @@ function getContacts({ apiBase = '', ezpayId, profileId, authorization, contacts
 /**
  * Mounts the editor into `element` as `mountContactEditor(element, options)`
  * does, once the wasm is ready and `ready` (such as the host's stylesheet)
- * has resolved; the customer's contacts are asked for meanwhile. Resolves to
- * the editor's handle; rejects as `mountContactEditor` throws.
+ * has resolved; the customer's contacts are asked for meanwhile, and waited
+ * for a little longer (at most START_WAIT_MS), so that the first form the
+ * agent sees is the one to edit rather than a locked form that fills a
+ * moment later; a slower answer comes into a form that says it is loading.
+ * Resolves to the editor's handle; rejects as `mountContactEditor` throws.
  */
 async function startContactEditor(element, options, ready) {
   const pending = getContacts(options);
   await Promise.all([init(), ready]);
+  if (pending) await Promise.race([pending.answer.catch(() => {}), new Promise((done) => setTimeout(done, START_WAIT_MS))]);
   return pending ? mountPrefetched(element, options, pending) : mountContactEditor(element, options);
 }
 
@@ -115,6 +119,7 @@ const entryModule = path.join(staging, 'contacts-editor.js');
 await appendFile(
   entryModule,
   `import { mountPrefetched } from './${glue}';
+const START_WAIT_MS = 250;
 ${getContacts}
 export ${startContactEditor}
 `,

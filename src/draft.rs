@@ -137,6 +137,22 @@ pub fn load(owner: &str, customer: &EzpayId) -> Option<Draft> {
     Draft::decode(&stored)
 }
 
+/// Whether this tab keeps a draft of `customer`, whoever made it.
+pub fn kept_of(customer: &EzpayId) -> bool {
+    let Some(storage) = session_storage() else {
+        return false;
+    };
+    let suffix = format!(".{customer}");
+    let count = storage.length().unwrap_or_default();
+    (0..count).any(|index| {
+        storage
+            .key(index)
+            .ok()
+            .flatten()
+            .is_some_and(|key| key.starts_with(PREFIX) && key.ends_with(&suffix))
+    })
+}
+
 /// Keeps a user's draft of a customer, as [`Draft::encode`] wrote it. A
 /// browser that refuses storage (private mode, full quota) only loses the
 /// convenience, so failures are not reported.

@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use contacts_model::{ContactDraft, Envelope, EzpayId};
+use futures_util::future::join;
 use web_sys::Element;
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -51,9 +52,13 @@ fn hand_over(
 /// credentials: the contacts the embedding page gave (`given`, taken by the
 /// first load) or else the API's, and hands them (with the agent's draft for
 /// that customer) to the form, which drops them if it awaits another
-/// customer by then. It also finds whose drafts the credentials see, and
-/// tells `owner`. The first load from the API takes the answer of the GET
-/// sent before the start where that asked the same ([`Prefetched::take`]).
+/// customer by then. It also finds whose drafts the credentials see (a
+/// digest, made while the contacts are on their way), and tells `owner`.
+/// The first load from the API takes the answer of the GET
+/// sent before the start where that asked the same ([`Prefetched::take`]);
+/// where the editor started with that answer's contacts shown
+/// ([`Prefetched::ready`]), nothing is awaited, and this only finds whose
+/// drafts the credentials see.
 #[hook]
 pub fn use_load_contacts(
     form: &UseReducerHandle<FormState>,
@@ -66,21 +71,29 @@ pub fn use_load_contacts(
     let deps = (form.load.awaited().cloned(), config.is_some());
     let form = form.dispatcher();
     use_effect_with(deps, move |(awaited, _)| {
-        let (Some(customer), Some(config)) = (awaited.clone(), config) else {
+        let Some(config) = config else {
             return;
         };
+        let awaited = awaited.clone();
         let given = given.borrow_mut().take();
         spawn_local(async move {
-            let found = config.signer.owner(&draft::salt(&config.api_base)).await;
-            owner.set(found.clone());
-            let contacts = match (given, prefetched.take(&config, &customer)) {
-                (Some(contacts), _) => Ok(CustomerContacts {
-                    contacts,
-                    ..CustomerContacts::default()
-                }),
-                (None, Some(answer)) => api::prefetched_contacts(answer).await,
-                (None, None) => api::fetch_contacts(&config, &customer).await,
+            let salt = draft::salt(&config.api_base);
+            let Some(customer) = awaited else {
+                owner.set(config.signer.owner(&salt).await);
+                return;
             };
+            let contacts = async {
+                match (given, prefetched.take(&config, &customer)) {
+                    (Some(contacts), _) => Ok(CustomerContacts {
+                        contacts,
+                        ..CustomerContacts::default()
+                    }),
+                    (None, Some(answer)) => api::prefetched_contacts(answer).await,
+                    (None, None) => api::fetch_contacts(&config, &customer).await,
+                }
+            };
+            let (found, contacts) = join(config.signer.owner(&salt), contacts).await;
+            owner.set(found.clone());
             let received = Action::ReceiveContacts {
                 draft: found
                     .as_deref()

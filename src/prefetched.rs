@@ -4,7 +4,10 @@
 //! another. The editor takes that answer at most once, for the first
 //! customer it awaits, and only where the request is the very one it would
 //! have sent itself (same URL, `Authorization` and `ProfileId`); otherwise
-//! it asks as usual.
+//! it asks as usual. Where the contacts are in by the time the editor
+//! starts, it starts with them shown ([`Prefetched::ready`]): the first
+//! form the agent sees is the one to edit, with no locked form and no
+//! second render before it.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -14,13 +17,16 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::api::{Answer, ApiConfig};
+use crate::api::{self, Answer, ApiConfig, CustomerContacts};
 use crate::credentials::Signer;
+use crate::draft;
 
 #[wasm_bindgen]
 extern "C" {
+
     /// What `startContactEditor` sent: `{url, authorization, profileId,
-    /// trackingId, answer}`, `answer` being the promise of a [`ReadAnswer`].
+    /// trackingId, answer, read}`, `answer` being the promise of a
+    /// [`ReadAnswer`], `read` what it resolved to, once it has.
     #[derive(Debug, Clone)]
     pub type PendingGet;
 
@@ -34,6 +40,9 @@ extern "C" {
     fn tracking_id(this: &PendingGet) -> String;
     #[wasm_bindgen(method, getter)]
     fn answer(this: &PendingGet) -> Promise;
+    /// What `answer` resolved to, once it has.
+    #[wasm_bindgen(method, getter)]
+    fn read(this: &PendingGet) -> Option<ReadAnswer>;
 
     /// The answer, read whole by `startContactEditor` as soon as it came
     /// (so that, when it came before the editor started, the editor shows
@@ -84,15 +93,41 @@ impl Prefetched {
     /// sign-in) fetch anew.
     pub fn take(&self, config: &ApiConfig, customer: &EzpayId) -> Option<Pending> {
         let pending = self.0.borrow_mut().take()?;
-        // Only fixed credentials: a console's `getToken` is asked anew for each request.
-        let Signer::Fixed(authorization) = &config.signer else {
-            return None;
-        };
-        let same = pending.url() == config.contacts_url(customer)
-            && pending.authorization() == authorization.header_value()
-            && pending.profile_id() == config.profile_id.trim();
-        same.then(|| (pending.answer(), pending.tracking_id()))
+        asks(&pending, config, customer).then(|| (pending.answer(), pending.tracking_id()))
     }
+
+    /// The contacts of `customer`, where the GET sent before the start asked
+    /// exactly what the editor would ask with `config`, its answer is in
+    /// already and brought them, and this tab keeps no draft of that
+    /// customer (whose it is takes a digest, which cannot wait): the editor
+    /// starts with them shown. Otherwise the GET stays for the first load
+    /// ([`Prefetched::take`]), which also sees to drafts and refusals.
+    pub fn ready(&self, config: &ApiConfig, customer: &EzpayId) -> Option<CustomerContacts> {
+        let contacts = {
+            let pending = self.0.borrow();
+            let pending = pending.as_ref()?;
+            let read = pending.read().filter(|_| asks(pending, config, customer))?;
+            let answer = (read.status(), read.body(), read.etag());
+            api::read_contacts(answer, &pending.tracking_id()).ok()?
+        };
+        if draft::kept_of(customer) {
+            return None;
+        }
+        self.0.borrow_mut().take();
+        Some(contacts)
+    }
+}
+
+/// Whether `pending` is the very GET the editor would send of `customer`
+/// with `config`. Only with fixed credentials: a console's `getToken` is
+/// asked anew for each request.
+fn asks(pending: &PendingGet, config: &ApiConfig, customer: &EzpayId) -> bool {
+    let Signer::Fixed(authorization) = &config.signer else {
+        return false;
+    };
+    pending.url() == config.contacts_url(customer)
+        && pending.authorization() == authorization.header_value()
+        && pending.profile_id() == config.profile_id.trim()
 }
 
 #[cfg(test)]
@@ -174,6 +209,53 @@ mod tests {
                 );
             }
             assert!(Prefetched::default().take(&config(), &customer).is_none());
+        }
+
+        /// `pending(None)` whose answer is in: `status` and `body`.
+        fn answered(status: u16, body: &str) -> Prefetched {
+            let prefetched = pending(None);
+            let read = Object::new();
+            for (key, value) in [
+                ("status", JsValue::from(status)),
+                ("body", body.into()),
+                ("etag", "\"7\"".into()),
+            ] {
+                Reflect::set(&read, &key.into(), &value).unwrap();
+            }
+            let held = prefetched.0.borrow().clone().unwrap();
+            Reflect::set(&held, &"read".into(), &read).unwrap();
+            prefetched
+        }
+
+        const FOUND: &str = r#"{"status":"Success","request_tracking_id":"ce-1-2","contacts":[{"type":"billing","name":"John Smith"}]}"#;
+
+        #[wasm_bindgen_test]
+        fn contacts_already_in_are_ready_once() {
+            let customer = EzpayId::parse(CUSTOMER).unwrap();
+            let prefetched = answered(200, FOUND);
+            let contacts = prefetched.ready(&config(), &customer).unwrap();
+            assert_eq!(contacts.contacts[0].name.as_str(), "John Smith");
+            assert_eq!(contacts.version.as_deref(), Some("\"7\""));
+            assert!(prefetched.ready(&config(), &customer).is_none());
+            assert!(prefetched.take(&config(), &customer).is_none());
+        }
+
+        #[wasm_bindgen_test]
+        fn what_is_not_ready_is_left_for_the_first_load() {
+            let customer = EzpayId::parse(CUSTOMER).unwrap();
+            let other = EzpayId::parse("000010000005016").unwrap();
+            let refused = r#"{"status":"Failure","error":{"code":"401","message":"Unauthorized"}}"#;
+            // Not in yet, another request, or no contacts: the first load
+            // takes it. (So does an answer with a draft of the customer
+            // kept in this tab: `draft::kept_of`, tests/browser.rs.)
+            for (prefetched, customer) in [
+                (pending(None), &customer),
+                (answered(200, FOUND), &other),
+                (answered(401, refused), &customer),
+            ] {
+                assert!(prefetched.ready(&config(), customer).is_none());
+                assert!(prefetched.0.borrow().is_some());
+            }
         }
     }
 }

@@ -354,11 +354,16 @@ async fn clearing_a_draft_removes_the_old_format_of_that_customer_and_nothing_el
     );
     assert_eq!(draft::load(&a, &other), Some(service_draft()));
     assert_eq!(draft::load(&b, &customer()), Some(service_draft()));
+    // Whoever's it is, the tab keeps a draft of the customer (another
+    // user's), and of the other customer, and of no third one.
+    assert!(draft::kept_of(&customer()) && draft::kept_of(&other));
+    assert!(!draft::kept_of(&EzpayId::parse("000010000005010").unwrap()));
     for owner in [&a, &b] {
         for customer in [customer(), other.clone()] {
             draft::clear(owner, &customer);
         }
     }
+    assert!(!draft::kept_of(&customer()));
 }
 
 #[wasm_bindgen_test]

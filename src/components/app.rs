@@ -55,14 +55,32 @@ pub fn app(props: &AppProps) -> Html {
         let given = options.authorization.as_deref()?;
         Authorization::given(given).map(Signer::Fixed)
     });
-    let form = use_reducer(|| FormState::new(EzpayId::parse(&options.ezpay_id).ok()));
     let session = use_reducer(|| Session::new(signer, options.profile_id()));
+    let config = session.api_config(&options.api_base);
+    let form = use_reducer(|| {
+        let customer = EzpayId::parse(&options.ezpay_id).ok();
+        // The contacts, where the GET sent before the start brought them already.
+        let ready = customer
+            .as_ref()
+            .zip(config.as_ref())
+            .and_then(|(customer, config)| options.prefetched.ready(config, customer));
+        let form = FormState::new(customer.clone());
+        match (customer, ready) {
+            (Some(customer), Some(contacts)) => {
+                Rc::unwrap_or_clone(Rc::new(form).reduce(Action::ReceiveContacts {
+                    customer,
+                    contacts: Ok(contacts),
+                    draft: None,
+                }))
+            }
+            _ => form,
+        }
+    });
     // The contacts the embedding page gave, for the first load to take.
     let given = use_mut_ref(|| options.contacts.clone());
-    let owner = use_state(|| None);
+    let owner = use_state_eq(|| None);
     let customer_bar_state = use_customer_bar(&options.ezpay_id);
     let sign_in_state = use_sign_in();
-    let config = session.api_config(&options.api_base);
     let (dispatcher, host) = (session.dispatcher(), props.host.clone());
     use_load_contacts(
         &form,

@@ -96,3 +96,37 @@ test('startContactEditor asks for the contacts before the wasm starts, and the e
     assert.equal((await storedContact(server, ACTIVE_CUSTOMER, 'billing')).name, 'Prefetched Agent');
   });
 });
+
+/** Records each state of the first input labelled Name: `[disabled, value]`, from before any script of the page. */
+function recordNameInput() {
+  window.__nameStates = [];
+  const observer = new MutationObserver(() => {
+    const input = [...document.querySelectorAll('input')].find((el) => el.labels?.[0]?.textContent.trim() === 'Name');
+    const state = input && [input.disabled, input.value];
+    if (state && JSON.stringify(state) !== JSON.stringify(window.__nameStates.at(-1))) window.__nameStates.push(state);
+  });
+  observer.observe(document, { childList: true, subtree: true, attributes: true });
+}
+
+test('contacts in when the editor starts are in its first form; slower ones come into a locked form', { timeout: 45_000 }, async () => {
+  const { server, browser } = fixture;
+  const stored = await storedContact(server, ACTIVE_CUSTOMER, 'billing');
+  const page = `${server.baseUrl}/embed.html?ezpay_id=${ACTIVE_CUSTOMER}`;
+  await inSession(browser, 'embed-first-form', async ({ page: tab }) => {
+    await tab.addInitScript(recordNameInput);
+    await tab.goto(page);
+    await waitForEditor(tab);
+    assert.deepEqual(await tab.evaluate(() => window.__nameStates), [[false, stored.name]], 'the first form is the one to edit');
+  });
+  await inSession(browser, 'embed-slow-contacts', async ({ page: tab }) => {
+    await tab.addInitScript(recordNameInput);
+    // The contacts take a second and a half: the editor starts without them.
+    await tab.route('**/api/v1/customers/*/contacts', async (route) => {
+      await new Promise((done) => setTimeout(done, 1_500));
+      await route.continue();
+    });
+    await tab.goto(page);
+    await waitForEditor(tab);
+    assert.deepEqual(await tab.evaluate(() => window.__nameStates), [[true, ''], [false, stored.name]], 'locked, then filled');
+  });
+});

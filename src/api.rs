@@ -7,9 +7,8 @@ use contacts_model::{
 };
 use gloo_net::http::{Request, RequestBuilder};
 use js_json::JsJson;
-use js_sys::{Promise, Reflect};
-use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
+use js_sys::Reflect;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::AbortSignal;
 
 use crate::contact_list;
@@ -240,40 +239,24 @@ async fn call(builder: RequestBuilder, body: Option<String>) -> Result<Answer, C
         None => builder.build(),
     }
     .map_err(|e| CallError::Unreachable(e.to_string()))?;
-    answer(fetch(&request.into())).await
+    let failed = |e: gloo_net::Error| match e {
+        gloo_net::Error::JsError(error) if error.name == "TimeoutError" => CallError::TimedOut,
+        other => CallError::Unreachable(other.to_string()),
+    };
+    let response = request.send().await.map_err(failed)?;
+    let text = response.text().await.map_err(failed)?;
+    Ok((response.status(), text, response.headers().get("ETag")))
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// The browser's `fetch`, as gloo-net's `send` calls it.
-    fn fetch(request: &web_sys::Request) -> Promise;
-}
-
-/// Why no answer came, from what `fetch` or the reading of a body rejected
-/// with (the `TimeoutError` of the request's `AbortSignal` included).
+/// Why the GET sent before the start brought no answer, from what its
+/// `fetch` or the reading of its body was rejected with (the `TimeoutError`
+/// of its `AbortSignal` included), as [`call`] tells it of its own.
 fn no_answer(error: JsValue) -> CallError {
     match error.dyn_into::<js_sys::Error>() {
         Ok(error) if error.name() == "TimeoutError" => CallError::TimedOut,
         Ok(error) => CallError::Unreachable(error.to_string().into()),
         Err(other) => CallError::Unreachable(format!("{other:?}")),
     }
-}
-
-/// Reads what `fetch` promised: the answer's status, body and `ETag`, or why
-/// none came.
-async fn answer(fetched: Promise) -> Result<Answer, CallError> {
-    let response: web_sys::Response = JsFuture::from(fetched)
-        .await
-        .map_err(no_answer)?
-        .unchecked_into();
-    let text = JsFuture::from(response.text().map_err(no_answer)?)
-        .await
-        .map_err(no_answer)?;
-    Ok((
-        response.status(),
-        text.as_string().unwrap_or_default(),
-        response.headers().get("ETag").ok().flatten(),
-    ))
 }
 
 /// `POST`s a submission: the answer, and the contacts' new version (the

@@ -65,8 +65,8 @@ async function deployChangedBuild(site) {
   const newHash = createHash('sha256').update(changed).digest('hex').slice(0, 16);
   const next = new Map();
   for (const name of await readdir(site)) {
-    // The gzipped copies would be stale: the server then sends the files themselves.
-    if (name.endsWith('.gz')) continue;
+    // The compressed copies would be stale: the server then sends the files themselves.
+    if (/\.(gz|br)$/.test(name)) continue;
     let bytes = await readFile(path.join(site, name));
     if (/\.(html|js)$/.test(name)) bytes = Buffer.from(bytes.toString('utf8').replaceAll(oldHash, newHash));
     next.set(name.replace(oldHash, newHash), bytes);

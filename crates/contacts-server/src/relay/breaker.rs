@@ -82,6 +82,11 @@ impl Breaker {
         }
     }
 
+    /// Whether the probe is in flight.
+    pub fn probing(&self) -> bool {
+        self.state == State::Probing
+    }
+
     /// `count` deliveries were claimed: while open, that was the probe.
     pub fn claimed(&mut self, count: usize) {
         if count > 0 && matches!(self.state, State::Open { .. }) {
@@ -167,6 +172,7 @@ mod tests {
         assert_eq!(breaker.limit(8, until), 1, "none was due: still one probe");
         breaker.claimed(1);
         assert_eq!(breaker.limit(8, until), 0, "the probe is in flight");
+        assert!(breaker.probing());
         assert_eq!(breaker.open_until(until), None);
 
         // The probe fails: a longer wait (the second try's bound).
@@ -177,6 +183,7 @@ mod tests {
         breaker.claimed(1);
         breaker.answered(Health::Reached, &settings, later);
         assert_eq!(breaker.limit(8, later), 8, "closed");
+        assert!(!breaker.probing());
         assert_eq!(breaker.open_until(later), None);
         // Its count started again.
         breaker.answered(DOWN, &settings, later);

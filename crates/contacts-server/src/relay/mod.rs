@@ -208,18 +208,19 @@ impl TargetRelay {
                 }
             }
             let poll = Instant::now() + POLL;
-            // An open breaker sleeps until its probe may go: the saves that
-            // come meanwhile wake nothing (their wake-up waits, coalesced,
-            // and the probe's round claims what they queued), nor does the
-            // poll.
+            // An open breaker sleeps until its probe may go, and waits for
+            // the probe's answer: the saves that come meanwhile wake nothing
+            // (their wake-up waits, coalesced, and the probe's round claims
+            // what they queued), nor does the poll.
             let open_until = breaker.open_until(Instant::now());
+            let deaf = open_until.is_some() || breaker.probing();
             let wake = open_until.unwrap_or_else(|| next_due.map_or(poll, |due| due.min(poll)));
             let wake = wake.max(Instant::now() + MIN_SLEEP);
             tokio::select! {
                 Some(joined) = in_flight.join_next_with_id(), if !in_flight.is_empty() => finished.extend(self.ended(&mut sending, &mut breaker, joined)),
                 // Saves that come while a round runs wake it once.
-                Ok(()) = queued.changed(), if open_until.is_none() => {}
-                Ok(()) = heard.changed(), if open_until.is_none() => {}
+                Ok(()) = queued.changed(), if !deaf => {}
+                Ok(()) = heard.changed(), if !deaf => {}
                 () = tokio::time::sleep_until(wake.into()) => {
                     next_due = None;
                     next_due_known = false;

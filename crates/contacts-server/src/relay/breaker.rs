@@ -1,5 +1,6 @@
 //! A target's circuit breaker: while the target is down, its relay claims
-//! nothing, records nothing and reads nothing, until one probe may go.
+//! and reads nothing, and records only the attempts that were in flight when
+//! it opened, until one probe may go.
 //!
 //! Without it, every head of queue that comes due (each new customer's
 //! first update, each retry) costs an attempt and a record, and with SQLite

@@ -7,9 +7,9 @@
 //! head of each (customer, target) queue, and the next one only after the
 //! head is delivered or discarded. A target without a URL is held: no task
 //! claims its deliveries, which wait, counted by `/healthz`. A target that
-//! is down opens its relay's [`breaker`]: nothing is claimed, recorded or
-//! read for it but one probe at a time, so that its outage does not take
-//! turns at the store from the saves.
+//! is down opens its relay's [`breaker`]: nothing is claimed or read for it
+//! but one probe at a time (and the attempts in flight are recorded), so
+//! that its outage does not take turns at the store from the saves.
 
 mod backoff;
 mod breaker;

@@ -11,12 +11,26 @@ use crate::config::RelaySettings;
 /// between zero and `base × 2^(attempts − 1)`, that bound capped at `cap`
 /// ("full jitter": relays that failed together do not retry together).
 pub fn backoff(settings: &RelaySettings, attempts: u32, random: u64) -> Duration {
+    Duration::from_millis(random % bound_ms(settings, attempts).saturating_add(1))
+}
+
+/// The wait of a target's circuit breaker after `trips` failed tries in a
+/// row: a uniformly random time between half of the bound of [`backoff`] and
+/// that bound ("equal jitter": never zero, so that a target down for long is
+/// not probed at once again by chance).
+pub fn equal_jitter(settings: &RelaySettings, trips: u32, random: u64) -> Duration {
+    let bound_ms = bound_ms(settings, trips);
+    let half = bound_ms / 2;
+    Duration::from_millis(half + random % (bound_ms - half).saturating_add(1))
+}
+
+/// `base × 2^(attempts − 1)`, capped at `cap`, in milliseconds.
+fn bound_ms(settings: &RelaySettings, attempts: u32) -> u64 {
     let bound = settings
         .backoff_base
         .saturating_mul(2_u32.saturating_pow(attempts.saturating_sub(1)))
         .min(settings.backoff_cap);
-    let bound_ms = u64::try_from(bound.as_millis()).unwrap_or(u64::MAX);
-    Duration::from_millis(random % bound_ms.saturating_add(1))
+    u64::try_from(bound.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Reads a `Retry-After` header: a number of seconds, or an HTTP date (a
@@ -78,6 +92,24 @@ mod tests {
             );
             for _ in 0..100 {
                 assert!(backoff(&settings, attempts, random()) <= Duration::from_millis(bound_ms));
+            }
+        }
+    }
+
+    #[test]
+    fn the_breaker_waits_between_half_the_bound_and_the_bound() {
+        let settings = settings();
+        for (trips, bound_ms) in [(1, 500), (2, 1_000), (11, 300_000), (40, 300_000)] {
+            let half = Duration::from_millis(bound_ms / 2);
+            assert_eq!(equal_jitter(&settings, trips, 0), half, "{trips}");
+            assert_eq!(
+                equal_jitter(&settings, trips, bound_ms / 2),
+                Duration::from_millis(bound_ms),
+                "{trips}"
+            );
+            for _ in 0..100 {
+                let wait = equal_jitter(&settings, trips, random());
+                assert!(wait >= half && wait <= Duration::from_millis(bound_ms));
             }
         }
     }

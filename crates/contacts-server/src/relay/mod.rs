@@ -6,9 +6,13 @@
 //! once its claim's lease runs out. In order: the store hands out only the
 //! head of each (customer, target) queue, and the next one only after the
 //! head is delivered or discarded. A target without a URL is held: no task
-//! claims its deliveries, which wait, counted by `/healthz`.
+//! claims its deliveries, which wait, counted by `/healthz`. A target that
+//! is down opens its relay's [`breaker`]: nothing is claimed or read for it
+//! but one probe at a time (and the attempts in flight are recorded), so
+//! that its outage does not take turns at the store from the saves.
 
 mod backoff;
+mod breaker;
 mod send;
 
 use std::collections::HashMap;
@@ -20,6 +24,7 @@ use tokio::sync::watch;
 use tokio::task::{self, JoinError, JoinSet};
 use tracing::Instrument;
 
+use self::breaker::{Breaker, Health};
 use crate::config::{DeliverySettings, RelaySettings, Target};
 use crate::http::trace_context;
 use crate::store::{Attempted, ClaimRequest, ClaimedDelivery, Store, StoreError};
@@ -105,22 +110,32 @@ struct TargetRelay {
     deadline: Duration,
 }
 
-/// The attempts being sent, and the delivery of each (by its task).
-type InFlight = (JoinSet<(i64, Attempted)>, HashMap<task::Id, i64>);
+/// What an attempt came to for its delivery (by id), and what it says of
+/// the target.
+type Outcome = (i64, Attempted, Health);
 
-/// What an attempt that ended came to, its task forgotten.
-fn ended(
-    sending: &mut HashMap<task::Id, i64>,
-    joined: Result<(task::Id, (i64, Attempted)), JoinError>,
-) -> Option<(i64, Attempted)> {
-    match joined {
-        Ok((task, attempt)) => {
-            sending.remove(&task);
-            Some(attempt)
-        }
-        Err(error) => {
-            sending.remove(&error.id());
-            None
+/// The attempts being sent, and the delivery of each (by its task).
+type InFlight = (JoinSet<Outcome>, HashMap<task::Id, i64>);
+
+impl TargetRelay {
+    /// What an attempt that ended came to, its task forgotten and its answer
+    /// told to the breaker.
+    fn ended(
+        &self,
+        sending: &mut HashMap<task::Id, i64>,
+        breaker: &mut Breaker,
+        joined: Result<(task::Id, Outcome), JoinError>,
+    ) -> Option<(i64, Attempted)> {
+        match joined {
+            Ok((task, (id, attempted, health))) => {
+                sending.remove(&task);
+                breaker.answered(health, &self.settings, Instant::now());
+                Some((id, attempted))
+            }
+            Err(error) => {
+                sending.remove(&error.id());
+                None
+            }
         }
     }
 }
@@ -132,6 +147,7 @@ impl TargetRelay {
         mut stop: watch::Receiver<bool>,
     ) {
         let (mut in_flight, mut sending): InFlight = Default::default();
+        let mut breaker = Breaker::new(self.target.name);
         let mut finished = Vec::new();
         // The next due time, kept between rounds: a save adds only deliveries
         // due at once (which the claim finds) or waiting behind their head,
@@ -144,23 +160,25 @@ impl TargetRelay {
             heard.mark_unchanged();
             // The attempts that ended are recorded together: one commit.
             while let Some(joined) = in_flight.try_join_next_with_id() {
-                finished.extend(ended(&mut sending, joined));
+                finished.extend(self.ended(&mut sending, &mut breaker, joined));
             }
             if !finished.is_empty() {
                 next_due_known = false;
             }
             let free = self.settings.concurrency.saturating_sub(in_flight.len());
-            if free == 0 {
+            let limit = breaker.limit(free, Instant::now());
+            if limit == 0 {
                 self.record(std::mem::take(&mut finished)).await;
             } else {
                 // A failed record leaves the claims to expire: the deliveries
                 // are sent again, which at-least-once allows.
                 match self
-                    .record_and_claim(std::mem::take(&mut finished), free)
+                    .record_and_claim(std::mem::take(&mut finished), limit)
                     .await
                 {
                     Ok(claimed) => {
-                        let full = claimed.len() == free;
+                        let full = claimed.len() == limit;
+                        breaker.claimed(claimed.len());
                         if !claimed.is_empty() {
                             next_due_known = false;
                         }
@@ -190,13 +208,19 @@ impl TargetRelay {
                 }
             }
             let poll = Instant::now() + POLL;
-            let wake = next_due.map_or(poll, |due| due.min(poll));
+            // An open breaker sleeps until its probe may go, and waits for
+            // the probe's answer: the saves that come meanwhile wake nothing
+            // (their wake-up waits, coalesced, and the probe's round claims
+            // what they queued), nor does the poll.
+            let open_until = breaker.open_until(Instant::now());
+            let deaf = open_until.is_some() || breaker.probing();
+            let wake = open_until.unwrap_or_else(|| next_due.map_or(poll, |due| due.min(poll)));
             let wake = wake.max(Instant::now() + MIN_SLEEP);
             tokio::select! {
-                Some(joined) = in_flight.join_next_with_id(), if !in_flight.is_empty() => finished.extend(ended(&mut sending, joined)),
+                Some(joined) = in_flight.join_next_with_id(), if !in_flight.is_empty() => finished.extend(self.ended(&mut sending, &mut breaker, joined)),
                 // Saves that come while a round runs wake it once.
-                Ok(()) = queued.changed() => {}
-                Ok(()) = heard.changed() => {}
+                Ok(()) = queued.changed(), if !deaf => {}
+                Ok(()) = heard.changed(), if !deaf => {}
                 () = tokio::time::sleep_until(wake.into()) => {
                     next_due = None;
                     next_due_known = false;
@@ -211,7 +235,9 @@ impl TargetRelay {
         let deadline = tokio::time::Instant::now() + self.deadline;
         loop {
             match tokio::time::timeout_at(deadline, in_flight.join_next_with_id()).await {
-                Ok(Some(joined)) => finished.extend(ended(&mut sending, joined)),
+                Ok(Some(joined)) => {
+                    finished.extend(self.ended(&mut sending, &mut breaker, joined));
+                }
                 Ok(None) => break,
                 Err(_) => {
                     in_flight.abort_all();
@@ -276,7 +302,7 @@ impl TargetRelay {
     /// One attempt, a span of the saving request's trace (a new trace for a
     /// delivery queued before traces were kept): the send, with that span's
     /// `traceparent`, and what it came to.
-    async fn attempt(self: Arc<Self>, delivery: ClaimedDelivery) -> (i64, Attempted) {
+    async fn attempt(self: Arc<Self>, delivery: ClaimedDelivery) -> Outcome {
         let attempt = delivery.attempts.saturating_add(1);
         let span = tracing::info_span!(
             "delivery_attempt",
@@ -293,7 +319,7 @@ impl TargetRelay {
         self.send(delivery, &traceparent).instrument(span).await
     }
 
-    async fn send(&self, delivery: ClaimedDelivery, traceparent: &str) -> (i64, Attempted) {
+    async fn send(&self, delivery: ClaimedDelivery, traceparent: &str) -> Outcome {
         let name = self.target.name;
         let answer = send::post(
             &self.client,
@@ -303,6 +329,7 @@ impl TargetRelay {
             traceparent,
         )
         .await;
+        let health = answer.health();
         let attempted = send::judge(&self.settings, &delivery, answer, SystemTime::now());
         metrics::counter!("contacts_delivery_attempts_total", "target" => name).increment(1);
         let result = match &attempted {
@@ -326,7 +353,7 @@ impl TargetRelay {
         };
         metrics::counter!("contacts_deliveries_total", "target" => name, "result" => result)
             .increment(1);
-        (delivery.id, attempted)
+        (delivery.id, attempted, health)
     }
 }
 

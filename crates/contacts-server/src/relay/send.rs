@@ -7,6 +7,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTE
 use reqwest::{Client, StatusCode, Url};
 
 use super::backoff;
+use super::breaker::Health;
 use crate::config::{RelaySettings, Target};
 use crate::http::trace_context::TRACEPARENT;
 use crate::store::{Attempted, ClaimedDelivery};
@@ -31,6 +32,22 @@ pub enum Answer {
     },
     /// Any other answer, a redirect included: it cannot succeed as it is.
     Refused { status: u16, error: String },
+}
+
+impl Answer {
+    /// What the answer says of the target (see [`super::breaker`]).
+    pub fn health(&self) -> Health {
+        match self {
+            Self::Unavailable {
+                status: None | Some(429 | 502 | 503 | 504),
+                retry_after,
+                ..
+            } => Health::Down {
+                retry_after: *retry_after,
+            },
+            Self::Accepted(_) | Self::Refused { .. } | Self::Unavailable { .. } => Health::Reached,
+        }
+    }
 }
 
 /// POSTs `delivery` to `url` with the contract's headers, the attempt's
@@ -225,6 +242,30 @@ mod tests {
                 (expected, answer) => panic!("{status}: expected {expected:?}, got {answer:?}"),
             }
         }
+    }
+
+    #[test]
+    fn no_answer_and_an_unavailable_target_open_the_breaker_other_answers_do_not() {
+        let unavailable = |status| Answer::Unavailable {
+            status,
+            retry_after: Some(Duration::from_secs(3)),
+            error: String::new(),
+        };
+        let down = Health::Down {
+            retry_after: Some(Duration::from_secs(3)),
+        };
+        for status in [None, Some(429), Some(502), Some(503), Some(504)] {
+            assert_eq!(unavailable(status).health(), down, "{status:?}");
+        }
+        for status in [Some(408), Some(425), Some(500), Some(501), Some(507)] {
+            assert_eq!(unavailable(status).health(), Health::Reached, "{status:?}");
+        }
+        assert_eq!(Answer::Accepted(200).health(), Health::Reached);
+        let refused = Answer::Refused {
+            status: 404,
+            error: String::new(),
+        };
+        assert_eq!(refused.health(), Health::Reached);
     }
 
     #[test]

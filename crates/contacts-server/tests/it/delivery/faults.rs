@@ -10,19 +10,10 @@ fn unavailable_targets_are_retried_within_the_backoff_and_retry_after_is_honoure
     let (mas, mdm) = (Receiver::start("MAS"), Receiver::start("MDM"));
     mas.script(std::iter::repeat_n(Reply::Status(503, "busy"), 5));
     let relay = "backoff_base_ms = 100\nbackoff_cap_ms = 3000";
-    let config = config_file(
-        &scratch.0,
+    let server = relaying_measured(
+        &scratch,
         &development_customers(),
         &targets(Some(&mas), Some(&mdm), 2_000, relay),
-    );
-    let server = SERVER.start_relaying(
-        &scratch.0,
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--metrics-addr",
-            "127.0.0.1:0",
-        ],
     );
     save(&server, ACTIVE, "retried-1", 1);
     wait_for("the sixth attempt", Duration::from_secs(15), || {
@@ -214,18 +205,20 @@ fn a_target_that_never_answers_times_out_and_holds_up_nothing_else() {
 }
 
 #[test]
-fn a_target_down_during_1000_saves_loses_nothing_and_gets_them_in_order() {
+fn a_target_down_during_1000_saves_is_probed_not_tried_per_delivery_and_then_gets_them_all_in_order()
+ {
     let _heavy = heavy();
     let scratch = Scratch::new();
     let (mut mas, mdm) = (Receiver::start("MAS"), Receiver::start("MDM"));
     mas.down();
     let relay = "backoff_base_ms = 50\nbackoff_cap_ms = 1000\nmax_attempts = 1000";
     let ids = customers(50);
-    let server = relaying(
+    let server = relaying_measured(
         &scratch,
         &ids,
         &targets(Some(&mas), Some(&mdm), 2_000, relay),
     );
+    let down_since = Instant::now();
     // The first request pays the password hash (about a second in a debug
     // build); ten agents paying it at once would time out.
     assert_eq!(server.get_contacts(&ids[0]).status, 200);
@@ -265,6 +258,31 @@ fn a_target_down_during_1000_saves_loses_nothing_and_gets_them_in_order() {
         "{}",
         health.text
     );
+    // The breaker: the first round's attempts (at most `concurrency`, 8),
+    // then one probe per wait, each at least half the backoff's bound: 25,
+    // 50, 100, 200, 400 ms, then 500 ms at the cap. Tried per delivery,
+    // the 50 customers' heads would each be tried every 0.5 s on average.
+    let metrics = server.scrape();
+    let outage = down_since.elapsed();
+    let attempts = metric(
+        &metrics,
+        "contacts_delivery_attempts_total",
+        &["target=\"MAS\""],
+    );
+    let probes = 5.0 + (outage.as_secs_f64() / 0.5).ceil();
+    assert!(
+        attempts <= 8.0 + probes,
+        "{attempts} attempts at MAS in {outage:?} of outage"
+    );
+    for (target, open) in [("MAS", 1.0), ("MDM", 0.0)] {
+        let label = format!("target=\"{target}\"");
+        assert_eq!(
+            metric(&metrics, "contacts_delivery_target_open", &[&label]),
+            open,
+            "{target}\n{metrics}"
+        );
+    }
+    println!("MAS: {attempts} attempts in {outage:.1?} of outage");
 
     mas.up().unwrap();
     let back = Instant::now();
@@ -278,6 +296,15 @@ fn a_target_down_during_1000_saves_loses_nothing_and_gets_them_in_order() {
     assert_in_order(&mas, &accepted);
     assert_in_order(&mdm, &accepted);
     assert_eq!(mdm.received().len(), 1_000, "each sent once");
+    assert_eq!(
+        metric(
+            &server.scrape(),
+            "contacts_delivery_target_open",
+            &["target=\"MAS\""]
+        ),
+        0.0,
+        "closed once the probe was answered"
+    );
 }
 
 #[test]
@@ -454,4 +481,11 @@ fn retention_prunes_what_expired_keeps_pending_and_dead_and_the_file_stops_growi
     );
     // After the window the tracking id may be used again.
     save(&server, &ids[1], "kept-1", 2);
+}
+
+/// An outage, again on PostgreSQL.
+mod on_postgres {
+    contacts_testkit::postgres_too!(
+        a_target_down_during_1000_saves_is_probed_not_tried_per_delivery_and_then_gets_them_all_in_order,
+    );
 }

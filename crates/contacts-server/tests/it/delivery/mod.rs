@@ -33,8 +33,19 @@ fn targets(mas: Option<&Receiver>, mdm: Option<&Receiver>, timeout_ms: u64, rela
 
 /// Starts the server, relay on, with `customers` and `toml` (targets, relay…).
 fn relaying(scratch: &Scratch, customers: &[String], toml: &str) -> Server {
+    relaying_with(scratch, customers, toml, &[])
+}
+
+/// As [`relaying`], the metrics served on a port of their own.
+fn relaying_measured(scratch: &Scratch, customers: &[String], toml: &str) -> Server {
+    relaying_with(scratch, customers, toml, &["--metrics-addr", "127.0.0.1:0"])
+}
+
+fn relaying_with(scratch: &Scratch, customers: &[String], toml: &str, more: &[&str]) -> Server {
     let config = config_file(&scratch.0, customers, toml);
-    SERVER.start_relaying(&scratch.0, &["--config", config.to_str().unwrap()])
+    let mut args = vec!["--config", config.to_str().unwrap()];
+    args.extend(more);
+    SERVER.start_relaying(&scratch.0, &args)
 }
 
 /// Two receivers, and the server relaying to them for the development

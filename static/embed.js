@@ -1,18 +1,18 @@
 // A stand-in for the CAAG console: it mounts the contacts editor into its own
-// page with startContactEditor(element, options, ready) (mountContactEditor
+// page with startContactEditor(element, options) (mountContactEditor
 // once the wasm is ready, the contacts asked for meanwhile) and lists the
 // editor's `contacts-saved` / `contacts-failed` events.
-import { startContactEditor, stylesheet } from './contacts-editor.js';
+import { startContactEditor } from './contacts-editor.js';
 
 // The reference server's development credentials (user ocsuser). The real
 // console passes the signed-in agent's own Authorization header instead.
 const DEV_AUTHORIZATION = `Basic ${btoa('ocsuser:ocsuser')}`;
 
-// The editor's stylesheet is named after its content; contacts-editor.js
-// names it. The editor is mounted once it applies, so that it never shows unstyled.
-const styled = new Promise((resolve, reject) => {
-  document.head.append(Object.assign(document.createElement('link'), { rel: 'stylesheet', href: stylesheet, onload: resolve, onerror: reject }));
-});
+// embed.html links the editor's stylesheet itself, named after its content
+// (trunk-post-build.mjs writes the link, as a console's build would); a host
+// that can only learn the name when it runs links `stylesheet` from
+// contacts-editor.js, and passes the link's load as startContactEditor's
+// `ready`, so that the editor never shows unstyled.
 
 const slot = document.getElementById('contacts-editor-slot');
 const log = document.getElementById('editor-events');
@@ -33,7 +33,6 @@ const editor = await startContactEditor(
     profileId: params.get('profile_id') ?? 'CAAG_302',
     authorization: DEV_AUTHORIZATION,
   },
-  styled,
 );
 
 document.getElementById('close-editor').addEventListener('click', (event) => {

@@ -14,7 +14,7 @@
 // only where the parent's origin is that one); the first `init` binds the
 // frame to its sender's origin, the only one it listens to and posts to
 // from then on. Nothing is ever posted to '*'.
-import init, { mountContactEditor, stylesheet } from './contacts-editor.js';
+import init, { mountContactEditor } from './contacts-editor.js';
 
 /** How long a request waits for the console to answer `token-needed`. */
 const TOKEN_WAIT_MS = 15_000;
@@ -25,10 +25,8 @@ async function listedOrigins() {
   return origins.map((origin) => (origin === "'self'" ? window.location.origin : origin)).filter((origin) => origin.includes('://'));
 }
 
-const styled = new Promise((resolve, reject) => {
-  document.head.append(Object.assign(document.createElement('link'), { rel: 'stylesheet', href: stylesheet, onload: resolve, onerror: reject }));
-});
-const [origins] = await Promise.all([listedOrigins(), styled, init()]);
+// frame.html links the editor's stylesheet itself (trunk-post-build.mjs).
+const [origins] = await Promise.all([listedOrigins(), init()]);
 
 const slot = document.getElementById('app');
 let host = null;

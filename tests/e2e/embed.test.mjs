@@ -1,5 +1,5 @@
 // The host page static/embed.html mounts the editor with
-// startContactEditor(element, options, ready) and hears `contacts-saved`.
+// startContactEditor(element, options) and hears `contacts-saved`.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -75,7 +75,11 @@ pub fn use_load_contacts(
             return;
         };
         let awaited = awaited.clone();
-        let given = given.borrow_mut().take();
+        // Only a load takes what the page gave: finding whose drafts leaves it.
+        let given = awaited
+            .is_some()
+            .then(|| given.borrow_mut().take())
+            .flatten();
         spawn_local(async move {
             let salt = draft::salt(&config.api_base);
             let Some(customer) = awaited else {

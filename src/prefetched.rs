@@ -23,7 +23,6 @@ use crate::draft;
 
 #[wasm_bindgen]
 extern "C" {
-
     /// What `startContactEditor` sent: `{url, authorization, profileId,
     /// trackingId, answer, read}`, `answer` being the promise of a
     /// [`ReadAnswer`], `read` what it resolved to, once it has.

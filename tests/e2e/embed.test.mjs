@@ -130,3 +130,14 @@ test('contacts in when the editor starts are in its first form; slower ones come
     assert.deepEqual(await tab.evaluate(() => window.__nameStates), [[true, ''], [false, stored.name]], 'locked, then filled');
   });
 });
+
+test('the editor\'s modules, as served, ask V8 to compile all their functions while they stream', async () => {
+  const { server } = fixture;
+  const entry = await (await fetch(`${server.baseUrl}/contacts-editor.js`)).text();
+  const glue = entry.match(/from\s*["']\.\/(contacts-editor-[0-9a-f]+\.js)["']/)?.[1];
+  assert.ok(glue, `contacts-editor.js imports the hashed glue: ${entry.slice(0, 200)}`);
+  const served = await (await fetch(`${server.baseUrl}/${glue}`)).text();
+  for (const [name, text] of [['contacts-editor.js', entry], [glue, served]]) {
+    assert.ok(text.startsWith('//# allFunctionsCalledOnLoad\n'), `${name} starts with the compile hint: ${text.slice(0, 80)}`);
+  }
+});

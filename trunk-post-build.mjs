@@ -142,9 +142,9 @@ if (process.env.TRUNK_PROFILE === 'release') {
 // called: with Chromium's explicit compile hints (this magic comment, first in
 // the file; Chrome 136 and later, a plain comment elsewhere), V8 compiles them
 // all while it streams the file, on a background thread. The main thread's
-// JS compiling during a load went from about 10 ms to 1.5 ms (Chromium trace),
-// and the time to interactive from 155.5 to 150.6 ms (bench-load.mjs, 41
-// loads each, alternating).
+// CPU time compiling JS during a load of embed.html went from about 5.0 to
+// 2.2 ms (thread time of V8's compile events in Chromium traces, 4 loads
+// each): a gain below what bench-load.mjs can resolve in time to interactive.
 const EAGER = '//# allFunctionsCalledOnLoad\n';
 for (const file of [path.join(staging, glue), entryModule]) {
   await writeFile(file, EAGER + (await readFile(file, 'utf8')));

@@ -129,11 +129,7 @@ pub(super) async fn round(
             _ => Ok(Vec::new()),
         }
     };
-    let (_, _, found) = tokio::try_join!(
-        tx.batch_execute(ROUND_SETTINGS),
-        recorded,
-        claimed
-    )?;
+    let (_, _, found) = tokio::try_join!(tx.batch_execute(ROUND_SETTINGS), recorded, claimed)?;
     tx.commit().await?;
     let mut claimed = found
         .iter()

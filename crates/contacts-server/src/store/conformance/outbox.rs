@@ -407,8 +407,8 @@ pub(super) async fn a_queue_waits_behind_its_head_and_each_update_has_its_key(db
 
 /// PostgreSQL only, on one connection: a claim is planned at each run for
 /// the outbox as it is, never by a generic plan costed on the outbox as it
-/// was (the round's settings, `postgres/outbox.rs`). Analysed while small,
-/// the outbox would otherwise get one after five claims.
+/// was (`CLAIM_PLANNED_AT_EACH_RUN`, `postgres/outbox.rs`). Analysed while
+/// small, the outbox would otherwise get one after five claims.
 pub(super) async fn claims_are_planned_at_each_run(db: &dyn Engine) {
     customers(db).await;
     for i in 0..20 {

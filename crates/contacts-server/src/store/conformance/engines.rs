@@ -49,13 +49,24 @@ pub(super) struct Postgres {
 
 impl Postgres {
     pub async fn open() -> Self {
+        Self::open_with(&PoolSettings::default()).await
+    }
+
+    /// With a pool of one connection: every call of a case on one session.
+    pub async fn open_on_one_connection() -> Self {
+        Self::open_with(&PoolSettings {
+            size: 1,
+            ..PoolSettings::default()
+        })
+        .await
+    }
+
+    async fn open_with(settings: &PoolSettings) -> Self {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let server = shared_server();
         let name = format!("conformance_{}", NEXT.fetch_add(1, Ordering::Relaxed));
         let url = server.create_database(&name).expect("a database");
-        let store = PostgresStore::open(&url, &PoolSettings::default())
-            .await
-            .expect("opens");
+        let store = PostgresStore::open(&url, settings).await.expect("opens");
         Self {
             store: Arc::new(store),
             _server: server,

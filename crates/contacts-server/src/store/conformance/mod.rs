@@ -4,6 +4,8 @@
 //! test. The cases (`contacts`, `outbox`) speak through the trait; only what
 //! the trait does not show (audit rows, a count set by hand) goes through
 //! [`Engine::execute`] and [`Engine::texts`], in SQL both dialects read alike.
+//! The few cases about what only PostgreSQL has (`postgres_only`) run on it
+//! alone.
 
 mod contacts;
 mod engines;
@@ -61,3 +63,12 @@ conformance!(
     outbox::queue_counts_name_every_target,
     outbox::a_queue_waits_behind_its_head_and_each_update_has_its_key,
 );
+
+/// What only PostgreSQL has: plans kept per connection.
+mod postgres_only {
+    #[tokio::test]
+    async fn claims_are_planned_at_each_run() {
+        let engine = super::engines::Postgres::open_on_one_connection().await;
+        super::outbox::claims_are_planned_at_each_run(&*engine.store).await;
+    }
+}

@@ -404,3 +404,29 @@ pub(super) async fn a_queue_waits_behind_its_head_and_each_update_has_its_key(db
     let last = claims(db, "r2", "MAS", now).await;
     assert_eq!(tracking_ids(&last), ["t3"], "the attempt over, t3 goes");
 }
+
+/// PostgreSQL only, on one connection: a claim is planned at each run for
+/// the outbox as it is, never by a generic plan costed on the outbox as it
+/// was (`CLAIM_PLANNED_AT_EACH_RUN`, `postgres/outbox.rs`). Analysed while
+/// small, the outbox would otherwise get one after five claims.
+pub(super) async fn claims_are_planned_at_each_run(db: &dyn Engine) {
+    customers(db).await;
+    for i in 0..20 {
+        applied(db, update(&format!("t{i}"), A, &format!("Name {i}"))).await;
+    }
+    db.execute("ANALYZE outbox").await;
+    for _ in 0..8 {
+        claims(db, "r1", "MAS", SystemTime::now()).await;
+    }
+    let plans = db
+        .texts(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements
+             WHERE statement LIKE 'WITH due AS%'",
+        )
+        .await;
+    assert_eq!(
+        plans,
+        [[Some("0".to_owned()), Some("8".to_owned())]],
+        "the claim's plans: generic, custom"
+    );
+}

@@ -252,7 +252,8 @@ function ratioOfMedians(a, b) {
   const resampled = (values) => median(values.map(() => values[Math.floor(random() * values.length)]));
   const draws = Array.from({ length: DRAWS }, () => resampled(a) / resampled(b)).sort((x, y) => x - y);
   const [low, high] = [draws[Math.floor(DRAWS * 0.025)], draws[Math.ceil(DRAWS * 0.975) - 1]];
-  return { ratio: median(a) / median(b), text: `${(median(a) / median(b)).toFixed(2)} (95% ${low.toFixed(2)}-${high.toFixed(2)})` };
+  const ratio = median(a) / median(b);
+  return { ratio, text: `${ratio.toFixed(2)} (95% ${low.toFixed(2)}-${high.toFixed(2)})` };
 }
 
 function requiredEnv(name) {
